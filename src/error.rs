@@ -1,0 +1,220 @@
+//! Error types, one enum per operation family.
+//!
+//! Every error is returned *instead of* an effect: an operation that returns
+//! `Err` has changed nothing (the one documented exception is a transfer's
+//! recorded rejection, which records the transfer id so that retries get the
+//! same answer — see [`crate::Ledger::transfer`]).
+
+use crate::{AccountId, AccountOptions, TransferId};
+
+/// Why an account refused a balance or status change. Produced by the account
+/// cell's compare-and-swap, so each one describes the state *at the instant*
+/// the operation was decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    /// The debit would take the balance below the account's floor.
+    #[error("insufficient funds in account {account}: {available} available above the floor, {requested} requested")]
+    InsufficientFunds {
+        /// The account debited.
+        account: AccountId,
+        /// How much could have been debited: balance minus floor, at the decision.
+        available: u64,
+        /// The amount asked for.
+        requested: u64,
+    },
+    /// The account is frozen: it accepts credits but no debits.
+    #[error("account {account} is frozen: it accepts credits but not debits")]
+    AccountFrozen {
+        /// The frozen account.
+        account: AccountId,
+    },
+    /// The account is closed and accepts nothing.
+    #[error("account {account} is closed")]
+    AccountClosed {
+        /// The closed account.
+        account: AccountId,
+    },
+    /// The credit would take the balance above [`crate::BALANCE_MAX`].
+    #[error("credit of {amount} to account {account} would exceed the maximum balance {balance_max} (balance {balance})")]
+    BalanceOverflow {
+        /// The account credited.
+        account: AccountId,
+        /// Its balance at the decision.
+        balance: i64,
+        /// The amount asked for.
+        amount: u64,
+        /// The largest balance a credit may produce.
+        balance_max: i64,
+    },
+    /// `close` needs a zero balance.
+    #[error("account {account} cannot be closed: its balance is {balance}, not 0")]
+    BalanceNotZero {
+        /// The account.
+        account: AccountId,
+        /// Its balance at the decision.
+        balance: i64,
+    },
+    /// `close` needs no transfer out of the account to be half-way through;
+    /// freeze the account first (no new transfer can then start) and retry.
+    #[error("account {account} cannot be closed yet: {in_flight} transfer(s) out of it are in flight; freeze it and retry")]
+    TransfersInFlight {
+        /// The account.
+        account: AccountId,
+        /// How many transfers had debited it but not yet finished.
+        in_flight: u32,
+    },
+}
+
+/// Errors of single-account operations: `debit`, `credit`, `freeze`,
+/// `unfreeze`, `close`, and looking an account up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AccountError {
+    /// `0` and `u128::MAX` are never account ids.
+    #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
+    ReservedAccountId(AccountId),
+    /// No account with this id was opened.
+    #[error("unknown account {0}")]
+    UnknownAccount(AccountId),
+    /// Moving zero is refused rather than treated as a no-op, since it is almost
+    /// always a caller's bug.
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    /// The amount is above [`crate::AMOUNT_MAX`]; it is never wrapped or clamped.
+    #[error("amount {amount} exceeds the maximum {amount_max}")]
+    AmountTooLarge {
+        /// The amount asked for.
+        amount: u64,
+        /// The largest accepted amount.
+        amount_max: u64,
+    },
+    /// The account refused the change.
+    #[error(transparent)]
+    Rejected(#[from] Rejection),
+}
+
+/// Errors of [`crate::Ledger::open_account`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// `0` and `u128::MAX` are never account ids.
+    #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
+    ReservedAccountId(AccountId),
+    /// The overdraft limit is above [`crate::BALANCE_MAX`].
+    #[error("overdraft limit {limit} exceeds the maximum {limit_max}")]
+    OverdraftTooLarge {
+        /// The limit asked for.
+        limit: u64,
+        /// The largest accepted limit.
+        limit_max: u64,
+    },
+    /// The account exists with other options. (Opening it again with the *same*
+    /// options is not an error: it returns [`crate::Opened::AlreadyExists`].)
+    #[error("account {account} already exists with options {existing:?}, not {requested:?}")]
+    OptionsConflict {
+        /// The account.
+        account: AccountId,
+        /// The options it was opened with.
+        existing: AccountOptions,
+        /// The options asked for now.
+        requested: AccountOptions,
+    },
+    /// The ledger holds `accounts_max` accounts already.
+    #[error("the ledger is full: it holds its maximum of {accounts_max} accounts")]
+    LedgerFull {
+        /// The configured capacity.
+        accounts_max: usize,
+    },
+}
+
+/// Which field of a repeated transfer differs from the transfer first recorded
+/// under the same id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransferField {
+    /// The debited account.
+    From,
+    /// The credited account.
+    To,
+    /// The amount.
+    Amount,
+}
+
+impl std::fmt::Display for TransferField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::From => "from",
+            Self::To => "to",
+            Self::Amount => "amount",
+        })
+    }
+}
+
+/// Errors of [`crate::Ledger::transfer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    /// `0` and `u128::MAX` are never transfer ids.
+    #[error("transfer id {0} is reserved (0 and u128::MAX are never transfer ids)")]
+    ReservedTransferId(TransferId),
+    /// `0` and `u128::MAX` are never account ids.
+    #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
+    ReservedAccountId(AccountId),
+    /// No account with this id was opened.
+    #[error("unknown account {0}")]
+    UnknownAccount(AccountId),
+    /// Moving zero is refused.
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    /// The amount is above [`crate::AMOUNT_MAX`].
+    #[error("amount {amount} exceeds the maximum {amount_max}")]
+    AmountTooLarge {
+        /// The amount asked for.
+        amount: u64,
+        /// The largest accepted amount.
+        amount_max: u64,
+    },
+    /// `from` and `to` are the same account.
+    #[error("a transfer needs two different accounts, got {0} twice")]
+    SameAccount(AccountId),
+    /// The id was used before for a transfer that differs in `field`.
+    #[error("transfer id {id} was already used with a different {field}")]
+    IdConflict {
+        /// The transfer id.
+        id: TransferId,
+        /// The first field that differs (checked in the order from, to, amount).
+        field: TransferField,
+    },
+    /// The ledger no longer remembers ids this old, so it cannot tell whether
+    /// this one was applied; it refuses rather than risk applying it twice.
+    /// Retry with a fresh id only if you know the original was never applied.
+    #[error("transfer id {id} is at or below the forgotten-id mark {low_water}: the ledger cannot tell whether it was applied, so it refuses it")]
+    IdExpired {
+        /// The transfer id.
+        id: TransferId,
+        /// The largest id the ledger has forgotten in this id's shard.
+        low_water: TransferId,
+    },
+    /// An account refused the transfer. Recorded under the transfer id: a retry
+    /// with the same id returns this same rejection with `repeat: true`.
+    #[error("transfer rejected{}: {reason}", if *.repeat { " (repeat of a recorded outcome)" } else { "" })]
+    Rejected {
+        /// What the account said.
+        reason: Rejection,
+        /// `true` if this id was decided earlier and this is its recorded outcome.
+        repeat: bool,
+    },
+}
+
+/// Errors of [`crate::LedgerBuilder::build`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// A limit is outside its accepted range.
+    #[error("{name} must be between {min} and {max}, got {value}")]
+    OutOfRange {
+        /// Which setting.
+        name: &'static str,
+        /// The value given.
+        value: usize,
+        /// The smallest accepted value.
+        min: usize,
+        /// The largest accepted value.
+        max: usize,
+    },
+}
