@@ -1,0 +1,249 @@
+//! loom models of the lock-free core: every interleaving (up to the preemption
+//! bound) of a few threads on a real `Ledger`, whose atomics and mutexes are
+//! loom's under `--cfg atomic_ledger_loom`.
+//!
+//! Run: `RUSTFLAGS="--cfg atomic_ledger_loom" cargo test --release --test loom`
+//! (`LOOM_MAX_PREEMPTIONS` overrides the default bound of 3).
+#![cfg(atomic_ledger_loom)]
+
+use atomic_ledger::{
+    AccountError, AccountId, AccountOptions, Floor, Ledger, Rejection, Status, Transfer, TransferError,
+    TransferId, BALANCE_MAX,
+};
+use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::Arc;
+use loom::thread;
+
+const A: AccountId = AccountId(1);
+const B: AccountId = AccountId(2);
+
+fn model(body: impl Fn() + Sync + Send + 'static) {
+    let mut builder = loom::model::Builder::new();
+    if builder.preemption_bound.is_none() {
+        builder.preemption_bound = Some(3);
+    }
+    builder.check(body);
+}
+
+/// A ledger small enough for loom: 4 accounts, 4 remembered ids, 2 id shards
+/// (transfer ids 1 and 2 fall in different shards, so such transfers truly race).
+fn ledger(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
+    let ledger = Ledger::builder().accounts_max(4).transfer_ids_max(4).transfer_id_shards(2).build().unwrap();
+    for &(id, floor, balance) in accounts {
+        ledger.open_account(id, AccountOptions { floor }).unwrap();
+        if balance > 0 {
+            ledger.credit(id, balance).unwrap();
+        }
+    }
+    Arc::new(ledger)
+}
+
+/// Runs both racers on spawned threads (main only joins them): loom explores a
+/// race between two spawned threads far more thoroughly than one between a
+/// spawned thread and the thread that spawned it.
+fn race<L, R>(left: impl FnOnce() -> L + Send + 'static, right: impl FnOnce() -> R + Send + 'static) -> (L, R)
+where
+    L: Send + 'static,
+    R: Send + 'static,
+{
+    let left = thread::spawn(left);
+    let right = thread::spawn(right);
+    (left.join().unwrap(), right.join().unwrap())
+}
+
+fn transfer(id: u128, from: AccountId, to: AccountId, amount: u64) -> Transfer {
+    Transfer { id: TransferId(id), from, to, amount }
+}
+
+#[test]
+fn two_debits_race_for_the_last_funds() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Overdraft(1), 1)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) = race(move || one.debit(A, 2), move || two.debit(A, 2));
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one wins: {mine:?} {theirs:?}");
+        let loser = if mine.is_ok() { theirs } else { mine };
+        assert_eq!(
+            loser,
+            Err(AccountError::Rejected(Rejection::InsufficientFunds {
+                account: A,
+                available: 0,
+                requested: 2
+            }))
+        );
+        assert_eq!(ledger.balance(A), Ok(-1));
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn debit_races_credit() {
+    model(|| {
+        // The debit can win only after the credit...
+        let ledger = ledger(&[(A, Floor::Zero, 1)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (credit, debit) = race(move || one.credit(A, 1), move || two.debit(A, 2));
+        assert_eq!(credit, Ok(2), "the debit fails unless the credit came first");
+        assert_eq!(ledger.balance(A), Ok(if debit.is_ok() { 0 } else { 2 }));
+        assert!(ledger.audit().is_consistent());
+    });
+    model(|| {
+        // ...and when both always succeed, neither update may be lost.
+        let ledger = ledger(&[(A, Floor::Zero, 2)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (credit, debit) = race(move || one.credit(A, 1), move || two.debit(A, 2));
+        assert!(credit.is_ok() && debit.is_ok());
+        assert_eq!(ledger.balance(A), Ok(1));
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn opposite_transfers_conserve_and_never_overdraw() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (forth, back) =
+            race(move || one.transfer(transfer(1, A, B, 1)), move || two.transfer(transfer(2, B, A, 1)));
+        assert!(forth.is_ok(), "A always holds 1 when A→B starts: {forth:?}");
+        let (a, b) = (ledger.balance(A).unwrap(), ledger.balance(B).unwrap());
+        assert_eq!(a + b, 1);
+        assert_eq!((a, b), if back.is_ok() { (1, 0) } else { (0, 1) });
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn same_transfer_id_from_two_threads_applies_once() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) =
+            race(move || one.transfer(transfer(7, A, B, 1)), move || two.transfer(transfer(7, A, B, 1)));
+        let (mine, theirs) = (mine.unwrap(), theirs.unwrap());
+        assert!(mine.repeat != theirs.repeat, "one applies, one repeats: {mine:?} {theirs:?}");
+        assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(0), Ok(1)));
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn same_rejected_transfer_id_from_two_threads_is_decided_once() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 0), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) =
+            race(move || one.transfer(transfer(7, A, B, 1)), move || two.transfer(transfer(7, A, B, 1)));
+        let repeats: Vec<bool> = [mine, theirs]
+            .iter()
+            .map(|result| match result {
+                Err(TransferError::Rejected { reason: Rejection::InsufficientFunds { .. }, repeat }) => {
+                    *repeat
+                }
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert!(repeats[0] != repeats[1]);
+    });
+}
+
+#[test]
+fn a_debit_that_starts_after_freeze_returns_fails() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2)]);
+        let frozen = Arc::new(AtomicBool::new(false));
+        let (one, two, flag) = (ledger.clone(), ledger.clone(), frozen.clone());
+        let ((), (freeze_returned, debit)) = race(
+            move || {
+                one.freeze(A).unwrap();
+                flag.store(true, Ordering::Release);
+            },
+            move || {
+                let freeze_returned = frozen.load(Ordering::Acquire);
+                (freeze_returned, two.debit(A, 1))
+            },
+        );
+        if freeze_returned {
+            assert_eq!(debit, Err(AccountError::Rejected(Rejection::AccountFrozen { account: A })));
+        }
+        let expected = if debit.is_ok() { 1 } else { 2 };
+        assert_eq!(ledger.balance(A), Ok(expected));
+        assert_eq!(ledger.status(A), Ok(Status::Frozen));
+    });
+}
+
+#[test]
+fn close_races_credit() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (close, credit) = race(move || one.close(A), move || two.credit(A, 1));
+        match (close, credit) {
+            (Ok(()), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))) => {
+                assert_eq!(ledger.balance(A), Ok(0));
+                assert_eq!(ledger.status(A), Ok(Status::Closed));
+            }
+            (Err(AccountError::Rejected(Rejection::BalanceNotZero { balance: 1, .. })), Ok(1)) => {
+                assert_eq!(ledger.status(A), Ok(Status::Open));
+            }
+            other => panic!("impossible outcome {other:?}"),
+        }
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn credits_race_at_the_maximum_balance() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, BALANCE_MAX as u64 - 1)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) = race(move || one.credit(A, 1), move || two.credit(A, 1));
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one fits: {mine:?} {theirs:?}");
+        let loser = if mine.is_ok() { theirs } else { mine };
+        assert!(matches!(loser, Err(AccountError::Rejected(Rejection::BalanceOverflow { .. }))));
+        assert_eq!(ledger.balance(A), Ok(BALANCE_MAX));
+    });
+}
+
+#[test]
+fn transfer_undone_when_destination_closes_meanwhile() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (moved, (close_b, close_a)) =
+            race(move || one.transfer(transfer(1, A, B, 1)), move || (two.close(B), two.close(A)));
+        match moved {
+            Ok(_) => {
+                assert!(close_b.is_err(), "B was credited, so it was open at the credit");
+                assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(0), Ok(1)));
+            }
+            Err(TransferError::Rejected { reason: Rejection::AccountClosed { account }, .. }) => {
+                assert_eq!(account, B);
+                assert!(close_b.is_ok());
+                // The undo put the money back, and A could not be closed meanwhile.
+                assert!(close_a.is_err());
+                assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(1), Ok(0)));
+            }
+            other => panic!("impossible outcome {other:?}"),
+        }
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn reader_never_counts_money_in_flight_twice() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (moved, (a, b)) = race(
+            move || one.transfer(transfer(1, A, B, 1)),
+            move || {
+                // Destination first: if the credit is visible, the debit before it must be.
+                let b = two.balance(B).unwrap();
+                (two.balance(A).unwrap(), b)
+            },
+        );
+        assert!(a + b <= 1, "saw the money twice: a={a} b={b}");
+        assert!(moved.is_ok());
+    });
+}
