@@ -20,8 +20,7 @@
 //!   accounts is rare next to using them.
 //! * **References live as long as `&self`**, because nothing is ever removed.
 //!
-//! The hash is a folded multiply keyed by a per-ledger random seed, so ids an
-//! adversary picks cannot be made to collide without knowing the seed.
+//! The hash is [`crate::hash::hash_id`], keyed per ledger.
 
 use crossbeam_utils::CachePadded;
 
@@ -74,10 +73,7 @@ impl Directory {
 
     #[inline]
     fn home_slot(&self, id: AccountId) -> usize {
-        let low = (id.0 as u64) ^ self.seed[0];
-        let high = ((id.0 >> 64) as u64) ^ self.seed[1];
-        let product = u128::from(low) * u128::from(high | 1);
-        ((product as u64) ^ ((product >> 64) as u64)) as usize & self.slot_mask
+        crate::hash::hash_id(id.0, self.seed) as usize & self.slot_mask
     }
 
     /// The cell for `id`, if it was inserted. Writes no memory.

@@ -33,6 +33,7 @@ mod account;
 mod cell;
 mod directory;
 mod error;
+mod hash;
 mod id;
 mod ledger;
 mod sync;

@@ -27,6 +27,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use crossbeam_utils::CachePadded;
 
+use crate::hash::IdHashBuilder;
 use crate::sync::{Mutex, MutexGuard};
 use crate::{AccountId, Rejection, TransferError, TransferField, TransferId};
 
@@ -39,9 +40,8 @@ pub(crate) struct Record {
     pub(crate) outcome: Result<(), Rejection>,
 }
 
-#[derive(Default)]
 pub(crate) struct Shard {
-    records: HashMap<u128, Record>,
+    records: HashMap<u128, Record, IdHashBuilder>,
     eviction_order: BinaryHeap<Reverse<u128>>,
     /// Largest id evicted from this shard; 0 (a reserved id) while none has been.
     low_water: u128,
@@ -71,7 +71,15 @@ impl TransferIds {
     pub(crate) fn new(transfer_ids_max: usize, shard_count: usize) -> Self {
         assert!(shard_count.is_power_of_two() && transfer_ids_max >= shard_count);
         Self {
-            shards: (0..shard_count).map(|_| CachePadded::new(Mutex::new(Shard::default()))).collect(),
+            shards: (0..shard_count)
+                .map(|_| {
+                    CachePadded::new(Mutex::new(Shard {
+                        records: HashMap::with_hasher(IdHashBuilder::new()),
+                        eviction_order: BinaryHeap::new(),
+                        low_water: 0,
+                    }))
+                })
+                .collect(),
             shard_records_max: transfer_ids_max.div_ceil(shard_count),
         }
     }

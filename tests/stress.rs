@@ -45,16 +45,8 @@ fn worker(ledger: &Ledger, seed: u64, operations: u64) -> Tally {
         let (from, to) = (rng.below(5) as usize, rng.below(5) as usize);
         let amount = 1 + rng.below(300);
         match rng.below(20) {
-            0 => {
-                if ledger.credit(ACCOUNTS[to].0, amount).is_ok() {
-                    tally[to] += amount as i64;
-                }
-            }
-            1 => {
-                if ledger.debit(ACCOUNTS[from].0, amount).is_ok() {
-                    tally[from] -= amount as i64;
-                }
-            }
+            0 => tally[to] += ledger.credit(ACCOUNTS[to].0, amount).map_or(0, |_| amount as i64),
+            1 => tally[from] -= ledger.debit(ACCOUNTS[from].0, amount).map_or(0, |_| amount as i64),
             2 if last.is_some() => {
                 // Resubmit the previous transfer: it must never apply again.
                 let repeat = last.unwrap_or_else(|| unreachable!());

@@ -1,0 +1,146 @@
+//! Baselines shared by `benches/ledger.rs` and `examples/bench_report.rs`:
+//! what a user would write instead of atomic-ledger, each doing the same
+//! conditional debit (`balance >= amount` then subtract) and transfer.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crossbeam_utils::CachePadded;
+use dashmap::DashMap;
+
+/// The hardware floor: a dense array of padded atomics indexed directly,
+/// debited by a CAS loop. No lookup, no status, no floor other than zero.
+pub struct Floor(pub Vec<CachePadded<AtomicU64>>);
+
+impl Floor {
+    pub fn new(accounts: usize, balance: u64) -> Self {
+        Self((0..accounts).map(|_| CachePadded::new(AtomicU64::new(balance))).collect())
+    }
+
+    #[inline]
+    pub fn debit(&self, index: usize, amount: u64) -> bool {
+        let cell = &self.0[index];
+        let mut current = cell.load(Ordering::Acquire);
+        loop {
+            if current < amount {
+                return false;
+            }
+            match cell.compare_exchange_weak(current, current - amount, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return true,
+                Err(actual) => current = actual,
+            }
+        }
+    }
+}
+
+pub fn std_mutex_map(accounts: usize, balance: u64) -> std::sync::Mutex<HashMap<u128, u64>> {
+    std::sync::Mutex::new((1..=accounts as u128).map(|id| (id, balance)).collect())
+}
+
+#[inline]
+pub fn std_mutex_debit(map: &std::sync::Mutex<HashMap<u128, u64>>, id: u128, amount: u64) -> bool {
+    let mut map = map.lock().unwrap();
+    match map.get_mut(&id) {
+        Some(balance) if *balance >= amount => {
+            *balance -= amount;
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline]
+pub fn std_mutex_transfer(
+    map: &std::sync::Mutex<HashMap<u128, u64>>,
+    from: u128,
+    to: u128,
+    amount: u64,
+) -> bool {
+    let mut map = map.lock().unwrap();
+    match map.get_mut(&from) {
+        Some(balance) if *balance >= amount => *balance -= amount,
+        _ => return false,
+    }
+    *map.get_mut(&to).unwrap() += amount;
+    true
+}
+
+pub fn pl_mutex_map(accounts: usize, balance: u64) -> parking_lot::Mutex<HashMap<u128, u64>> {
+    parking_lot::Mutex::new((1..=accounts as u128).map(|id| (id, balance)).collect())
+}
+
+#[inline]
+pub fn pl_mutex_debit(map: &parking_lot::Mutex<HashMap<u128, u64>>, id: u128, amount: u64) -> bool {
+    let mut map = map.lock();
+    match map.get_mut(&id) {
+        Some(balance) if *balance >= amount => {
+            *balance -= amount;
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline]
+pub fn pl_mutex_transfer(
+    map: &parking_lot::Mutex<HashMap<u128, u64>>,
+    from: u128,
+    to: u128,
+    amount: u64,
+) -> bool {
+    let mut map = map.lock();
+    match map.get_mut(&from) {
+        Some(balance) if *balance >= amount => *balance -= amount,
+        _ => return false,
+    }
+    *map.get_mut(&to).unwrap() += amount;
+    true
+}
+
+pub fn dashmap(accounts: usize, balance: u64) -> DashMap<u128, u64> {
+    (1..=accounts as u128).map(|id| (id, balance)).collect()
+}
+
+#[inline]
+pub fn dashmap_debit(map: &DashMap<u128, u64>, id: u128, amount: u64) -> bool {
+    match map.get_mut(&id) {
+        Some(mut balance) if *balance >= amount => {
+            *balance -= amount;
+            true
+        }
+        _ => false,
+    }
+}
+
+pub fn dashmap_atomics(accounts: usize, balance: u64) -> DashMap<u128, AtomicU64> {
+    (1..=accounts as u128).map(|id| (id, AtomicU64::new(balance))).collect()
+}
+
+#[inline]
+pub fn dashmap_atomic_debit(map: &DashMap<u128, AtomicU64>, id: u128, amount: u64) -> bool {
+    let Some(cell) = map.get(&id) else { return false };
+    let mut current = cell.load(Ordering::Acquire);
+    loop {
+        if current < amount {
+            return false;
+        }
+        match cell.compare_exchange_weak(current, current - amount, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => return true,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+/// Account indices in `0..accounts`, uniform, from a fixed seed.
+pub fn uniform_indices(accounts: usize, count: usize, seed: u64) -> Vec<u32> {
+    let mut state = seed | 1;
+    (0..count)
+        .map(|_| {
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            (state.wrapping_mul(0x2545_f491_4f6c_dd1d) % accounts as u64) as u32
+        })
+        .collect()
+}

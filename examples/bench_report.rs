@@ -1,0 +1,170 @@
+//! Ratio report: atomic-ledger against the baselines, measured interleaved in one
+//! run (A B C … A B C …, `ROUNDS` rounds) and reported as medians, so machine
+//! noise hits every variant alike.
+//!
+//! `cargo run --release --example bench_report`
+//!
+//! Uniform over 10 000 accounts; 1 and 2 threads (threads start before timing
+//! and are released together by a barrier). Every debit succeeds (balances are
+//! large), so the figures compare the success path.
+
+#[path = "../benches/support/mod.rs"]
+mod support;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::Instant;
+
+use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId};
+
+const ACCOUNTS: usize = 10_000;
+const BALANCE: u64 = 1 << 40;
+const OPS_PER_THREAD: usize = 400_000;
+const ROUNDS: usize = 7;
+const INDEX_MASK: usize = (1 << 20) - 1;
+
+type Op<'a> = Box<dyn Fn(usize, usize) + Sync + 'a>;
+
+/// Runs `op(thread, i)` `OPS_PER_THREAD` times on each of `threads` threads; ops/s.
+fn measure(threads: usize, op: &(dyn Fn(usize, usize) + Sync)) -> f64 {
+    let barrier = Barrier::new(threads + 1);
+    let elapsed = std::thread::scope(|scope| {
+        for thread in 0..threads {
+            let barrier = &barrier;
+            scope.spawn(move || {
+                barrier.wait();
+                for i in 0..OPS_PER_THREAD {
+                    op(thread, i);
+                }
+            });
+        }
+        barrier.wait();
+        Instant::now()
+    })
+    .elapsed();
+    (threads * OPS_PER_THREAD) as f64 / elapsed.as_secs_f64()
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+fn report(title: &str, threads: usize, variants: &[(&str, bool, Op<'_>)]) {
+    let mut samples = vec![Vec::new(); variants.len()];
+    for _ in 0..ROUNDS {
+        for (index, (_, _, op)) in variants.iter().enumerate() {
+            samples[index].push(measure(threads, op.as_ref()));
+        }
+    }
+    let medians: Vec<f64> = samples.iter_mut().map(|samples| median(samples)).collect();
+    let floor = variants.iter().position(|(name, ..)| name.starts_with("floor")).map(|index| medians[index]);
+    let best_baseline = variants
+        .iter()
+        .zip(&medians)
+        .filter(|((_, is_baseline, _), _)| *is_baseline)
+        .map(|(_, ops)| *ops)
+        .fold(0.0, f64::max);
+    println!("\n{title}, {threads} thread(s), median of {ROUNDS} interleaved rounds");
+    println!("{:<28} {:>14} {:>10} {:>14}", "variant", "Mops/s", "÷ floor", "÷ best lock/map");
+    for ((name, _, _), ops) in variants.iter().zip(&medians) {
+        let vs_floor = floor.map_or("-".to_string(), |floor| format!("{:.2}", ops / floor));
+        println!("{name:<28} {:>14.2} {vs_floor:>10} {:>14.2}", ops / 1e6, ops / best_baseline);
+    }
+}
+
+fn main() {
+    let indices = support::uniform_indices(ACCOUNTS, INDEX_MASK + 1, 7);
+    let index = |thread: usize, i: usize| indices[(i + thread * 7919) & INDEX_MASK] as usize;
+    let ledger = Ledger::builder().accounts_max(ACCOUNTS).build().expect("valid config");
+    for id in 1..=ACCOUNTS as u128 {
+        ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
+        ledger.credit(AccountId(id), BALANCE).expect("fits");
+    }
+    let handles: Vec<_> =
+        (1..=ACCOUNTS as u128).map(|id| ledger.account(AccountId(id)).expect("opened")).collect();
+    let floor = support::Floor::new(ACCOUNTS, BALANCE);
+    let std_map = support::std_mutex_map(ACCOUNTS, BALANCE);
+    let pl_map = support::pl_mutex_map(ACCOUNTS, BALANCE);
+    let dash = support::dashmap(ACCOUNTS, BALANCE);
+    let dash_atomic = support::dashmap_atomics(ACCOUNTS, BALANCE);
+    let id = |thread: usize, i: usize| index(thread, i) as u128 + 1;
+
+    for threads in [1, 2] {
+        let debits: Vec<(&str, bool, Op<'_>)> = vec![
+            ("floor (Vec<AtomicU64> CAS)", false, Box::new(|t, i| assert!(floor.debit(index(t, i), 1)))),
+            (
+                "std Mutex<HashMap>",
+                true,
+                Box::new(|t, i| assert!(support::std_mutex_debit(&std_map, id(t, i), 1))),
+            ),
+            (
+                "parking_lot Mutex<HashMap>",
+                true,
+                Box::new(|t, i| assert!(support::pl_mutex_debit(&pl_map, id(t, i), 1))),
+            ),
+            ("DashMap get_mut", true, Box::new(|t, i| assert!(support::dashmap_debit(&dash, id(t, i), 1)))),
+            (
+                "DashMap<AtomicU64> get+CAS",
+                true,
+                Box::new(|t, i| assert!(support::dashmap_atomic_debit(&dash_atomic, id(t, i), 1))),
+            ),
+            (
+                "ledger debit by id",
+                false,
+                Box::new(|t, i| assert!(ledger.debit(AccountId(id(t, i)), 1).is_ok())),
+            ),
+            (
+                "ledger debit by handle",
+                false,
+                Box::new(|t, i| assert!(handles[index(t, i)].debit(1).is_ok())),
+            ),
+        ];
+        report("conditional debit, uniform 10k accounts", threads, &debits);
+    }
+
+    let batch = AtomicU64::new(0);
+    let pair = |t: usize, i: usize| {
+        let (from, to) = (id(t, 2 * i), id(t, 2 * i + 1));
+        (from, if to == from { from % ACCOUNTS as u128 + 1 } else { to })
+    };
+    for threads in [1, 2] {
+        let transfers: Vec<(&str, bool, Op<'_>)> = vec![
+            (
+                "std Mutex<HashMap>",
+                true,
+                Box::new(|t, i| {
+                    let (from, to) = pair(t, i);
+                    assert!(support::std_mutex_transfer(&std_map, from, to, 1));
+                }),
+            ),
+            (
+                "parking_lot Mutex<HashMap>",
+                true,
+                Box::new(|t, i| {
+                    let (from, to) = pair(t, i);
+                    assert!(support::pl_mutex_transfer(&pl_map, from, to, 1));
+                }),
+            ),
+            (
+                "ledger transfer (with id)",
+                false,
+                Box::new(|t, i| {
+                    let (from, to) = pair(t, i);
+                    if i == 0 {
+                        batch.fetch_add(1, Ordering::Relaxed);
+                    }
+                    // Unique and increasing: batch, thread, sequence.
+                    let id =
+                        (u128::from(batch.load(Ordering::Relaxed)) << 64) | ((t as u128) << 32) | i as u128;
+                    let transfer =
+                        Transfer { id: TransferId(id), from: AccountId(from), to: AccountId(to), amount: 1 };
+                    assert!(ledger.transfer(transfer).is_ok());
+                }),
+            ),
+        ];
+        report("transfer, uniform 10k accounts", threads, &transfers);
+    }
+    let audit = ledger.audit();
+    assert!(audit.is_consistent(), "{audit:?}");
+}
