@@ -3,7 +3,7 @@
 use crate::cell::AMOUNT_MAX;
 use crate::directory::{Directory, Inserted};
 use crate::transfer::move_funds;
-use crate::transfer_ids::{Lookup, Record, TransferIds};
+use crate::transfer_ids::{Record, TransferIds};
 use crate::{
     Account, AccountError, AccountId, AccountInfo, AccountOptions, ConfigError, Floor, OpenError, Opened,
     Status, Transfer, TransferError, TransferReceipt, BALANCE_MAX,
@@ -60,10 +60,10 @@ impl LedgerBuilder {
         self
     }
 
-    /// How many transfer ids the ledger remembers (default 2^20; at most
-    /// [`TRANSFER_IDS_MAX_LIMIT`]). Past it, the smallest ids are forgotten and
-    /// any unknown id at or below them is refused with
-    /// [`TransferError::IdExpired`].
+    /// How many transfer ids the ledger remembers at most (default 2^20; at most
+    /// [`TRANSFER_IDS_MAX_LIMIT`]). When a shard of the table fills, about the
+    /// smallest eighth of its ids is forgotten at once, and any unknown id at or
+    /// below them is refused with [`TransferError::IdExpired`].
     pub fn transfer_ids_max(mut self, transfer_ids_max: usize) -> Self {
         self.transfer_ids_max = transfer_ids_max;
         self
@@ -289,16 +289,10 @@ impl Ledger {
             return Err(TransferError::SameAccount(from));
         }
         let fields = Record { from, to, amount, outcome: Ok(()) };
-        let fresh = match self.transfer_ids.lookup(id, &fields)? {
-            Lookup::Repeat(Ok(())) => return Ok(TransferReceipt { id, repeat: true }),
-            Lookup::Repeat(Err(reason)) => return Err(TransferError::Rejected { reason, repeat: true }),
-            Lookup::Fresh(fresh) => fresh,
-        };
-        let outcome = move_funds(from_cell, to_cell, amount);
-        fresh.record(Record { outcome, ..fields });
-        match outcome {
-            Ok(()) => Ok(TransferReceipt { id, repeat: false }),
-            Err(reason) => Err(TransferError::Rejected { reason, repeat: false }),
+        let decision = self.transfer_ids.decide(id, fields, || move_funds(from_cell, to_cell, amount))?;
+        match decision.outcome {
+            Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
+            Err(reason) => Err(TransferError::Rejected { reason, repeat: decision.repeat }),
         }
     }
 

@@ -46,3 +46,8 @@ pub use error::{AccountError, ConfigError, OpenError, Rejection, TransferError, 
 pub use id::{AccountId, IdGenerator, TransferId};
 pub use ledger::{Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT};
 pub use transfer::{Transfer, TransferReceipt};
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

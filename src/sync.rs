@@ -20,10 +20,10 @@ pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 #[cfg(not(atomic_ledger_loom))]
-pub(crate) use parking_lot::{Mutex, MutexGuard};
+pub(crate) use parking_lot::Mutex;
 
 #[cfg(atomic_ledger_loom)]
-pub(crate) use self::loom_mutex::{Mutex, MutexGuard};
+pub(crate) use self::loom_mutex::Mutex;
 
 #[cfg(atomic_ledger_loom)]
 mod loom_mutex {
@@ -31,14 +31,12 @@ mod loom_mutex {
     #[derive(Debug)]
     pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
 
-    pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
-
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
             Self(loom::sync::Mutex::new(value))
         }
 
-        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
             self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
