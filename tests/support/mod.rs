@@ -1,0 +1,5 @@
+//! Test support shared by the integration tests (and, by path, the fuzz target).
+#![allow(dead_code)]
+
+pub mod lincheck;
+pub mod model;
