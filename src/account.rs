@@ -73,7 +73,7 @@ pub enum Opened {
 }
 
 /// A consistent view of one account: all fields come from one atomic load.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountInfo {
     /// The account.
     pub id: AccountId,

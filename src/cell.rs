@@ -174,7 +174,16 @@ impl AccountCell {
     /// the word did not change meanwhile. Returns the state installed.
     #[inline]
     fn update<E>(&self, mut decide: impl FnMut(State) -> Result<State, E>) -> Result<State, E> {
+        #[cfg_attr(feature = "_broken-check-then-write", allow(unused_mut))]
         let mut word = self.word.load(Ordering::Acquire);
+        #[cfg(feature = "_broken-check-then-write")]
+        {
+            // Deliberately broken (test-only): check, then write, with no CAS.
+            let next = decide(State::decode(word))?;
+            self.word.store(next.encode(), Ordering::Release);
+            return Ok(next);
+        }
+        #[allow(unreachable_code)]
         loop {
             let next = decide(State::decode(word))?;
             // AcqRel/Acquire: see the module docs.
@@ -335,7 +344,7 @@ impl AccountCell {
     }
 }
 
-#[cfg(all(test, not(atomic_ledger_loom)))]
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -10,7 +10,7 @@ use crate::{AccountId, AccountOptions, TransferId};
 /// Why an account refused a balance or status change. Produced by the account
 /// cell's compare-and-swap, so each one describes the state *at the instant*
 /// the operation was decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum Rejection {
     /// The debit would take the balance below the account's floor.
     #[error("insufficient funds in account {account}: {available} available above the floor, {requested} requested")]
@@ -67,7 +67,7 @@ pub enum Rejection {
 
 /// Errors of single-account operations: `debit`, `credit`, `freeze`,
 /// `unfreeze`, `close`, and looking an account up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum AccountError {
     /// `0` and `u128::MAX` are never account ids.
     #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
@@ -93,7 +93,7 @@ pub enum AccountError {
 }
 
 /// Errors of [`crate::Ledger::open_account`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum OpenError {
     /// `0` and `u128::MAX` are never account ids.
     #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
@@ -148,7 +148,7 @@ impl std::fmt::Display for TransferField {
 }
 
 /// Errors of [`crate::Ledger::transfer`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum TransferError {
     /// `0` and `u128::MAX` are never transfer ids.
     #[error("transfer id {0} is reserved (0 and u128::MAX are never transfer ids)")]
@@ -203,7 +203,7 @@ pub enum TransferError {
 }
 
 /// Errors of [`crate::LedgerBuilder::build`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ConfigError {
     /// A limit is outside its accepted range.
     #[error("{name} must be between {min} and {max}, got {value}")]

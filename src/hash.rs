@@ -67,7 +67,7 @@ impl Hasher for IdHasher {
     }
 }
 
-#[cfg(all(test, not(atomic_ledger_loom)))]
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests {
     use super::*;
 

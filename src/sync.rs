@@ -2,41 +2,58 @@
 //!
 //! # Implementation details
 //!
-//! Under `RUSTFLAGS="--cfg atomic_ledger_loom"` every type here is loom's, so the
-//! account cell, the directory and the transfer-id table run unchanged inside
-//! loom's model checker (see `tests/loom.rs`). Nothing else in the crate may
-//! import from `std::sync` or `parking_lot` directly: a stray std atomic would be
-//! invisible to loom and silently weaken the proofs.
+//! Three backends, chosen by cfg:
+//! * default: std atomics and parking_lot's mutex;
+//! * `--cfg atomic_ledger_loom`: loom's, so the account cell, the directory and
+//!   the transfer-id table run unchanged inside loom's exhaustive model checker
+//!   (`tests/loom.rs`);
+//! * `--cfg atomic_ledger_shuttle`: shuttle's, so whole-ledger workloads run
+//!   under shuttle's randomized and PCT schedulers (`tests/shuttle.rs`).
+//!
+//! Nothing else in the crate may import from `std::sync` or `parking_lot`
+//! directly: a stray std atomic would be invisible to the checkers and
+//! silently weaken the proofs.
 //!
 //! The mutex wrapper gives std/loom and parking_lot one API (`lock()` returns
 //! the guard). Poisoning cannot happen in practice — no code panics while
 //! holding one of these locks — and if it did the data is still consistent,
 //! because every critical section writes its state last.
 
-#[cfg(not(atomic_ledger_loom))]
+#[cfg(all(atomic_ledger_loom, atomic_ledger_shuttle))]
+compile_error!("choose one of --cfg atomic_ledger_loom and --cfg atomic_ledger_shuttle");
+
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 #[cfg(atomic_ledger_loom)]
 pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
-#[cfg(not(atomic_ledger_loom))]
+#[cfg(atomic_ledger_shuttle)]
+pub(crate) use shuttle::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 pub(crate) use parking_lot::Mutex;
 
-#[cfg(atomic_ledger_loom)]
-pub(crate) use self::loom_mutex::Mutex;
+#[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
+pub(crate) use self::checked_mutex::Mutex;
 
-#[cfg(atomic_ledger_loom)]
-mod loom_mutex {
-    /// loom's mutex behind parking_lot's signature.
+#[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
+mod checked_mutex {
+    #[cfg(atomic_ledger_loom)]
+    use loom::sync as backend;
+    #[cfg(atomic_ledger_shuttle)]
+    use shuttle::sync as backend;
+
+    /// The checker's mutex behind parking_lot's signature.
     #[derive(Debug)]
-    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+    pub(crate) struct Mutex<T>(backend::Mutex<T>);
 
     impl<T> Mutex<T> {
         pub(crate) fn new(value: T) -> Self {
-            Self(loom::sync::Mutex::new(value))
+            Self(backend::Mutex::new(value))
         }
 
-        pub(crate) fn lock(&self) -> loom::sync::MutexGuard<'_, T> {
+        pub(crate) fn lock(&self) -> backend::MutexGuard<'_, T> {
             self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
         }
     }
@@ -44,23 +61,25 @@ mod loom_mutex {
 
 /// Gives way to other threads while waiting on a bounded condition.
 ///
-/// Under loom this must be loom's `yield_now`, or the model would spin forever
-/// in a schedule where the thread it waits on never runs.
+/// Under a checker this must be the checker's `yield_now`, or a schedule in
+/// which the awaited thread never runs would spin forever.
 #[inline]
 pub(crate) fn yield_now() {
-    #[cfg(not(atomic_ledger_loom))]
+    #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
     std::thread::yield_now();
     #[cfg(atomic_ledger_loom)]
     loom::thread::yield_now();
+    #[cfg(atomic_ledger_shuttle)]
+    shuttle::thread::yield_now();
 }
 
 /// Two random words that key the directory's hash, so that account ids chosen
 /// by an adversary cannot be made to collide without knowing them.
 ///
-/// Fixed under loom: loom replays each model many times and requires every
-/// replay to touch the same atomics in the same order.
+/// Fixed under the checkers: they replay schedules and require every replay
+/// to touch the same atomics in the same order.
 pub(crate) fn hash_seed() -> [u64; 2] {
-    #[cfg(not(atomic_ledger_loom))]
+    #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
     {
         use std::hash::{BuildHasher, Hasher};
         let state = std::collections::hash_map::RandomState::new();
@@ -70,7 +89,7 @@ pub(crate) fn hash_seed() -> [u64; 2] {
         second.write_u64(0xc2b2_ae3d_27d4_eb4f);
         [first.finish(), second.finish()]
     }
-    #[cfg(atomic_ledger_loom)]
+    #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
     {
         [0x9e37_79b9_7f4a_7c15, 0xc2b2_ae3d_27d4_eb4f]
     }

@@ -132,10 +132,20 @@ impl TransferIds {
         fields: Record,
         apply: impl FnOnce() -> Result<(), Rejection>,
     ) -> Result<Decision, TransferError> {
+        #[cfg_attr(feature = "_broken-split-id-check", allow(unused_mut))]
         let mut shard = self.shard_of(id).lock();
         if let Some(repeat) = shard.classify(id, &fields)? {
             return Ok(repeat);
         }
+        #[cfg(feature = "_broken-split-id-check")]
+        {
+            // Deliberately broken (test-only): the check and the insert are two critical sections.
+            drop(shard);
+            let outcome = apply();
+            self.shard_of(id).lock().records.insert(id.0, Record { outcome, ..fields });
+            return Ok(Decision { outcome, repeat: false });
+        }
+        #[allow(unreachable_code)]
         if shard.records.len() >= self.shard_records_max {
             shard.evict_smallest();
         }

@@ -1,0 +1,39 @@
+//! The differential check behind the fuzz target: decode bytes into a sequence
+//! of operations, run it on the real ledger and on the model, and panic on the
+//! first difference. Shared by `fuzz/fuzz_targets/differential.rs` and
+//! `tests/fuzz_corpus.rs` (which replays the committed corpus in `cargo test`).
+#![allow(dead_code)]
+
+use arbitrary::{Arbitrary, Unstructured};
+
+use super::model::{self, Model, Op};
+
+/// Longest sequence decoded from one input.
+pub const OPS_MAX: usize = 256;
+
+/// Decodes `data` into operations (as many as it holds, up to `OPS_MAX`).
+pub fn decode(data: &[u8]) -> Vec<Op> {
+    let mut input = Unstructured::new(data);
+    let mut ops = Vec::new();
+    while ops.len() < OPS_MAX && !input.is_empty() {
+        match Op::arbitrary(&mut input) {
+            Ok(op) => ops.push(op),
+            Err(_) => break,
+        }
+    }
+    ops
+}
+
+/// Runs the decoded operations on both; panics on a difference. Returns how many ran.
+pub fn run(data: &[u8]) -> usize {
+    let ops = decode(data);
+    let ledger = model::ledger();
+    let mut model = Model::default();
+    for (step, op) in ops.iter().enumerate() {
+        let expected = model.apply(op);
+        let actual = model::apply_real(&ledger, op);
+        assert_eq!(actual, expected, "step {step}: {op:?}");
+    }
+    model.assert_matches(&ledger);
+    ops.len()
+}
