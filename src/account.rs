@@ -5,6 +5,17 @@ use crate::cell::{AccountCell, FLOOR_MIN};
 use crate::{AccountError, AccountId};
 
 /// An account's lifecycle state.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Open));
+/// ledger.freeze(AccountId(1)).unwrap();
+/// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Frozen));
+/// ledger.close(AccountId(1)).unwrap(); // zero balance: a frozen account can be closed
+/// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Closed));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Status {
     /// Accepts debits and credits.
@@ -16,6 +27,15 @@ pub enum Status {
 }
 
 /// How far below zero an account's balance may go. Fixed when the account is opened.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
+/// assert_eq!(Floor::default(), Floor::Zero);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(50) }).unwrap();
+/// assert_eq!(ledger.debit(AccountId(1), 50), Ok(-50));
+/// assert!(ledger.debit(AccountId(1), 1).is_err()); // would go below -50
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Floor {
     /// Never below zero (the default).
@@ -63,6 +83,14 @@ pub struct AccountOptions {
 }
 
 /// What [`crate::Ledger::open_account`] did.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, Opened};
+/// let ledger = Ledger::new();
+/// let options = AccountOptions::default();
+/// assert_eq!(ledger.open_account(AccountId(1), options), Ok(Opened::Created));
+/// assert_eq!(ledger.open_account(AccountId(1), options), Ok(Opened::AlreadyExists)); // a retry
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Opened {
     /// The account is new.
@@ -73,6 +101,16 @@ pub enum Opened {
 }
 
 /// A consistent view of one account: all fields come from one atomic load.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Floor, Ledger, Status};
+/// let ledger = Ledger::new();
+/// let id = AccountId(1);
+/// ledger.open_account(id, AccountOptions { floor: Floor::Overdraft(20) }).unwrap();
+/// ledger.credit(id, 5).unwrap();
+/// let expected = AccountInfo { id, balance: 5, status: Status::Open, floor: -20, in_flight: 0 };
+/// assert_eq!(ledger.account_info(id), Ok(expected));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountInfo {
     /// The account.
@@ -108,6 +146,13 @@ pub struct Account<'ledger> {
 
 impl<'ledger> Account<'ledger> {
     /// The account's id.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(3), AccountOptions::default()).unwrap();
+    /// assert_eq!(ledger.account(AccountId(3)).unwrap().id(), AccountId(3));
+    /// ```
     pub fn id(&self) -> AccountId {
         self.cell.id()
     }
@@ -115,6 +160,17 @@ impl<'ledger> Account<'ledger> {
     /// Debits `amount` to the outside world; returns the new balance. Fails,
     /// changing nothing, if the account is not open or the balance would go
     /// below its floor.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// account.credit(10).unwrap();
+    /// assert_eq!(account.debit(4), Ok(6));
+    /// assert!(matches!(account.debit(7), Err(AccountError::Rejected(Rejection::InsufficientFunds { .. }))));
+    /// assert_eq!(account.balance(), 6); // the refused debit changed nothing
+    /// ```
     #[inline]
     pub fn debit(&self, amount: u64) -> Result<i64, AccountError> {
         crate::ledger::check_amount(amount)?;
@@ -124,6 +180,17 @@ impl<'ledger> Account<'ledger> {
     /// Credits `amount` from the outside world; returns the new balance. Fails,
     /// changing nothing, if the account is closed or the balance would exceed
     /// [`crate::BALANCE_MAX`].
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// assert_eq!(account.credit(10), Ok(10));
+    /// account.debit(10).unwrap();
+    /// account.close().unwrap();
+    /// assert!(matches!(account.credit(1), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
+    /// ```
     #[inline]
     pub fn credit(&self, amount: u64) -> Result<i64, AccountError> {
         crate::ledger::check_amount(amount)?;
@@ -132,38 +199,112 @@ impl<'ledger> Account<'ledger> {
 
     /// Stops debits (credits still land). Idempotent; fails only on a closed account.
     /// A debit that starts after `freeze` returns fails.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// account.freeze().unwrap();
+    /// assert_eq!(account.freeze(), Ok(())); // idempotent
+    /// assert_eq!(account.credit(5), Ok(5)); // credits still land
+    /// assert!(matches!(account.debit(1), Err(AccountError::Rejected(Rejection::AccountFrozen { .. }))));
+    /// ```
     pub fn freeze(&self) -> Result<(), AccountError> {
         Ok(self.cell.freeze()?)
     }
 
     /// Allows debits again. Idempotent; fails only on a closed account.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, Status};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// account.freeze().unwrap();
+    /// account.unfreeze().unwrap();
+    /// assert_eq!(account.status(), Status::Open);
+    /// account.close().unwrap();
+    /// assert!(matches!(account.unfreeze(), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
+    /// ```
     pub fn unfreeze(&self) -> Result<(), AccountError> {
         Ok(self.cell.unfreeze()?)
     }
 
     /// Closes the account for good. Needs a zero balance and no transfer out of
     /// it in flight (freeze first to stop new ones).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, Status};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// account.credit(5).unwrap();
+    /// assert!(matches!(account.close(), Err(AccountError::Rejected(Rejection::BalanceNotZero { .. }))));
+    /// account.debit(5).unwrap();
+    /// assert_eq!(account.close(), Ok(()));
+    /// assert_eq!(account.status(), Status::Closed);
+    /// ```
     pub fn close(&self) -> Result<(), AccountError> {
         Ok(self.cell.close()?)
     }
 
     /// The spendable balance now.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// assert_eq!(account.balance(), 0);
+    /// account.credit(42).unwrap();
+    /// assert_eq!(account.balance(), 42);
+    /// ```
     #[inline]
     pub fn balance(&self) -> i64 {
         self.cell.load().balance
     }
 
     /// The status now.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// assert_eq!(account.status(), Status::Open);
+    /// account.freeze().unwrap();
+    /// assert_eq!(account.status(), Status::Frozen);
+    /// ```
     pub fn status(&self) -> Status {
         self.cell.load().public_status()
     }
 
     /// The lowest balance the account may reach (fixed at opening).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(300) }).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// assert_eq!(account.floor(), -300);
+    /// ```
     pub fn floor(&self) -> i64 {
         self.cell.floor()
     }
 
     /// Balance, status, floor and in-flight count from one atomic load.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let account = ledger.account(AccountId(1)).unwrap();
+    /// account.credit(8).unwrap();
+    /// let info = account.info();
+    /// assert_eq!((info.id, info.balance, info.status), (AccountId(1), 8, Status::Open));
+    /// assert_eq!((info.floor, info.in_flight), (0, 0));
+    /// ```
     pub fn info(&self) -> AccountInfo {
         let state = self.cell.load();
         AccountInfo {

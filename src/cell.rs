@@ -45,6 +45,15 @@ pub(crate) const STATUS_CLOSED: u64 = 2;
 pub(crate) const IN_FLIGHT_SHIFT: u32 = 56;
 pub(crate) const IN_FLIGHT_ONE: u64 = 1 << IN_FLIGHT_SHIFT;
 /// Transfers that may be half-way out of one account at once; the next one waits.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, IN_FLIGHT_MAX};
+/// assert_eq!(IN_FLIGHT_MAX, 63);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// let info = ledger.account_info(AccountId(1)).unwrap();
+/// assert!(info.in_flight <= IN_FLIGHT_MAX);
+/// ```
 pub const IN_FLIGHT_MAX: u32 = 63;
 
 pub(crate) const BALANCE_BITS: u32 = 56;
@@ -54,10 +63,36 @@ pub(crate) const BALANCE_REPR_MAX: i64 = (1 << (BALANCE_BITS - 1)) - 1;
 /// The largest balance a credit may produce: 2^49 - 1 = 562 949 953 421 311
 /// (5.6 trillion in cents). Only an undone transfer, restoring money that was
 /// already in the account, can take a balance above it.
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, BALANCE_MAX};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// assert_eq!(ledger.credit(AccountId(1), BALANCE_MAX as u64), Ok(BALANCE_MAX));
+/// let refused = ledger.credit(AccountId(1), 1);
+/// assert!(matches!(refused, Err(AccountError::Rejected(Rejection::BalanceOverflow { .. }))));
+/// ```
 pub const BALANCE_MAX: i64 = (1 << 49) - 1;
 /// The largest amount one operation may move (equal to [`BALANCE_MAX`]).
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, AMOUNT_MAX, BALANCE_MAX};
+/// assert_eq!(AMOUNT_MAX, BALANCE_MAX as u64);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// let refused = ledger.credit(AccountId(1), AMOUNT_MAX + 1);
+/// assert_eq!(refused, Err(AccountError::AmountTooLarge { amount: AMOUNT_MAX + 1, amount_max: AMOUNT_MAX }));
+/// ```
 pub const AMOUNT_MAX: u64 = BALANCE_MAX as u64;
 /// The lowest floor: what [`crate::Floor::Unbounded`] means (`-BALANCE_MAX`).
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, BALANCE_MAX, FLOOR_MIN};
+/// assert_eq!(FLOOR_MIN, -BALANCE_MAX);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+/// assert_eq!(ledger.account(AccountId(1)).unwrap().floor(), FLOOR_MIN);
+/// ```
 pub const FLOOR_MIN: i64 = -BALANCE_MAX;
 
 const _: () = assert!(BALANCE_MAX + (IN_FLIGHT_MAX as i64) * (AMOUNT_MAX as i64) <= BALANCE_REPR_MAX);

@@ -10,6 +10,15 @@ use crate::{AccountId, AccountOptions, TransferId};
 /// Why an account refused a balance or status change. Produced by the account
 /// cell's compare-and-swap, so each one describes the state *at the instant*
 /// the operation was decided.
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.credit(AccountId(1), 3).unwrap();
+/// let expected = Rejection::InsufficientFunds { account: AccountId(1), available: 3, requested: 5 };
+/// assert_eq!(ledger.debit(AccountId(1), 5), Err(AccountError::Rejected(expected)));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum Rejection {
     /// The debit would take the balance below the account's floor.
@@ -67,6 +76,15 @@ pub enum Rejection {
 
 /// Errors of single-account operations: `debit`, `credit`, `freeze`,
 /// `unfreeze`, `close`, and looking an account up.
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger};
+/// let ledger = Ledger::new();
+/// assert_eq!(ledger.debit(AccountId(0), 1), Err(AccountError::ReservedAccountId(AccountId(0))));
+/// assert_eq!(ledger.debit(AccountId(7), 1), Err(AccountError::UnknownAccount(AccountId(7))));
+/// ledger.open_account(AccountId(7), AccountOptions::default()).unwrap();
+/// assert_eq!(ledger.credit(AccountId(7), 0), Err(AccountError::ZeroAmount));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum AccountError {
     /// `0` and `u128::MAX` are never account ids.
@@ -93,6 +111,17 @@ pub enum AccountError {
 }
 
 /// Errors of [`crate::Ledger::open_account`].
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, OpenError, BALANCE_MAX};
+/// let ledger = Ledger::builder().accounts_max(1).build().unwrap();
+/// let options = AccountOptions::default();
+/// assert_eq!(ledger.open_account(AccountId(0), options), Err(OpenError::ReservedAccountId(AccountId(0))));
+/// let huge = AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1) };
+/// assert!(matches!(ledger.open_account(AccountId(1), huge), Err(OpenError::OverdraftTooLarge { .. })));
+/// ledger.open_account(AccountId(1), options).unwrap();
+/// assert_eq!(ledger.open_account(AccountId(2), options), Err(OpenError::LedgerFull { accounts_max: 1 }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum OpenError {
     /// `0` and `u128::MAX` are never account ids.
@@ -127,6 +156,19 @@ pub enum OpenError {
 
 /// Which field of a repeated transfer differs from the transfer first recorded
 /// under the same id.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+/// use atomic_ledger::{Transfer, TransferError, TransferField, TransferId};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let first = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 5 };
+/// ledger.transfer(first).unwrap();
+/// let retry = ledger.transfer(Transfer { amount: 6, ..first });
+/// assert_eq!(retry, Err(TransferError::IdConflict { id: TransferId(1), field: TransferField::Amount }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransferField {
     /// The debited account.
@@ -148,6 +190,19 @@ impl std::fmt::Display for TransferField {
 }
 
 /// Errors of [`crate::Ledger::transfer`].
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, Rejection, Transfer, TransferError, TransferId};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+/// let same = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(1), amount: 5 };
+/// assert_eq!(ledger.transfer(same), Err(TransferError::SameAccount(AccountId(1))));
+/// let unfunded = Transfer { to: AccountId(2), ..same }; // same id: the validation error recorded nothing
+/// let reason = Rejection::InsufficientFunds { account: AccountId(1), available: 0, requested: 5 };
+/// assert_eq!(ledger.transfer(unfunded), Err(TransferError::Rejected { reason, repeat: false }));
+/// assert_eq!(ledger.transfer(unfunded), Err(TransferError::Rejected { reason, repeat: true }));
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum TransferError {
     /// `0` and `u128::MAX` are never transfer ids.
@@ -203,6 +258,14 @@ pub enum TransferError {
 }
 
 /// Errors of [`crate::LedgerBuilder::build`].
+///
+/// ```
+/// use atomic_ledger::{ConfigError, Ledger, ACCOUNTS_MAX_LIMIT};
+/// let error = Ledger::builder().accounts_max(0).build().unwrap_err();
+/// assert!(matches!(error, ConfigError::OutOfRange { name: "accounts_max", value: 0, min: 1, .. }));
+/// let message = format!("accounts_max must be between 1 and {ACCOUNTS_MAX_LIMIT}, got 0");
+/// assert_eq!(error.to_string(), message);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 pub enum ConfigError {
     /// A limit is outside its accepted range.

@@ -103,12 +103,27 @@ impl Default for IdGenerator {
 
 impl IdGenerator {
     /// A generator with a fresh random tag.
+    ///
+    /// ```
+    /// use atomic_ledger::IdGenerator;
+    /// let (mut first, mut second) = (IdGenerator::new(), IdGenerator::new());
+    /// // Each generator has its own random tag, so their ids do not collide.
+    /// assert_ne!(first.next_u128(), second.next_u128());
+    /// ```
     pub fn new() -> Self {
         let [seed, _] = crate::sync::hash_seed();
         Self { tag: (seed >> 16) as u32, last_ms: 0, sequence: 0 }
     }
 
     /// The next id as a raw `u128`.
+    ///
+    /// ```
+    /// use atomic_ledger::IdGenerator;
+    /// let mut ids = IdGenerator::new();
+    /// let (first, second) = (ids.next_u128(), ids.next_u128());
+    /// assert!(second > first);
+    /// assert!(first != 0 && second != u128::MAX); // never a reserved value
+    /// ```
     pub fn next_u128(&mut self) -> u128 {
         let now_ms =
             SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_millis() as u64)
@@ -134,11 +149,28 @@ impl IdGenerator {
     }
 
     /// The next id, as a [`TransferId`].
+    ///
+    /// ```
+    /// use atomic_ledger::{IdGenerator, TransferId};
+    /// let mut ids = IdGenerator::new();
+    /// let id: TransferId = ids.next_transfer_id();
+    /// assert!(!id.is_reserved());
+    /// assert!(ids.next_transfer_id() > id);
+    /// ```
     pub fn next_transfer_id(&mut self) -> TransferId {
         TransferId(self.next_u128())
     }
 
     /// The next id, as an [`AccountId`].
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountOptions, IdGenerator, Ledger, Opened};
+    /// let mut ids = IdGenerator::new();
+    /// let ledger = Ledger::new();
+    /// let id = ids.next_account_id();
+    /// assert_eq!(ledger.open_account(id, AccountOptions::default()), Ok(Opened::Created));
+    /// assert!(ids.next_account_id() > id);
+    /// ```
     pub fn next_account_id(&mut self) -> AccountId {
         AccountId(self.next_u128())
     }

@@ -44,6 +44,18 @@ pub struct Transfer {
 }
 
 /// A transfer that took effect.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId, TransferReceipt};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let transfer = Transfer { id: TransferId(7), from: AccountId(1), to: AccountId(2), amount: 10 };
+/// assert_eq!(ledger.transfer(transfer), Ok(TransferReceipt { id: TransferId(7), repeat: false }));
+/// assert_eq!(ledger.transfer(transfer), Ok(TransferReceipt { id: TransferId(7), repeat: true }));
+/// assert_eq!(ledger.balance(AccountId(2)), Ok(10)); // moved once
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TransferReceipt {
     /// The transfer's id.
