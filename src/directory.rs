@@ -152,3 +152,34 @@ impl Drop for Directory {
         }
     }
 }
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use super::*;
+
+    /// Where `id` sits relative to its home slot (0 = at home).
+    fn displacement(directory: &Directory, id: AccountId) -> usize {
+        let home = directory.home_slot(id);
+        (0..directory.slots.len())
+            .find(|offset| {
+                let cell = directory.slots[(home + offset) & directory.slot_mask].load(Ordering::Acquire);
+                // SAFETY: non-null slots hold live cells.
+                !cell.is_null() && unsafe { &*cell }.id() == id
+            })
+            .expect("inserted ids are found")
+    }
+
+    #[test]
+    fn probe_sequences_stay_short_for_sequential_and_structured_ids() {
+        let directory = Directory::new(4096);
+        let ids: Vec<AccountId> = (1..=4096u128).map(|n| AccountId(if n % 2 == 0 { n << 64 } else { n })).collect();
+        for &id in &ids {
+            assert!(matches!(directory.insert(id, AccountOptions::default()), Inserted::New));
+        }
+        let longest = ids.iter().map(|&id| displacement(&directory, id)).max().unwrap_or(0);
+        // At load factor ½ linear probing expects ~1.5 probes; a degenerate hash
+        // would push ids thousands of slots from home.
+        assert!(longest < 64, "longest probe sequence {longest}");
+        assert_eq!(directory.len(), 4096);
+    }
+}
