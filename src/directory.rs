@@ -172,7 +172,8 @@ mod tests {
     #[test]
     fn probe_sequences_stay_short_for_sequential_and_structured_ids() {
         let directory = Directory::new(4096);
-        let ids: Vec<AccountId> = (1..=4096u128).map(|n| AccountId(if n % 2 == 0 { n << 64 } else { n })).collect();
+        let ids: Vec<AccountId> =
+            (1..=4096u128).map(|n| AccountId(if n % 2 == 0 { n << 64 } else { n })).collect();
         for &id in &ids {
             assert!(matches!(directory.insert(id, AccountOptions::default()), Inserted::New));
         }

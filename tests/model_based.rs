@@ -8,7 +8,8 @@
 mod support;
 
 use proptest::prelude::*;
-use support::model::{self, AccountRef, Amount, FloorKind, Model, Op, TransferRef};
+use support::differential::{check_ops, StateChecks};
+use support::model::{AccountRef, Amount, FloorKind, Op, TransferRef};
 
 fn account() -> impl Strategy<Value = AccountRef> {
     // Mostly the five real ids (1..=5); reserved ids now and then.
@@ -42,16 +43,8 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Runs `ops` on both; panics with the step on the first difference.
-pub fn check_sequence(ops: &[Op]) {
-    let ledger = model::ledger();
-    let mut model = Model::default();
-    for (step, op) in ops.iter().enumerate() {
-        let expected = model.apply(op);
-        let actual = model::apply_real(&ledger, op);
-        assert_eq!(actual, expected, "step {step}: {op:?}");
-        model.assert_matches(&ledger);
-    }
+fn check_sequence(ops: &[Op]) {
+    check_ops(ops, StateChecks::EveryStep);
 }
 
 proptest! {

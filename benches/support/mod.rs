@@ -34,13 +34,9 @@ impl Floor {
     }
 }
 
-pub fn std_mutex_map(accounts: usize, balance: u64) -> std::sync::Mutex<HashMap<u128, u64>> {
-    std::sync::Mutex::new((1..=accounts as u128).map(|id| (id, balance)).collect())
-}
-
+/// The conditional debit every map-based baseline performs.
 #[inline]
-pub fn std_mutex_debit(map: &std::sync::Mutex<HashMap<u128, u64>>, id: u128, amount: u64) -> bool {
-    let mut map = map.lock().unwrap();
+pub fn debit_in_map(map: &mut HashMap<u128, u64>, id: u128, amount: u64) -> bool {
     match map.get_mut(&id) {
         Some(balance) if *balance >= amount => {
             *balance -= amount;
@@ -48,6 +44,25 @@ pub fn std_mutex_debit(map: &std::sync::Mutex<HashMap<u128, u64>>, id: u128, amo
         }
         _ => false,
     }
+}
+
+/// The (non-idempotent) transfer every map-based baseline performs.
+#[inline]
+pub fn transfer_in_map(map: &mut HashMap<u128, u64>, from: u128, to: u128, amount: u64) -> bool {
+    if !map.contains_key(&to) || !debit_in_map(map, from, amount) {
+        return false;
+    }
+    *map.get_mut(&to).expect("checked above") += amount;
+    true
+}
+
+pub fn std_mutex_map(accounts: usize, balance: u64) -> std::sync::Mutex<HashMap<u128, u64>> {
+    std::sync::Mutex::new((1..=accounts as u128).map(|id| (id, balance)).collect())
+}
+
+#[inline]
+pub fn std_mutex_debit(map: &std::sync::Mutex<HashMap<u128, u64>>, id: u128, amount: u64) -> bool {
+    debit_in_map(&mut map.lock().unwrap(), id, amount)
 }
 
 #[inline]
@@ -57,13 +72,7 @@ pub fn std_mutex_transfer(
     to: u128,
     amount: u64,
 ) -> bool {
-    let mut map = map.lock().unwrap();
-    match map.get_mut(&from) {
-        Some(balance) if *balance >= amount => *balance -= amount,
-        _ => return false,
-    }
-    *map.get_mut(&to).unwrap() += amount;
-    true
+    transfer_in_map(&mut map.lock().unwrap(), from, to, amount)
 }
 
 pub fn pl_mutex_map(accounts: usize, balance: u64) -> parking_lot::Mutex<HashMap<u128, u64>> {
@@ -72,14 +81,7 @@ pub fn pl_mutex_map(accounts: usize, balance: u64) -> parking_lot::Mutex<HashMap
 
 #[inline]
 pub fn pl_mutex_debit(map: &parking_lot::Mutex<HashMap<u128, u64>>, id: u128, amount: u64) -> bool {
-    let mut map = map.lock();
-    match map.get_mut(&id) {
-        Some(balance) if *balance >= amount => {
-            *balance -= amount;
-            true
-        }
-        _ => false,
-    }
+    debit_in_map(&mut map.lock(), id, amount)
 }
 
 #[inline]
@@ -89,13 +91,7 @@ pub fn pl_mutex_transfer(
     to: u128,
     amount: u64,
 ) -> bool {
-    let mut map = map.lock();
-    match map.get_mut(&from) {
-        Some(balance) if *balance >= amount => *balance -= amount,
-        _ => return false,
-    }
-    *map.get_mut(&to).unwrap() += amount;
-    true
+    transfer_in_map(&mut map.lock(), from, to, amount)
 }
 
 pub fn dashmap(accounts: usize, balance: u64) -> DashMap<u128, u64> {

@@ -27,13 +27,31 @@ pub fn decode(data: &[u8]) -> Vec<Op> {
 /// Runs the decoded operations on both; panics on a difference. Returns how many ran.
 pub fn run(data: &[u8]) -> usize {
     let ops = decode(data);
+    check_ops(&ops, StateChecks::AtEnd);
+    ops.len()
+}
+
+/// How often [`check_ops`] compares the whole state (outcomes are compared at every step).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateChecks {
+    /// After every operation: what the property tests use.
+    EveryStep,
+    /// Once, at the end: keeps the fuzzer fast.
+    AtEnd,
+}
+
+/// Runs `ops` on a fresh real ledger and on a fresh model; panics with the step
+/// at the first difference.
+pub fn check_ops(ops: &[Op], state_checks: StateChecks) {
     let ledger = model::ledger();
     let mut model = Model::default();
     for (step, op) in ops.iter().enumerate() {
         let expected = model.apply(op);
         let actual = model::apply_real(&ledger, op);
         assert_eq!(actual, expected, "step {step}: {op:?}");
+        if state_checks == StateChecks::EveryStep {
+            model.assert_matches(&ledger);
+        }
     }
     model.assert_matches(&ledger);
-    ops.len()
 }
