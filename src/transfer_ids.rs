@@ -161,3 +161,32 @@ impl TransferIds {
         self.shards.iter().map(|shard| shard.lock().records.len()).sum()
     }
 }
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use super::*;
+
+    fn shard_index(table: &TransferIds, id: u128) -> usize {
+        let shard = table.shard_of(TransferId(id)) as *const Mutex<Shard>;
+        table
+            .shards
+            .iter()
+            .position(|candidate| std::ptr::eq(&**candidate, shard))
+            .expect("a shard of the table")
+    }
+
+    #[test]
+    fn sequential_and_time_ordered_ids_spread_over_the_shards() {
+        let table = TransferIds::new(1 << 12, 16);
+        let mut generator = crate::IdGenerator::new();
+        let time_ordered: Vec<u128> = (0..4096).map(|_| generator.next_u128()).collect();
+        for ids in [(1..=4096).collect::<Vec<u128>>(), time_ordered] {
+            let mut counts = [0usize; 16];
+            for id in ids {
+                counts[shard_index(&table, id)] += 1;
+            }
+            // 256 expected per shard; a broken mix piles ids into a few.
+            assert!(counts.iter().all(|&count| (128..=384).contains(&count)), "{counts:?}");
+        }
+    }
+}

@@ -280,3 +280,11 @@ fn errors_explain_themselves() {
         "amount 9 exceeds the maximum 8"
     );
 }
+
+#[test]
+fn debug_output_counts_accounts() {
+    let ledger = Ledger::builder().accounts_max(8).build().unwrap();
+    ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+    assert_eq!(format!("{ledger:?}"), "Ledger { accounts: 2, accounts_max: 8, .. }");
+}

@@ -33,6 +33,16 @@ impl Rng {
     }
 }
 
+/// Sets the flag when dropped, so that the watcher stops even if a worker
+/// panics (otherwise the scope would wait for the watcher forever).
+struct StopOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// Per-account net change that one thread saw succeed.
 type Tally = [i64; ACCOUNTS.len()];
 
@@ -104,6 +114,7 @@ fn hot_accounts_never_overdraw_and_conserve() {
                 reads.fetch_add(1, Ordering::Relaxed);
             }
         });
+        let stop_watcher = StopOnDrop(&done);
         let workers: Vec<_> = (0..THREADS)
             .map(|thread| {
                 let ledger = &ledger;
@@ -111,7 +122,7 @@ fn hot_accounts_never_overdraw_and_conserve() {
             })
             .collect();
         let tallies = workers.into_iter().map(|worker| worker.join().unwrap()).collect();
-        done.store(true, Ordering::Release);
+        drop(stop_watcher);
         reader.join().unwrap();
         tallies
     });
