@@ -58,9 +58,8 @@ fn setup() -> [Op; 5] {
 
 type History = Vec<Event<Op, Outcome>>;
 
-/// An operation and the spin iterations to wait before it: jitter that makes
-/// the threads' calls interleave instead of running back to back.
-type Script = Vec<(u32, Op)>;
+/// One thread's operations.
+type Script = Vec<Op>;
 
 /// Runs one history on real threads released together.
 fn record(scripts: &[Script; THREADS]) -> (History, Model) {
@@ -86,10 +85,7 @@ fn record(scripts: &[Script; THREADS]) -> (History, Model) {
                     }
                     script
                         .iter()
-                        .map(|(jitter, op)| {
-                            for _ in 0..*jitter {
-                                std::hint::spin_loop();
-                            }
+                        .map(|op| {
                             let invoked_at = clock.fetch_add(1, Ordering::SeqCst);
                             let ret = model::apply_real(ledger, op);
                             let returned_at = clock.fetch_add(1, Ordering::SeqCst);
@@ -117,7 +113,7 @@ fn concurrent_histories_are_linearizable() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xbf58_476d_1ce4_e5b9) | 1);
         let scripts: [Script; THREADS] = std::array::from_fn(|_| {
             let len = 5 + rng.below(4) as usize;
-            (0..len).map(|_| (rng.below(300) as u32, random_op(&mut rng))).collect()
+            (0..len).map(|_| random_op(&mut rng)).collect()
         });
         let (history, initial) = record(&scripts);
         events += history.len();
