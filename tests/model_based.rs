@@ -98,3 +98,47 @@ fn a_scripted_sequence_matches() {
         Op::Transfer(TransferRef(5), AccountRef(3), AccountRef(4), small(1)),
     ]);
 }
+
+/// Eviction is outside the model (which ids go first depends on the table's
+/// hash order), but its safety property is not: with far more distinct ids
+/// than the table remembers, an id once decided is answered as a repeat or
+/// refused as expired, never applied again, and memory stays bounded.
+mod bounded_id_memory {
+    use std::collections::HashMap;
+
+    use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferError, TransferId};
+    use proptest::prelude::*;
+
+    const REMEMBERED_MAX: usize = 16;
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(1000),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn a_decided_id_is_never_applied_again(ids in prop::collection::vec(1u128..=64, 1..200)) {
+            let ledger = Ledger::builder().transfer_ids_max(REMEMBERED_MAX).transfer_id_shards(2).build().unwrap();
+            ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+            ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+            let mut decided: HashMap<u128, bool> = HashMap::new(); // id → applied?
+            for id in ids {
+                let transfer = Transfer { id: TransferId(id), from: AccountId(1), to: AccountId(2), amount: 1 };
+                match (ledger.transfer(transfer), decided.get(&id)) {
+                    (Ok(receipt), Some(true)) => prop_assert!(receipt.repeat, "id {} applied twice", id),
+                    (Ok(receipt), None) => {
+                        prop_assert!(!receipt.repeat);
+                        decided.insert(id, true);
+                    }
+                    (Err(TransferError::IdExpired { low_water, .. }), _) => prop_assert!(id <= low_water.0),
+                    (other, seen) => prop_assert!(false, "id {}: {:?} after {:?}", id, other, seen),
+                }
+                prop_assert!(ledger.transfer_ids_remembered() <= REMEMBERED_MAX);
+            }
+            let applied = decided.values().filter(|applied| **applied).count() as i64;
+            prop_assert_eq!(ledger.balance(AccountId(2)), Ok(applied));
+            prop_assert!(ledger.audit().is_consistent());
+        }
+    }
+}
