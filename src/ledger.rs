@@ -38,6 +38,20 @@ pub(crate) fn check_amount(amount: u64) -> Result<(), AccountError> {
     Ok(())
 }
 
+/// The same failure, reported by a transfer. Exhaustive on purpose: a new
+/// `AccountError` variant must decide here how a transfer reports it.
+fn transfer_error(error: AccountError) -> TransferError {
+    match error {
+        AccountError::ReservedAccountId(id) => TransferError::ReservedAccountId(id),
+        AccountError::UnknownAccount(id) => TransferError::UnknownAccount(id),
+        AccountError::ZeroAmount => TransferError::ZeroAmount,
+        AccountError::AmountTooLarge { amount, amount_max } => {
+            TransferError::AmountTooLarge { amount, amount_max }
+        }
+        AccountError::Rejected(reason) => TransferError::Rejected { reason, repeat: false },
+    }
+}
+
 /// Options for a [`Ledger`]. Every table has a fixed capacity, chosen here.
 ///
 /// ```
@@ -442,14 +456,9 @@ impl Ledger {
         if id.is_reserved() {
             return Err(TransferError::ReservedTransferId(id));
         }
-        let from_cell = self.transfer_account(from)?;
-        let to_cell = self.transfer_account(to)?;
-        check_amount(amount).map_err(|error| match error {
-            AccountError::AmountTooLarge { amount, amount_max } => {
-                TransferError::AmountTooLarge { amount, amount_max }
-            }
-            _ => TransferError::ZeroAmount,
-        })?;
+        let from_cell = self.account(from).map_err(transfer_error)?.cell;
+        let to_cell = self.account(to).map_err(transfer_error)?.cell;
+        check_amount(amount).map_err(transfer_error)?;
         if from == to {
             return Err(TransferError::SameAccount(from));
         }
@@ -459,13 +468,6 @@ impl Ledger {
             Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
             Err(reason) => Err(TransferError::Rejected { reason, repeat: decision.repeat }),
         }
-    }
-
-    fn transfer_account(&self, id: AccountId) -> Result<&crate::cell::AccountCell, TransferError> {
-        self.account(id).map(|account| account.cell).map_err(|error| match error {
-            AccountError::ReservedAccountId(id) => TransferError::ReservedAccountId(id),
-            _ => TransferError::UnknownAccount(id),
-        })
     }
 
     /// How many transfer ids the ledger currently remembers.
