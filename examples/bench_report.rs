@@ -11,7 +11,7 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
@@ -165,6 +165,74 @@ fn main() {
         ];
         report("transfer, uniform 10k accounts", threads, &transfers);
     }
+    debit_beside_snapshots(&ledger, &handles, &index);
+    snapshot_cost();
     let audit = ledger.audit();
     assert!(audit.is_consistent(), "{audit:?}");
+}
+
+/// Single-thread debits by handle alone, and with a second thread taking
+/// snapshots of the same ledger back to back (interleaved rounds, medians).
+fn debit_beside_snapshots(
+    ledger: &Ledger,
+    handles: &[atomic_ledger::Account<'_>],
+    index: &(dyn Fn(usize, usize) -> usize + Sync),
+) {
+    let debit = |t: usize, i: usize| assert!(handles[index(t, i)].debit(1).is_ok());
+    let (mut alone, mut beside, mut snapshots_per_s) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..ROUNDS {
+        alone.push(measure(1, &debit));
+        let stop = AtomicBool::new(false);
+        let (ops, taken, elapsed) = std::thread::scope(|scope| {
+            let snapshotter = scope.spawn(|| {
+                let started = Instant::now();
+                let mut taken = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    assert_eq!(ledger.snapshot().accounts().len(), ACCOUNTS);
+                    taken += 1;
+                }
+                (taken, started.elapsed())
+            });
+            let ops = measure(1, &debit);
+            stop.store(true, Ordering::Relaxed);
+            let (taken, elapsed) = snapshotter.join().expect("snapshotter");
+            (ops, taken, elapsed)
+        });
+        beside.push(ops);
+        snapshots_per_s.push(taken as f64 / elapsed.as_secs_f64());
+    }
+    let (alone, beside) = (median(&mut alone), median(&mut beside));
+    println!("\ndebit by handle, 1 thread, uniform 10k accounts, median of {ROUNDS} interleaved rounds");
+    println!("{:<40} {:>14} {:>10}", "variant", "Mops/s", "ratio");
+    println!("{:<40} {:>14.2} {:>10.2}", "alone", alone / 1e6, 1.0);
+    println!(
+        "{:<40} {:>14.2} {:>10.2}",
+        format!("beside back-to-back snapshots ({:.0}/s)", median(&mut snapshots_per_s)),
+        beside / 1e6,
+        beside / alone
+    );
+}
+
+/// Time to snapshot 10 000 and 1 000 000 accounts at rest (median of `ROUNDS`).
+fn snapshot_cost() {
+    println!("\nsnapshot cost at rest, median of {ROUNDS}");
+    println!("{:<12} {:>12} {:>14}", "accounts", "ms", "ns/account");
+    for accounts in [10_000usize, 1_000_000] {
+        let ledger = Ledger::builder().accounts_max(accounts).build().expect("valid config");
+        for id in 1..=accounts as u128 {
+            ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
+            ledger.credit(AccountId(id), 1).expect("fits");
+        }
+        let mut samples: Vec<f64> = (0..ROUNDS)
+            .map(|_| {
+                let started = Instant::now();
+                let snapshot = ledger.snapshot();
+                let elapsed = started.elapsed().as_secs_f64();
+                assert_eq!(snapshot.total(), accounts as i128);
+                elapsed
+            })
+            .collect();
+        let seconds = median(&mut samples);
+        println!("{accounts:<12} {:>12.2} {:>14.1}", seconds * 1e3, seconds * 1e9 / accounts as f64);
+    }
 }

@@ -2,6 +2,7 @@
 //! skips the directory lookup.
 
 use crate::cell::{AccountCell, FLOOR_MIN};
+use crate::snapshot::Epoch;
 use crate::{AccountError, AccountId};
 
 /// An account's lifecycle state.
@@ -100,7 +101,9 @@ pub enum Opened {
     AlreadyExists,
 }
 
-/// A consistent view of one account: all fields come from one atomic load.
+/// A view of one account. Every field but `held` comes from one atomic load;
+/// `held` is read just after it (see [`crate::Ledger::snapshot`] for a view of
+/// balances and held amounts at one instant).
 ///
 /// ```
 /// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Floor, Ledger, Status};
@@ -108,7 +111,7 @@ pub enum Opened {
 /// let id = AccountId(1);
 /// ledger.open_account(id, AccountOptions { floor: Floor::Overdraft(20) }).unwrap();
 /// ledger.credit(id, 5).unwrap();
-/// let expected = AccountInfo { id, balance: 5, status: Status::Open, floor: -20, in_flight: 0 };
+/// let expected = AccountInfo { id, balance: 5, status: Status::Open, floor: -20, in_flight: 0, holds_open: 0, held: 0 };
 /// assert_eq!(ledger.account_info(id), Ok(expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -121,8 +124,12 @@ pub struct AccountInfo {
     pub status: Status,
     /// The lowest balance it may reach.
     pub floor: i64,
-    /// Transfers that have debited it and have not finished (0 at quiescence).
+    /// Transfers and linked batches that have pinned it and have not finished (0 at quiescence).
     pub in_flight: u32,
+    /// Open holds debited from it.
+    pub holds_open: u32,
+    /// The sum of those holds: money out of `balance`, not yet posted or returned.
+    pub held: u64,
 }
 
 /// A handle to one account: the same operations as the id-based ones on
@@ -142,6 +149,7 @@ pub struct AccountInfo {
 #[derive(Debug, Clone, Copy)]
 pub struct Account<'ledger> {
     pub(crate) cell: &'ledger AccountCell,
+    pub(crate) epoch: &'ledger Epoch,
 }
 
 impl<'ledger> Account<'ledger> {
@@ -174,7 +182,7 @@ impl<'ledger> Account<'ledger> {
     #[inline]
     pub fn debit(&self, amount: u64) -> Result<i64, AccountError> {
         crate::ledger::check_amount(amount)?;
-        Ok(self.cell.debit(amount)?)
+        Ok(self.cell.debit(self.epoch, amount)?)
     }
 
     /// Credits `amount` from the outside world; returns the new balance. Fails,
@@ -194,7 +202,7 @@ impl<'ledger> Account<'ledger> {
     #[inline]
     pub fn credit(&self, amount: u64) -> Result<i64, AccountError> {
         crate::ledger::check_amount(amount)?;
-        Ok(self.cell.credit(amount)?)
+        Ok(self.cell.credit(self.epoch, amount)?)
     }
 
     /// Stops debits (credits still land). Idempotent; fails only on a closed account.
@@ -211,7 +219,7 @@ impl<'ledger> Account<'ledger> {
     /// assert!(matches!(account.debit(1), Err(AccountError::Rejected(Rejection::AccountFrozen { .. }))));
     /// ```
     pub fn freeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.freeze()?)
+        Ok(self.cell.freeze(self.epoch)?)
     }
 
     /// Allows debits again. Idempotent; fails only on a closed account.
@@ -228,11 +236,11 @@ impl<'ledger> Account<'ledger> {
     /// assert!(matches!(account.unfreeze(), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
     /// ```
     pub fn unfreeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.unfreeze()?)
+        Ok(self.cell.unfreeze(self.epoch)?)
     }
 
-    /// Closes the account for good. Needs a zero balance and no transfer out of
-    /// it in flight (freeze first to stop new ones).
+    /// Closes the account for good. Needs a zero balance, no transfer or linked
+    /// batch pinning it, and no open hold on it (freeze first to stop new ones).
     ///
     /// ```
     /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, Status};
@@ -246,7 +254,7 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!(account.status(), Status::Closed);
     /// ```
     pub fn close(&self) -> Result<(), AccountError> {
-        Ok(self.cell.close()?)
+        Ok(self.cell.close(self.epoch)?)
     }
 
     /// The spendable balance now.
@@ -262,7 +270,7 @@ impl<'ledger> Account<'ledger> {
     /// ```
     #[inline]
     pub fn balance(&self) -> i64 {
-        self.cell.load().balance
+        self.cell.observe(self.epoch).balance
     }
 
     /// The status now.
@@ -277,7 +285,7 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!(account.status(), Status::Frozen);
     /// ```
     pub fn status(&self) -> Status {
-        self.cell.load().public_status()
+        self.cell.observe(self.epoch).public_status()
     }
 
     /// The lowest balance the account may reach (fixed at opening).
@@ -293,7 +301,8 @@ impl<'ledger> Account<'ledger> {
         self.cell.floor()
     }
 
-    /// Balance, status, floor and in-flight count from one atomic load.
+    /// Balance, status, floor, in-flight and open-hold counts from one atomic
+    /// load, and the held total read just after.
     ///
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
@@ -306,13 +315,15 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!((info.floor, info.in_flight), (0, 0));
     /// ```
     pub fn info(&self) -> AccountInfo {
-        let state = self.cell.load();
+        let state = self.cell.observe(self.epoch);
         AccountInfo {
             id: self.cell.id(),
             balance: state.balance,
             status: state.public_status(),
             floor: self.cell.floor(),
             in_flight: state.in_flight as u32,
+            holds_open: state.holds as u32,
+            held: self.cell.held(),
         }
     }
 }

@@ -3,22 +3,30 @@
 //! # Implementation details
 //!
 //! ```text
-//!  63  62 61        56 55                                              0
-//! +------+------------+-------------------------------------------------+
-//! |status| in_flight  |          balance (signed, two's complement)     |
-//! +------+------------+-------------------------------------------------+
+//!  63  62  61  60       56 55      50 49                                  0
+//! +------+----+-----------+----------+-------------------------------------+
+//! |status|snap| in_flight |  holds   |   balance (signed, two's complement) |
+//! +------+----+-----------+----------+-------------------------------------+
 //! ```
 //!
 //! * `status` (2 bits): [`STATUS_OPEN`], [`STATUS_FROZEN`], [`STATUS_CLOSED`].
-//! * `in_flight` (6 bits): transfers that have debited this account and have
-//!   not yet credited their destination or undone the debit. `close` requires
-//!   it to be zero *in the same CAS*, so a transfer's undo can never land on a
-//!   closed account.
-//! * `balance` (56 bits, signed): the spendable balance, representable in
-//!   `[-2^55, 2^55 - 1]`. Credits may raise it to [`BALANCE_MAX`] = 2^49 - 1;
-//!   the space above is headroom for undos: an undo restores a debit of at most
-//!   [`AMOUNT_MAX`], at most [`IN_FLIGHT_MAX`] undos can be pending, and
-//!   `BALANCE_MAX + IN_FLIGHT_MAX * AMOUNT_MAX < 2^55`, so an undo never fails.
+//! * `snap` (1 bit): the parity of the last snapshot epoch that collected this
+//!   account (see [`crate::snapshot`]). Every change preserves it; only the
+//!   snapshot flips it, once per epoch, with a `fetch_xor` that changes
+//!   nothing else.
+//! * `in_flight` (5 bits, ≤ [`IN_FLIGHT_MAX`]): transfers and linked batches
+//!   that have pinned this account and not yet finished. `close` requires it to
+//!   be zero *in the same CAS*, so a pending undo or credit never meets a closed
+//!   account.
+//! * `holds` (6 bits, ≤ [`HOLDS_OPEN_MAX`]): open holds debited from this
+//!   account; `close` requires zero, so a void or expiry can always return.
+//! * `balance` (50 bits, signed): the spendable balance, representable in
+//!   `[-2^49, 2^49 - 1]`. Credits may raise it to [`BALANCE_MAX`] = 2^42 - 1;
+//!   the space above is headroom: each pin (an in-flight transfer, a linked
+//!   batch, an open hold) can bring back or bring in at most [`AMOUNT_MAX`]
+//!   without a balance check, and
+//!   `BALANCE_MAX + (IN_FLIGHT_MAX + HOLDS_OPEN_MAX) * AMOUNT_MAX < 2^49`,
+//!   so undos, commits and hold returns never fail.
 //!
 //! Every change is one `compare_exchange_weak` loop over the whole word
 //! ([`AccountCell::update`]): the floor check, the status check and the new
@@ -34,6 +42,7 @@
 
 use crossbeam_utils::CachePadded;
 
+use crate::snapshot::Epoch;
 use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, AccountOptions, Rejection, Status};
 
@@ -42,27 +51,57 @@ pub(crate) const STATUS_OPEN: u64 = 0;
 pub(crate) const STATUS_FROZEN: u64 = 1;
 pub(crate) const STATUS_CLOSED: u64 = 2;
 
+pub(crate) const SNAP_SHIFT: u32 = 61;
+pub(crate) const SNAP_BIT: u64 = 1 << SNAP_SHIFT;
+
+/// States of the save slot (low two bits of `AccountCell::saved`).
+const SAVE_DONE: u64 = 0;
+const SAVE_BUSY: u64 = 1;
+const SAVE_SEALED: u64 = 2;
+const SAVE_STATE_MASK: u64 = 3;
+
 pub(crate) const IN_FLIGHT_SHIFT: u32 = 56;
 pub(crate) const IN_FLIGHT_ONE: u64 = 1 << IN_FLIGHT_SHIFT;
-/// Transfers that may be half-way out of one account at once; the next one waits.
+/// Transfers and linked batches that may have pinned one account at once; the
+/// next one waits for one of them to finish.
 ///
 /// ```
 /// use atomic_ledger::{AccountId, AccountOptions, Ledger, IN_FLIGHT_MAX};
-/// assert_eq!(IN_FLIGHT_MAX, 63);
+/// assert_eq!(IN_FLIGHT_MAX, 31);
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
 /// let info = ledger.account_info(AccountId(1)).unwrap();
 /// assert!(info.in_flight <= IN_FLIGHT_MAX);
 /// ```
-pub const IN_FLIGHT_MAX: u32 = 63;
+pub const IN_FLIGHT_MAX: u32 = 31;
 
-pub(crate) const BALANCE_BITS: u32 = 56;
+pub(crate) const HOLDS_SHIFT: u32 = 50;
+/// Open holds one account may be the source of; the next hold is refused with
+/// [`Rejection::TooManyHolds`] until one is posted, voided or expires.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, Ledger};
+/// use atomic_ledger::{Rejection, HOLDS_OPEN_MAX};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
+/// let hold = |id| HoldRequest { id: HoldId(id), from: AccountId(1), to: AccountId(2), amount: 1, expires_at_ms: u64::MAX };
+/// for id in 1..=u128::from(HOLDS_OPEN_MAX) {
+///     ledger.hold(hold(id)).unwrap();
+/// }
+/// let refused = ledger.hold(hold(1000));
+/// assert!(matches!(refused, Err(HoldError::Rejected { reason: Rejection::TooManyHolds { .. }, .. })));
+/// ```
+pub const HOLDS_OPEN_MAX: u32 = 63;
+
+pub(crate) const BALANCE_BITS: u32 = 50;
 pub(crate) const BALANCE_MASK: u64 = (1 << BALANCE_BITS) - 1;
 pub(crate) const BALANCE_REPR_MAX: i64 = (1 << (BALANCE_BITS - 1)) - 1;
 
-/// The largest balance a credit may produce: 2^49 - 1 = 562 949 953 421 311
-/// (5.6 trillion in cents). Only an undone transfer, restoring money that was
-/// already in the account, can take a balance above it.
+/// The largest balance a credit may produce: 2^42 - 1 = 4 398 046 511 103
+/// (44 billion in cents). Only money coming back or coming in under a pin (an
+/// undone transfer, a linked batch's commit, a hold's return) can take a
+/// balance above it.
 ///
 /// ```
 /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, BALANCE_MAX};
@@ -72,7 +111,7 @@ pub(crate) const BALANCE_REPR_MAX: i64 = (1 << (BALANCE_BITS - 1)) - 1;
 /// let refused = ledger.credit(AccountId(1), 1);
 /// assert!(matches!(refused, Err(AccountError::Rejected(Rejection::BalanceOverflow { .. }))));
 /// ```
-pub const BALANCE_MAX: i64 = (1 << 49) - 1;
+pub const BALANCE_MAX: i64 = (1 << 42) - 1;
 /// The largest amount one operation may move (equal to [`BALANCE_MAX`]).
 ///
 /// ```
@@ -95,19 +134,24 @@ pub const AMOUNT_MAX: u64 = BALANCE_MAX as u64;
 /// ```
 pub const FLOOR_MIN: i64 = -BALANCE_MAX;
 
-const _: () = assert!(BALANCE_MAX + (IN_FLIGHT_MAX as i64) * (AMOUNT_MAX as i64) <= BALANCE_REPR_MAX);
+const PINS_MAX: i64 = IN_FLIGHT_MAX as i64 + HOLDS_OPEN_MAX as i64;
+const _: () = assert!(BALANCE_MAX + PINS_MAX * (AMOUNT_MAX as i64) <= BALANCE_REPR_MAX);
 const _: () = assert!(FLOOR_MIN - (AMOUNT_MAX as i64) >= -BALANCE_REPR_MAX - 1);
+const _: () = assert!(HOLDS_SHIFT == BALANCE_BITS);
+const _: () = assert!((HOLDS_OPEN_MAX as u64) < 1 << (IN_FLIGHT_SHIFT - HOLDS_SHIFT));
+const _: () = assert!((IN_FLIGHT_MAX as u64) < 1 << (SNAP_SHIFT - IN_FLIGHT_SHIFT));
 
-/// The word, decoded.
+/// The word, decoded (without the snapshot bit, which only captures change).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct State {
     pub(crate) status: u64,
     pub(crate) in_flight: u64,
+    pub(crate) holds: u64,
     pub(crate) balance: i64,
 }
 
 impl State {
-    pub(crate) const INITIAL: State = State { status: STATUS_OPEN, in_flight: 0, balance: 0 };
+    pub(crate) const INITIAL: State = State { status: STATUS_OPEN, in_flight: 0, holds: 0, balance: 0 };
 
     #[inline]
     pub(crate) fn decode(word: u64) -> State {
@@ -116,18 +160,24 @@ impl State {
         State {
             status,
             in_flight: (word >> IN_FLIGHT_SHIFT) & u64::from(IN_FLIGHT_MAX),
-            // Shift the 56-bit field to the top, then arithmetic-shift back to sign-extend.
+            holds: (word >> HOLDS_SHIFT) & u64::from(HOLDS_OPEN_MAX),
+            // Shift the balance field to the top, then arithmetic-shift back to sign-extend.
             balance: ((word << (64 - BALANCE_BITS)) as i64) >> (64 - BALANCE_BITS),
         }
     }
 
+    /// The word for this state, with snapshot bit `snap` (0 or [`SNAP_BIT`]).
     #[inline]
-    pub(crate) fn encode(self) -> u64 {
+    pub(crate) fn encode(self, snap: u64) -> u64 {
         debug_assert!(self.status <= STATUS_CLOSED);
         debug_assert!(self.in_flight <= u64::from(IN_FLIGHT_MAX));
+        debug_assert!(self.holds <= u64::from(HOLDS_OPEN_MAX));
         debug_assert!((-BALANCE_REPR_MAX - 1..=BALANCE_REPR_MAX).contains(&self.balance));
+        debug_assert!(snap & !SNAP_BIT == 0);
         (self.status << STATUS_SHIFT)
+            | snap
             | (self.in_flight << IN_FLIGHT_SHIFT)
+            | (self.holds << HOLDS_SHIFT)
             | (self.balance as u64 & BALANCE_MASK)
     }
 
@@ -140,40 +190,79 @@ impl State {
     }
 }
 
-/// Why a transfer's debit step did not happen.
+/// Why a pinning debit did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DebitStep {
     Rejected(Rejection),
-    /// [`IN_FLIGHT_MAX`] transfers are half-way out of the account: wait for one.
+    /// [`IN_FLIGHT_MAX`] pins are held on the account: wait for one to finish.
     Saturated,
+}
+
+/// What a snapshot reads of one account: its state and held total at the
+/// snapshot's linearization point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Captured {
+    pub(crate) state: State,
+    pub(crate) held: u64,
 }
 
 /// One account. Boxed and cache-line padded by the directory, so two accounts
 /// never share a line; its address never changes while the ledger lives.
+///
+/// `repr(C)`, hot fields first: a debit or credit reads the word, the floor
+/// and a flow counter, and a lookup by id compares the id, all within the
+/// first 64 bytes; the snapshot's save slot and the options sit in the second.
+/// (Left to the compiler, the floor landed in the second line and a debit by
+/// handle ran about a third slower.)
 #[derive(Debug)]
+#[repr(C)]
 pub(crate) struct AccountCell {
     word: AtomicU64,
-    /// Lifetime sum of external credits, wrapping. Relaxed: read only by `audit`
-    /// at quiescence, after the writers' effects are ordered by a join.
-    entered: AtomicU64,
-    /// Lifetime sum of external debits, wrapping. Relaxed, as `entered`.
-    left: AtomicU64,
-    id: AccountId,
     floor: i64,
+    /// Lifetime sum of external debits, wrapping. Relaxed: read only by `audit`
+    /// at quiescence, after the writers' effects are ordered by a join.
+    left: AtomicU64,
+    /// Lifetime sum of external credits, wrapping. Relaxed, as `left`.
+    entered: AtomicU64,
+    id: AccountId,
+    /// Sum of this account's open holds. Changed only by hold operations, under
+    /// their hold-table shard lock and after `save_if_due` for the current
+    /// epoch (see [`crate::snapshot`]). Relaxed: ordered by those locks.
+    held: AtomicU64,
+    /// The epoch the account was opened in; snapshots of that epoch or older
+    /// do not include it.
+    born_epoch: u64,
+    /// `epoch << 2 | SAVE_*`: who has the pre-image for that epoch (see
+    /// [`Self::save`] and [`Self::collect`]). Monotone in the epoch, so a claim
+    /// by a thread holding an old epoch fails instead of overwriting a newer one.
+    saved: AtomicU64,
+    /// The pre-image an operation saved for the snapshot of `saved`'s epoch.
+    saved_word: AtomicU64,
+    saved_held: AtomicU64,
     options: AccountOptions,
 }
+
+const _: () = assert!(std::mem::offset_of!(AccountCell, born_epoch) < 64, "hot fields in the first line");
+const _: () = assert!(std::mem::size_of::<AccountCell>() <= 128, "one padded cell per account");
 
 pub(crate) type PaddedCell = CachePadded<AccountCell>;
 
 impl AccountCell {
     /// `options` must have been validated (overdraft limit at most `BALANCE_MAX`).
-    pub(crate) fn new(id: AccountId, options: AccountOptions) -> Self {
+    /// `born_epoch` must be read under the directory's insert lock.
+    pub(crate) fn new(id: AccountId, options: AccountOptions, born_epoch: u64) -> Self {
         let floor = options.floor.lowest_balance();
         assert!((FLOOR_MIN..=0).contains(&floor), "floor {floor} out of range");
         Self {
-            word: AtomicU64::new(State::INITIAL.encode()),
+            word: AtomicU64::new(State::INITIAL.encode(Epoch::snap_bit(born_epoch))),
+            held: AtomicU64::new(0),
             entered: AtomicU64::new(0),
             left: AtomicU64::new(0),
+            saved_word: AtomicU64::new(0),
+            saved_held: AtomicU64::new(0),
+            // Nothing to save for the epoch it is born in: that snapshot excludes it.
+            saved: AtomicU64::new(born_epoch << 2 | SAVE_SEALED),
+            born_epoch,
             id,
             floor,
             options,
@@ -194,9 +283,26 @@ impl AccountCell {
         self.floor
     }
 
+    /// The state now, without taking part in snapshots: for `audit`, which is
+    /// only meaningful at quiescence.
     #[inline]
-    pub(crate) fn load(&self) -> State {
+    pub(crate) fn load_quiescent(&self) -> State {
         State::decode(self.word.load(Ordering::Acquire))
+    }
+
+    /// The state now, as a linearizable read: a read is an operation like any
+    /// other and must not see a value newer than a snapshot it follows.
+    #[inline]
+    pub(crate) fn observe(&self, epoch: &Epoch) -> State {
+        let current = epoch.load();
+        let word = self.word.load(Ordering::Acquire);
+        self.save_if_due(current, word);
+        State::decode(word)
+    }
+
+    /// The sum of open holds now (not atomic with the balance; see [`crate::Snapshot`]).
+    pub(crate) fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
     }
 
     /// Lifetime external (entered, left) sums, wrapping.
@@ -206,36 +312,149 @@ impl AccountCell {
 
     /// The single CAS loop every change goes through: `decide` sees the current
     /// state and returns the next one or an error; the CAS installs it only if
-    /// the word did not change meanwhile. Returns the state installed.
+    /// the word did not change meanwhile. Returns the state installed. The
+    /// snapshot bit is carried over unchanged.
     #[inline]
-    fn update<E>(&self, mut decide: impl FnMut(State) -> Result<State, E>) -> Result<State, E> {
+    fn update<E>(
+        &self,
+        epoch: &Epoch,
+        mut decide: impl FnMut(State) -> Result<State, E>,
+    ) -> Result<State, E> {
+        let current = epoch.load();
         #[cfg_attr(feature = "_broken-check-then-write", allow(unused_mut))]
         let mut word = self.word.load(Ordering::Acquire);
         #[cfg(feature = "_broken-check-then-write")]
         {
             // Deliberately broken (test-only): check, then write, with no CAS.
+            self.save_if_due(current, word);
             let next = decide(State::decode(word))?;
-            self.word.store(next.encode(), Ordering::Release);
+            self.word.store(next.encode(word & SNAP_BIT), Ordering::Release);
             return Ok(next);
         }
         #[allow(unreachable_code)]
         loop {
+            self.save_if_due(current, word);
             let next = decide(State::decode(word))?;
             // AcqRel/Acquire: see the module docs.
-            match self.word.compare_exchange_weak(word, next.encode(), Ordering::AcqRel, Ordering::Acquire) {
+            let new_word = next.encode(word & SNAP_BIT);
+            match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Ok(next),
                 Err(actual) => word = actual,
             }
         }
     }
 
+    /// Before an operation acts on `word` in the current epoch: if a snapshot
+    /// has begun and not yet collected this account, make sure the account's
+    /// value at the snapshot is saved. The hot path is one load of the epoch
+    /// (a line every core keeps shared) and a bit comparison.
+    ///
+    /// The epoch is loaded *after* the word: a word the snapshot has already
+    /// collected (bit flipped) was flipped after the epoch advanced, and the
+    /// word's Acquire load synchronises with that flip, so the epoch read here
+    /// is at least the snapshot's.
+    #[inline]
+    fn save_if_due(&self, current: u64, word: u64) {
+        // The broken variant (test-only) never saves: the snapshot then reads
+        // whatever each account holds when its scan reaches it.
+        if word & SNAP_BIT != Epoch::snap_bit(current) && !cfg!(feature = "_broken-snapshot-without-capture")
+        {
+            self.save(current);
+        }
+    }
+
+    /// Saves this account's value for the snapshot of `epoch`, unless someone
+    /// already did, is doing so, or the snapshot has collected the account.
+    /// Called with `epoch` loaded, and the account not collected for it.
+    ///
+    /// The value saved is read after `epoch` was loaded and before the claim.
+    /// An operation of this epoch changes the word only after a claim (its own
+    /// or another's) or after the snapshot's flip, so that value precedes every
+    /// change linearized after the snapshot. The changes it may miss are CASes
+    /// of operations that loaded an older epoch: they began before the snapshot
+    /// and are linearized after it. At most one claim per account per epoch
+    /// succeeds, so this returns after a bounded number of steps.
+    #[cold]
+    #[inline(never)]
+    fn save(&self, epoch: u64) {
+        loop {
+            let saved = self.saved.load(Ordering::Acquire);
+            if saved >> 2 >= epoch {
+                return;
+            }
+            let word = self.word.load(Ordering::Acquire);
+            if word & SNAP_BIT == Epoch::snap_bit(epoch) {
+                return; // Collected: the snapshot has this account's value.
+            }
+            // Read before the claim: an operation of this epoch changes `held`
+            // only after a claim or the flip, and those of older epochs finished
+            // before the epoch advanced (they hold a lock that advancing takes).
+            let held = self.held.load(Ordering::Relaxed);
+            let claim = epoch << 2 | SAVE_BUSY;
+            if self.saved.compare_exchange(saved, claim, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                self.saved_word.store(word, Ordering::Relaxed);
+                self.saved_held.store(held, Ordering::Relaxed);
+                // Release: publishes the two stores to the snapshot that acquires DONE.
+                self.saved.store(epoch << 2 | SAVE_DONE, Ordering::Release);
+                return;
+            }
+        }
+    }
+
+    /// The snapshot's read of this account for `epoch`: its value when the
+    /// epoch began, or `None` if the account was opened after that.
+    ///
+    /// 1. Flip the snapshot bit with `fetch_xor`, which cannot fail however hot
+    ///    the account is: from here on, operations of this epoch see the account
+    ///    collected and no longer save, and a CAS prepared on the old word by an
+    ///    operation of an older epoch fails.
+    /// 2. Seal the save slot for `epoch`, unless an operation claimed it first:
+    ///    then its saved value is the one (waiting, if it is still being
+    ///    written, for two stores). Otherwise no operation of this epoch changed
+    ///    the account before the flip, and the flipped-away word is the value.
+    ///
+    /// Only the snapshot flips the bit, once per epoch, so a flip cannot be
+    /// confused with an older one.
+    pub(crate) fn collect(&self, epoch: u64) -> Option<Captured> {
+        if self.born_epoch >= epoch {
+            return None;
+        }
+        // Read before the flip, for the same reason as in `save`.
+        let held = self.held.load(Ordering::Relaxed);
+        let word = self.word.fetch_xor(SNAP_BIT, Ordering::AcqRel);
+        debug_assert_ne!(word & SNAP_BIT, Epoch::snap_bit(epoch), "only the snapshot flips, once per epoch");
+        let own = Captured { state: State::decode(word), held };
+        loop {
+            let saved = self.saved.load(Ordering::Acquire);
+            debug_assert!(saved >> 2 <= epoch, "saved for a later epoch while collecting {epoch}");
+            if saved >> 2 == epoch {
+                if saved & SAVE_STATE_MASK == SAVE_DONE {
+                    let state = State::decode(self.saved_word.load(Ordering::Relaxed));
+                    return Some(Captured { state, held: self.saved_held.load(Ordering::Relaxed) });
+                }
+                debug_assert_eq!(saved & SAVE_STATE_MASK, SAVE_BUSY, "nothing else seals");
+                // The claimant is between its claim and its stores.
+                crate::sync::yield_now();
+                continue;
+            }
+            let sealed = epoch << 2 | SAVE_SEALED;
+            if self.saved.compare_exchange(saved, sealed, Ordering::AcqRel, Ordering::Acquire).is_ok() {
+                return Some(own);
+            }
+        }
+    }
+
+    fn check_status_for_debit(&self, state: State) -> Result<(), Rejection> {
+        match state.status {
+            STATUS_OPEN => Ok(()),
+            STATUS_FROZEN => Err(Rejection::AccountFrozen { account: self.id }),
+            _ => Err(Rejection::AccountClosed { account: self.id }),
+        }
+    }
+
     fn check_debit(&self, state: State, amount: u64) -> Result<i64, Rejection> {
         debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
-        match state.status {
-            STATUS_OPEN => {}
-            STATUS_FROZEN => return Err(Rejection::AccountFrozen { account: self.id }),
-            _ => return Err(Rejection::AccountClosed { account: self.id }),
-        }
+        self.check_status_for_debit(state)?;
         debug_assert!(state.balance >= self.floor, "balance below floor: {state:?}");
         let balance = state.balance - amount as i64;
         if balance < self.floor {
@@ -267,8 +486,8 @@ impl AccountCell {
 
     /// Debit to the outside world. Returns the new balance.
     #[inline]
-    pub(crate) fn debit(&self, amount: u64) -> Result<i64, Rejection> {
-        let next = self.update(|state| {
+    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        let next = self.update(epoch, |state| {
             let balance = self.check_debit(state, amount)?;
             Ok(State { balance, ..state })
         })?;
@@ -278,8 +497,8 @@ impl AccountCell {
 
     /// Credit from the outside world. Returns the new balance.
     #[inline]
-    pub(crate) fn credit(&self, amount: u64) -> Result<i64, Rejection> {
-        let next = self.update(|state| {
+    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        let next = self.update(epoch, |state| {
             let balance = self.check_credit(state, amount)?;
             Ok(State { balance, ..state })
         })?;
@@ -287,26 +506,61 @@ impl AccountCell {
         Ok(next.balance)
     }
 
-    /// A transfer's first step: debit and count the transfer as in flight, in
-    /// one CAS. Must be followed by exactly one of [`Self::finish_transfer_debit`]
-    /// or [`Self::undo_transfer_debit`].
+    /// Debits `amount` and, if `pin`, counts one more pin in flight, in one CAS.
+    /// A pin must be released by exactly one [`Self::unpin`] (or, for a plain
+    /// transfer, [`Self::finish_transfer_debit`]).
     #[inline]
-    pub(crate) fn begin_transfer_debit(&self, amount: u64) -> Result<(), DebitStep> {
-        self.update(|state| {
+    pub(crate) fn pinned_debit(&self, epoch: &Epoch, amount: u64, pin: bool) -> Result<(), DebitStep> {
+        self.update(epoch, |state| {
             let balance = self.check_debit(state, amount).map_err(DebitStep::Rejected)?;
-            if state.in_flight == u64::from(IN_FLIGHT_MAX) {
+            let in_flight = state.in_flight + u64::from(pin);
+            if in_flight > u64::from(IN_FLIGHT_MAX) {
                 return Err(DebitStep::Saturated);
             }
-            Ok(State { balance, in_flight: state.in_flight + 1, ..state })
+            Ok(State { balance, in_flight, ..state })
         })
         .map(drop)
+    }
+
+    /// A linked batch's promise to credit `incoming_total` later: checks that the
+    /// account is not closed and that the credit fits under [`BALANCE_MAX`] now,
+    /// and, if `pin`, pins the account so that it cannot close before the credit
+    /// lands. Later credits may still raise the balance; the batch's commit then
+    /// lands in the headroom above `BALANCE_MAX` (module docs).
+    pub(crate) fn reserve_credit(
+        &self,
+        epoch: &Epoch,
+        incoming_total: u64,
+        pin: bool,
+    ) -> Result<(), DebitStep> {
+        self.update(epoch, |state| {
+            self.check_credit(state, incoming_total).map_err(DebitStep::Rejected)?;
+            let in_flight = state.in_flight + u64::from(pin);
+            if in_flight > u64::from(IN_FLIGHT_MAX) {
+                return Err(DebitStep::Saturated);
+            }
+            Ok(State { in_flight, ..state })
+        })
+        .map(drop)
+    }
+
+    /// Releases a pin and adds `amount` (possibly 0) in one CAS. Cannot fail:
+    /// a pinned account cannot close, and the headroom holds every pin's amount.
+    #[inline]
+    pub(crate) fn unpin(&self, epoch: &Epoch, amount: u64) {
+        debug_assert!(amount <= AMOUNT_MAX);
+        let unpinned = self.update(epoch, |state| -> Result<State, std::convert::Infallible> {
+            debug_assert!(state.in_flight >= 1 && state.status != STATUS_CLOSED, "{state:?}");
+            Ok(State { balance: state.balance + amount as i64, in_flight: state.in_flight - 1, ..state })
+        });
+        debug_assert!(unpinned.is_ok());
     }
 
     /// A transfer's credit to its destination: as `credit`, but money moved
     /// between accounts is not counted as entering the ledger.
     #[inline]
-    pub(crate) fn transfer_credit(&self, amount: u64) -> Result<(), Rejection> {
-        self.update(|state| {
+    pub(crate) fn transfer_credit(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
+        self.update(epoch, |state| {
             let balance = self.check_credit(state, amount)?;
             Ok(State { balance, ..state })
         })
@@ -317,50 +571,84 @@ impl AccountCell {
     #[inline]
     pub(crate) fn finish_transfer_debit(&self) {
         // Only the in_flight field changes and it is ≥ 1 (our own increment), so a
-        // plain subtraction cannot borrow from the status bits. Release: pairs with
-        // `close`'s Acquire so that a close that sees the count at zero sees the
-        // transfer complete. Acquire is not needed: nothing is read after this.
+        // plain subtraction cannot borrow from the bits above. No save needed:
+        // the transfer's debit saved this account if a snapshot needed it, in the
+        // same epoch (it holds a lock that advancing the epoch takes), and
+        // in-flight counts are not part of a snapshot. Release: pairs with `close`'s
+        // Acquire so that a close that sees the count at zero sees the transfer
+        // complete. Acquire is not needed: nothing is read after this.
         let previous = self.word.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
         debug_assert!(State::decode(previous).in_flight >= 1);
     }
 
-    /// The destination refused the credit: put the money back. Cannot fail: the
-    /// account cannot be closed while `in_flight > 0`, and the balance headroom
-    /// above `BALANCE_MAX` holds every pending undo (module docs).
-    #[inline]
-    pub(crate) fn undo_transfer_debit(&self, amount: u64) {
-        let undone = self.update(|state| -> Result<State, std::convert::Infallible> {
-            debug_assert!(state.in_flight >= 1 && state.status != STATUS_CLOSED);
-            Ok(State { balance: state.balance + amount as i64, in_flight: state.in_flight - 1, ..state })
+    /// A hold's debit: lowers the balance (never below the floor) and counts an
+    /// open hold, in one CAS; then adds the amount to the held total.
+    pub(crate) fn begin_hold(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
+        self.update(epoch, |state| {
+            let balance = self.check_debit(state, amount)?;
+            if state.holds == u64::from(HOLDS_OPEN_MAX) {
+                return Err(Rejection::TooManyHolds { account: self.id, holds_open_max: HOLDS_OPEN_MAX });
+            }
+            Ok(State { balance, holds: state.holds + 1, ..state })
+        })?;
+        // The money is in neither the balance nor `held` between the CAS and this
+        // add, never in both. A snapshot cannot fall in between (module docs of
+        // `crate::snapshot`).
+        self.held.fetch_add(amount, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// Takes a hold of `hold_amount` out of the held total, before the money
+    /// lands anywhere. The caller then lands it by [`Self::end_hold`] and, for a
+    /// post, a credit elsewhere. Saves the account for a running snapshot
+    /// first, so that the saved `held` pairs with the saved word.
+    pub(crate) fn release_held(&self, epoch: &Epoch, hold_amount: u64) {
+        self.observe(epoch);
+        let previous = self.held.fetch_sub(hold_amount, Ordering::Relaxed);
+        debug_assert!(previous >= hold_amount, "held {previous} < hold {hold_amount}");
+    }
+
+    /// Undoes [`Self::release_held`] when the post's credit was refused.
+    pub(crate) fn restore_held(&self, hold_amount: u64) {
+        self.held.fetch_add(hold_amount, Ordering::Relaxed);
+    }
+
+    /// Closes a hold: returns `returned` (possibly 0) and uncounts it, in one CAS.
+    /// Cannot fail: an account with open holds cannot close, and the headroom
+    /// holds every open hold's amount.
+    pub(crate) fn end_hold(&self, epoch: &Epoch, returned: u64) {
+        let ended = self.update(epoch, |state| -> Result<State, std::convert::Infallible> {
+            debug_assert!(state.holds >= 1 && state.status != STATUS_CLOSED, "{state:?}");
+            Ok(State { balance: state.balance + returned as i64, holds: state.holds - 1, ..state })
         });
-        debug_assert!(undone.is_ok());
+        debug_assert!(ended.is_ok());
     }
 
     /// Open → frozen; frozen stays frozen.
-    pub(crate) fn freeze(&self) -> Result<(), Rejection> {
-        self.set_status(STATUS_FROZEN)
+    pub(crate) fn freeze(&self, epoch: &Epoch) -> Result<(), Rejection> {
+        self.set_status(epoch, STATUS_FROZEN)
     }
 
     /// Frozen → open; open stays open.
-    pub(crate) fn unfreeze(&self) -> Result<(), Rejection> {
-        self.set_status(STATUS_OPEN)
+    pub(crate) fn unfreeze(&self, epoch: &Epoch) -> Result<(), Rejection> {
+        self.set_status(epoch, STATUS_OPEN)
     }
 
-    fn set_status(&self, status: u64) -> Result<(), Rejection> {
-        let state = self.load();
+    fn set_status(&self, epoch: &Epoch, status: u64) -> Result<(), Rejection> {
+        let state = self.observe(epoch);
         if state.status == status {
             return Ok(()); // Already there: no write, so no cache-line traffic.
         }
-        self.update(|state| match state.status {
+        self.update(epoch, |state| match state.status {
             STATUS_CLOSED => Err(Rejection::AccountClosed { account: self.id }),
             _ => Ok(State { status, ..state }),
         })
         .map(drop)
     }
 
-    /// Open or frozen, at zero balance with no transfer in flight → closed.
-    pub(crate) fn close(&self) -> Result<(), Rejection> {
-        self.update(|state| {
+    /// Open or frozen, at zero balance with no pin and no open hold → closed.
+    pub(crate) fn close(&self, epoch: &Epoch) -> Result<(), Rejection> {
+        self.update(epoch, |state| {
             if state.status == STATUS_CLOSED {
                 return Err(Rejection::AccountClosed { account: self.id });
             }
@@ -372,6 +660,9 @@ impl AccountCell {
                     account: self.id,
                     in_flight: state.in_flight as u32,
                 });
+            }
+            if state.holds != 0 {
+                return Err(Rejection::HoldsOpen { account: self.id, holds: state.holds as u32 });
             }
             Ok(State { status: STATUS_CLOSED, ..state })
         })
@@ -388,37 +679,74 @@ mod tests {
         #[test]
         fn encode_decode_round_trips(
             status in 0..=STATUS_CLOSED,
+            snap in prop_oneof![Just(0), Just(SNAP_BIT)],
             in_flight in 0..=u64::from(IN_FLIGHT_MAX),
+            holds in 0..=u64::from(HOLDS_OPEN_MAX),
             balance in -BALANCE_REPR_MAX - 1..=BALANCE_REPR_MAX,
         ) {
-            let state = State { status, in_flight, balance };
-            prop_assert_eq!(State::decode(state.encode()), state);
+            let state = State { status, in_flight, holds, balance };
+            let word = state.encode(snap);
+            prop_assert_eq!(State::decode(word), state);
+            prop_assert_eq!(word & SNAP_BIT, snap);
         }
     }
 
     #[test]
     fn extreme_balances_round_trip() {
         for balance in [0, 1, -1, BALANCE_MAX, FLOOR_MIN, BALANCE_REPR_MAX, -BALANCE_REPR_MAX - 1] {
-            let state = State { status: STATUS_FROZEN, in_flight: 63, balance };
-            assert_eq!(State::decode(state.encode()), state);
+            let state = State { status: STATUS_FROZEN, in_flight: 31, holds: 63, balance };
+            assert_eq!(State::decode(state.encode(SNAP_BIT)), state);
         }
     }
 
     #[test]
-    fn undo_headroom_holds_every_pending_undo() {
-        let cell = AccountCell::new(AccountId(1), AccountOptions::default());
-        cell.credit(AMOUNT_MAX).unwrap();
+    fn headroom_holds_every_pending_return() {
+        let epoch = Epoch::new();
+        let cell = AccountCell::new(AccountId(1), AccountOptions::default(), 0);
+        cell.credit(&epoch, AMOUNT_MAX).unwrap();
         for _ in 0..IN_FLIGHT_MAX {
-            cell.begin_transfer_debit(AMOUNT_MAX).unwrap();
-            cell.credit(AMOUNT_MAX).unwrap();
+            cell.pinned_debit(&epoch, AMOUNT_MAX, true).unwrap();
+            cell.credit(&epoch, AMOUNT_MAX).unwrap();
         }
-        assert_eq!(cell.begin_transfer_debit(1), Err(DebitStep::Saturated));
+        assert_eq!(cell.pinned_debit(&epoch, 1, true), Err(DebitStep::Saturated));
+        for _ in 0..HOLDS_OPEN_MAX {
+            cell.begin_hold(&epoch, AMOUNT_MAX).unwrap();
+            cell.credit(&epoch, AMOUNT_MAX).unwrap();
+        }
+        assert!(matches!(cell.begin_hold(&epoch, 1), Err(Rejection::TooManyHolds { .. })));
         for _ in 0..IN_FLIGHT_MAX {
-            cell.undo_transfer_debit(AMOUNT_MAX);
+            cell.unpin(&epoch, AMOUNT_MAX);
         }
-        let state = cell.load();
-        assert_eq!(state.in_flight, 0);
-        assert_eq!(state.balance, BALANCE_MAX * (i64::from(IN_FLIGHT_MAX) + 1));
+        for _ in 0..HOLDS_OPEN_MAX {
+            cell.release_held(&epoch, AMOUNT_MAX);
+            cell.end_hold(&epoch, AMOUNT_MAX);
+        }
+        let state = cell.load_quiescent();
+        assert_eq!((state.in_flight, state.holds, cell.held()), (0, 0, 0));
+        assert_eq!(state.balance, BALANCE_MAX * (PINS_MAX + 1));
         assert!(state.balance <= BALANCE_REPR_MAX);
+    }
+
+    #[test]
+    fn an_operation_saves_the_value_a_snapshot_began_with() {
+        let epoch = Epoch::new();
+        let cell = AccountCell::new(AccountId(1), AccountOptions::default(), epoch.load());
+        cell.credit(&epoch, 7).unwrap();
+        let next = epoch.advance();
+        let before = cell.word.load(Ordering::Relaxed);
+        cell.debit(&epoch, 2).unwrap(); // saves 7 first
+        cell.debit(&epoch, 1).unwrap(); // already saved
+        assert_eq!(cell.saved.load(Ordering::Relaxed), next << 2 | SAVE_DONE);
+        let after = cell.word.load(Ordering::Relaxed);
+        assert_eq!(after & SNAP_BIT, before & SNAP_BIT, "operations never flip");
+        let captured = cell.collect(next).expect("born before the epoch");
+        assert_eq!((captured.state.balance, captured.held), (7, 0));
+        assert_ne!(cell.word.load(Ordering::Relaxed) & SNAP_BIT, before & SNAP_BIT, "the snapshot flipped");
+        assert_eq!(cell.load_quiescent().balance, 4);
+        // Untouched in the next epoch: the snapshot seals and takes the word itself.
+        let third = epoch.advance();
+        assert_eq!(cell.collect(third).map(|captured| captured.state.balance), Some(4));
+        assert_eq!(cell.saved.load(Ordering::Relaxed), third << 2 | SAVE_SEALED);
+        assert_eq!(cell.collect(third + 1).map(|captured| captured.state.balance), Some(4));
     }
 }

@@ -25,7 +25,8 @@
 use crossbeam_utils::CachePadded;
 
 use crate::cell::{AccountCell, PaddedCell};
-use crate::sync::{AtomicPtr, Mutex, Ordering};
+use crate::snapshot::Epoch;
+use crate::sync::{AtomicPtr, Mutex, MutexGuard, Ordering};
 use crate::{AccountId, AccountOptions};
 
 pub(crate) struct Directory {
@@ -96,7 +97,9 @@ impl Directory {
     }
 
     /// Inserts a new cell for `id` unless one exists or the directory is full.
-    pub(crate) fn insert(&self, id: AccountId, options: AccountOptions) -> Inserted<'_> {
+    /// The cell is born in the current epoch, read under the lock that the
+    /// snapshot gate takes, so it is in exactly the snapshots that follow it.
+    pub(crate) fn insert(&self, id: AccountId, options: AccountOptions, epoch: &Epoch) -> Inserted<'_> {
         let mut count = self.writer.lock();
         let mut index = self.home_slot(id);
         loop {
@@ -116,7 +119,7 @@ impl Directory {
         if *count == self.accounts_max {
             return Inserted::Full;
         }
-        let cell = Box::into_raw(Box::new(CachePadded::new(AccountCell::new(id, options))));
+        let cell = Box::into_raw(Box::new(CachePadded::new(AccountCell::new(id, options, epoch.load()))));
         // Release: publishes the initialised cell to lock-free readers.
         self.slots[index].store(cell, Ordering::Release);
         *count += 1;
@@ -137,6 +140,12 @@ impl Directory {
 
     pub(crate) fn len(&self) -> usize {
         *self.writer.lock()
+    }
+
+    /// Holds off inserts: the directory's part of the snapshot gate. The guard
+    /// derefs to the number of accounts.
+    pub(crate) fn lock_inserts(&self) -> MutexGuard<'_, usize> {
+        self.writer.lock()
     }
 }
 
@@ -172,10 +181,11 @@ mod tests {
     #[test]
     fn probe_sequences_stay_short_for_sequential_and_structured_ids() {
         let directory = Directory::new(4096);
+        let epoch = Epoch::new();
         let ids: Vec<AccountId> =
             (1..=4096u128).map(|n| AccountId(if n % 2 == 0 { n << 64 } else { n })).collect();
         for &id in &ids {
-            assert!(matches!(directory.insert(id, AccountOptions::default()), Inserted::New));
+            assert!(matches!(directory.insert(id, AccountOptions::default(), &epoch), Inserted::New));
         }
         let longest = ids.iter().map(|&id| displacement(&directory, id)).max().unwrap_or(0);
         // At load factor ½ linear probing expects ~1.5 probes; a degenerate hash

@@ -5,7 +5,7 @@
 //! recorded rejection, which records the transfer id so that retries get the
 //! same answer — see [`crate::Ledger::transfer`]).
 
-use crate::{AccountId, AccountOptions, TransferId};
+use crate::{AccountId, AccountOptions, HoldId, HoldState, TransferId};
 
 /// Why an account refused a balance or status change. Produced by the account
 /// cell's compare-and-swap, so each one describes the state *at the instant*
@@ -71,6 +71,22 @@ pub enum Rejection {
         account: AccountId,
         /// How many transfers had debited it but not yet finished.
         in_flight: u32,
+    },
+    /// `close` needs no open hold on the account; post or void them first.
+    #[error("account {account} cannot be closed: {holds} hold(s) on it are open")]
+    HoldsOpen {
+        /// The account.
+        account: AccountId,
+        /// How many holds it is the source of.
+        holds: u32,
+    },
+    /// The account is the source of [`crate::HOLDS_OPEN_MAX`] open holds already.
+    #[error("account {account} already has the maximum of {holds_open_max} open holds")]
+    TooManyHolds {
+        /// The account.
+        account: AccountId,
+        /// The limit.
+        holds_open_max: u32,
     },
 }
 
@@ -177,6 +193,9 @@ pub enum TransferField {
     To,
     /// The amount.
     Amount,
+    /// Whether it was a leg of a linked batch, and of which (first leg's id,
+    /// number of legs, position).
+    Link,
 }
 
 impl std::fmt::Display for TransferField {
@@ -185,6 +204,7 @@ impl std::fmt::Display for TransferField {
             Self::From => "from",
             Self::To => "to",
             Self::Amount => "amount",
+            Self::Link => "batch",
         })
     }
 }
@@ -233,7 +253,7 @@ pub enum TransferError {
     IdConflict {
         /// The transfer id.
         id: TransferId,
-        /// The first field that differs (checked in the order from, to, amount).
+        /// The first field that differs (checked in the order from, to, amount, link).
         field: TransferField,
     },
     /// The ledger no longer remembers ids this old, so it cannot tell whether
@@ -254,6 +274,215 @@ pub enum TransferError {
         reason: Rejection,
         /// `true` if this id was decided earlier and this is its recorded outcome.
         repeat: bool,
+    },
+    /// A leg of a linked batch that did not fail itself: leg `failed_index`
+    /// did, so no leg was applied.
+    #[error("linked leg failed: leg {failed_index} of the batch failed, so this leg was not applied")]
+    LinkedLegFailed {
+        /// The index of the leg that failed.
+        failed_index: usize,
+    },
+    /// Two legs of one linked batch have the same transfer id.
+    #[error("transfer id {id} appears twice in the batch (first at leg {first_index})")]
+    DuplicateLegId {
+        /// The repeated id.
+        id: TransferId,
+        /// The index of its first occurrence.
+        first_index: usize,
+    },
+}
+
+/// Errors of [`crate::Ledger::transfer_all`]. Any error means no leg was applied.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, LinkedError, Rejection, Transfer, TransferError, TransferId};
+/// let ledger = Ledger::new();
+/// for id in 1..=3 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let pay = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 8 };
+/// let fee = Transfer { id: TransferId(2), from: AccountId(1), to: AccountId(3), amount: 5 };
+/// let Err(LinkedError::LegFailed { index, legs }) = ledger.transfer_all(&[pay, fee]) else { panic!() };
+/// assert_eq!(index, 1);
+/// assert_eq!(legs[0], TransferError::LinkedLegFailed { failed_index: 1 });
+/// assert!(matches!(legs[1], TransferError::Rejected { reason: Rejection::InsufficientFunds { available: 2, .. }, .. }));
+/// assert_eq!(ledger.balance(AccountId(1)), Ok(10)); // nothing moved
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum LinkedError {
+    /// A batch needs between 1 and [`crate::LINKED_LEGS_MAX`] legs.
+    #[error("a linked batch takes 1 to {legs_max} legs, got {legs}")]
+    LegCount {
+        /// Legs given.
+        legs: usize,
+        /// The limit.
+        legs_max: usize,
+    },
+    /// Leg `index` failed with `legs[index]`; every other leg reports
+    /// [`TransferError::LinkedLegFailed`]. No leg was applied.
+    #[error("leg {index} of the linked batch failed, so no leg was applied: {}", legs[*index])]
+    LegFailed {
+        /// The failing leg.
+        index: usize,
+        /// One error per leg, in order.
+        legs: Vec<TransferError>,
+    },
+}
+
+impl LinkedError {
+    /// The failing leg and its own error, if a leg failed.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, Ledger, LinkedError, Transfer, TransferError, TransferId};
+    /// let ledger = Ledger::new();
+    /// let leg = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 1 };
+    /// let error = ledger.transfer_all(&[leg]).unwrap_err();
+    /// assert_eq!(error.failure(), Some((0, &TransferError::UnknownAccount(AccountId(1)))));
+    /// assert_eq!(LinkedError::LegCount { legs: 0, legs_max: 16 }.failure(), None);
+    /// ```
+    pub fn failure(&self) -> Option<(usize, &TransferError)> {
+        match self {
+            Self::LegCount { .. } => None,
+            Self::LegFailed { index, legs } => legs.get(*index).map(|error| (*index, error)),
+        }
+    }
+}
+
+/// Which field of a repeated hold request differs from the hold first recorded
+/// under the same id.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, HoldError, HoldField, HoldId, HoldRequest, Ledger};
+/// let ledger = Ledger::new();
+/// for id in 1..=2 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 5, expires_at_ms: u64::MAX };
+/// ledger.hold(request).unwrap();
+/// let retry = ledger.hold(HoldRequest { amount: 6, ..request });
+/// assert_eq!(retry, Err(HoldError::IdConflict { id: HoldId(1), field: HoldField::Amount }));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HoldField {
+    /// The debited account.
+    From,
+    /// The account a post credits.
+    To,
+    /// The amount held.
+    Amount,
+    /// The expiry time.
+    ExpiresAt,
+}
+
+impl std::fmt::Display for HoldField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::From => "from",
+            Self::To => "to",
+            Self::Amount => "amount",
+            Self::ExpiresAt => "expires_at_ms",
+        })
+    }
+}
+
+/// Errors of the hold operations: [`crate::Ledger::hold`], [`crate::Ledger::post`],
+/// [`crate::Ledger::void`] and [`crate::Ledger::hold_info`].
+///
+/// ```
+/// use atomic_ledger::{HoldError, HoldId, Ledger};
+/// let ledger = Ledger::new();
+/// assert_eq!(ledger.void(HoldId(9)), Err(HoldError::UnknownHold(HoldId(9))));
+/// assert_eq!(ledger.post(HoldId(9), 0), Err(HoldError::ZeroAmount));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum HoldError {
+    /// `0` and `u128::MAX` are never hold ids.
+    #[error("hold id {0} is reserved (0 and u128::MAX are never hold ids)")]
+    ReservedHoldId(HoldId),
+    /// `0` and `u128::MAX` are never account ids.
+    #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
+    ReservedAccountId(AccountId),
+    /// No account with this id was opened.
+    #[error("unknown account {0}")]
+    UnknownAccount(AccountId),
+    /// Holding or posting zero is refused (void a hold to release all of it).
+    #[error("amount must be greater than zero")]
+    ZeroAmount,
+    /// The amount is above [`crate::AMOUNT_MAX`].
+    #[error("amount {amount} exceeds the maximum {amount_max}")]
+    AmountTooLarge {
+        /// The amount asked for.
+        amount: u64,
+        /// The largest accepted amount.
+        amount_max: u64,
+    },
+    /// `from` and `to` are the same account.
+    #[error("a hold needs two different accounts, got {0} twice")]
+    SameAccount(AccountId),
+    /// The hold would expire at or before the time it is created.
+    #[error("hold expiry {expires_at_ms} ms is not after the current time {now_ms} ms")]
+    ExpiryInPast {
+        /// The expiry asked for.
+        expires_at_ms: u64,
+        /// The ledger clock's time.
+        now_ms: u64,
+    },
+    /// The id was used before for a hold that differs in `field`.
+    #[error("hold id {id} was already used with a different {field}")]
+    IdConflict {
+        /// The hold id.
+        id: HoldId,
+        /// The first field that differs (in the order from, to, amount, expiry).
+        field: HoldField,
+    },
+    /// The ledger no longer remembers hold ids this old; it refuses rather than
+    /// risk holding twice.
+    #[error("hold id {id} is at or below the forgotten-id mark {low_water}")]
+    IdExpired {
+        /// The hold id.
+        id: HoldId,
+        /// The largest id forgotten in this id's shard.
+        low_water: HoldId,
+    },
+    /// The hold table is full of open holds (see [`crate::LedgerBuilder::holds_max`]).
+    #[error("the hold table is full: its shard holds only open holds (holds_max {holds_max})")]
+    TableFull {
+        /// The configured capacity.
+        holds_max: usize,
+    },
+    /// An account refused. For `hold`, recorded under the hold id: a retry
+    /// returns the same rejection with `repeat: true`. For `post`, the
+    /// destination refused the credit and the hold stays open.
+    #[error("hold rejected{}: {reason}", if *.repeat { " (repeat of a recorded outcome)" } else { "" })]
+    Rejected {
+        /// What the account said.
+        reason: Rejection,
+        /// `true` if this is the recorded outcome of an earlier `hold` with this id.
+        repeat: bool,
+    },
+    /// No hold with this id was created (or it was forgotten after it resolved).
+    #[error("unknown hold {0}")]
+    UnknownHold(HoldId),
+    /// A post asked for more than the hold holds.
+    #[error("cannot post {requested} from hold {id}: it holds {held}")]
+    ExceedsHold {
+        /// The hold.
+        id: HoldId,
+        /// Its amount.
+        held: u64,
+        /// The amount asked for.
+        requested: u64,
+    },
+    /// The hold was already posted, voided or expired (or was never created,
+    /// because its source refused); `state` says which. Nothing changed now.
+    #[error("hold {id} is already resolved: {state}")]
+    AlreadyResolved {
+        /// The hold.
+        id: HoldId,
+        /// What happened to it.
+        state: HoldState,
     },
 }
 

@@ -36,6 +36,17 @@ pub struct AccountId(pub u128);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TransferId(pub u128);
 
+/// Identifies a hold (a two-phase transfer); the key that makes creating a
+/// hold idempotent. `0` and `u128::MAX` are reserved.
+///
+/// ```
+/// use atomic_ledger::HoldId;
+/// assert!(HoldId(0).is_reserved());
+/// assert!(!HoldId(12).is_reserved());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HoldId(pub u128);
+
 macro_rules! id_common {
     ($name:ident) => {
         impl $name {
@@ -63,6 +74,7 @@ macro_rules! id_common {
 
 id_common!(AccountId);
 id_common!(TransferId);
+id_common!(HoldId);
 
 /// Bits of an id below the millisecond timestamp.
 const TIMESTAMP_SHIFT: u32 = 80;

@@ -9,6 +9,11 @@
 //!   the directory lookup writes no shared memory.
 //! * [`Ledger::transfer`]: double entry (debit, then credit; the debit is undone
 //!   if the credit cannot land), exactly once per [`TransferId`].
+//! * [`Ledger::transfer_all`]: linked transfers, all legs or none.
+//! * [`Ledger::hold`], [`Ledger::post`], [`Ledger::void`], [`Ledger::expire_due`]:
+//!   two-phase transfers; post, void and expiry race and exactly one wins.
+//! * [`Ledger::snapshot`]: every balance and held amount at one linearization
+//!   point, while writers keep going.
 //! * [`Ledger::audit`]: conservation, floors and statuses, checked at quiescence.
 //!
 //! See `README.md` for the guarantees and how each is tested, and
@@ -31,20 +36,32 @@
 
 mod account;
 mod cell;
+mod clock;
 mod directory;
 mod error;
 mod hash;
+mod hold;
 mod id;
+mod id_table;
 mod ledger;
+mod linked;
+mod snapshot;
 mod sync;
 mod transfer;
 mod transfer_ids;
 
 pub use account::{Account, AccountInfo, AccountOptions, Floor, Opened, Status};
-pub use cell::{AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN, IN_FLIGHT_MAX};
-pub use error::{AccountError, ConfigError, OpenError, Rejection, TransferError, TransferField};
-pub use id::{AccountId, IdGenerator, TransferId};
-pub use ledger::{Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT};
+pub use cell::{AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN, HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{
+    AccountError, ConfigError, HoldError, HoldField, LinkedError, OpenError, Rejection, TransferError,
+    TransferField,
+};
+pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
+pub use id::{AccountId, HoldId, IdGenerator, TransferId};
+pub use ledger::{Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT};
+pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
+pub use snapshot::{AccountSnapshot, Snapshot};
 pub use transfer::{Transfer, TransferReceipt};
 
 /// The README's examples, compiled and run as doctests.

@@ -31,11 +31,16 @@ pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 #[cfg(atomic_ledger_shuttle)]
 pub(crate) use shuttle::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
+/// A std atomic that the checkers do *not* see, for inputs that are not ledger
+/// state (the manual clock). Its `Ordering` is the std one, which the loom and
+/// shuttle orderings re-export.
+pub(crate) use std::sync::atomic::AtomicU64 as UnmodelledAtomicU64;
+
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-pub(crate) use parking_lot::Mutex;
+pub(crate) use parking_lot::{Mutex, MutexGuard};
 
 #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
-pub(crate) use self::checked_mutex::Mutex;
+pub(crate) use self::checked_mutex::{Mutex, MutexGuard};
 
 #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
 mod checked_mutex {
@@ -43,6 +48,8 @@ mod checked_mutex {
     use loom::sync as backend;
     #[cfg(atomic_ledger_shuttle)]
     use shuttle::sync as backend;
+
+    pub(crate) use backend::MutexGuard;
 
     /// The checker's mutex behind parking_lot's signature.
     #[derive(Debug)]

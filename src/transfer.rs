@@ -4,7 +4,7 @@
 //!
 //! [`move_funds`] is the whole protocol and [`credit_step`] its only credit:
 //!
-//! 1. `from.begin_transfer_debit` — one CAS checks `from`'s status and floor,
+//! 1. `from.pinned_debit` — one CAS checks `from`'s status and floor,
 //!    lowers the balance and counts the transfer in flight. Nothing has happened
 //!    if it fails.
 //! 2. [`credit_step`] — one CAS on `to`. On success, `from`'s in-flight count
@@ -22,6 +22,7 @@
 //! credits after), which keeps crash recovery free of overdrafts.
 
 use crate::cell::{AccountCell, DebitStep};
+use crate::snapshot::Epoch;
 use crate::{AccountId, Rejection, TransferId};
 
 /// A transfer request: move `amount` from `from` to `to`, at most once per `id`.
@@ -65,29 +66,34 @@ pub struct TransferReceipt {
 }
 
 /// Moves `amount` from `from` to `to`, or changes nothing and says why.
-pub(crate) fn move_funds(from: &AccountCell, to: &AccountCell, amount: u64) -> Result<(), Rejection> {
+pub(crate) fn move_funds(
+    epoch: &Epoch,
+    from: &AccountCell,
+    to: &AccountCell,
+    amount: u64,
+) -> Result<(), Rejection> {
     loop {
-        match from.begin_transfer_debit(amount) {
+        match from.pinned_debit(epoch, amount, true) {
             Ok(()) => break,
             Err(DebitStep::Rejected(rejection)) => return Err(rejection),
-            // 63 transfers are half-way out of this one account; each finishes in
+            // 31 transfers are half-way out of this one account; each finishes in
             // a few CAS steps, so wait for one rather than fail a valid transfer.
             Err(DebitStep::Saturated) => crate::sync::yield_now(),
         }
     }
-    credit_step(from, to, amount)
+    credit_step(epoch, from, to, amount)
 }
 
 /// The credit half of a transfer whose debit is done: the one place a
 /// transfer's money arrives.
-fn credit_step(from: &AccountCell, to: &AccountCell, amount: u64) -> Result<(), Rejection> {
-    match to.transfer_credit(amount) {
+fn credit_step(epoch: &Epoch, from: &AccountCell, to: &AccountCell, amount: u64) -> Result<(), Rejection> {
+    match to.transfer_credit(epoch, amount) {
         Ok(()) => {
             from.finish_transfer_debit();
             Ok(())
         }
         Err(rejection) => {
-            from.undo_transfer_debit(amount);
+            from.unpin(epoch, amount);
             Err(rejection)
         }
     }

@@ -1,42 +1,48 @@
-//! The transfer-id table: what makes a transfer apply at most once.
+//! The transfer-id table: what makes a transfer, or a linked batch, apply at
+//! most once.
 //!
 //! # Implementation details
 //!
-//! The table is split into a power-of-two number of shards, each a cache-padded
-//! mutex over a `HashMap` of decided transfers and a low-water mark.
-//! [`TransferIds::decide`] holds the id's shard lock from the lookup, through
-//! applying the transfer, to recording its outcome. So "was this id seen?" and
-//! "apply it" are one critical section: a concurrent duplicate waits on the
-//! lock, for the few CAS steps of the transfer, and then finds the recorded outcome.
-//!
-//! **Bounded memory.** Each shard holds at most `shard_records_max` =
-//! `ceil(transfer_ids_max / shards)` records. Recording into a full shard first
-//! evicts about its smallest eighth in one pass:
-//! 1. take a threshold near the ⅛ quantile of a sample of the shard's ids;
-//! 2. `retain` the ids above it (one sequential sweep of the map);
-//! 3. raise the low-water mark to the threshold.
-//!
-//! Every evicted id is ≤ the mark, and every unknown id ≤ the mark is refused
-//! ([`TransferError::IdExpired`]), so a forgotten id can never be re-applied.
-//! Evicting the *smallest* ids, not the first inserted, matters: one client
-//! whose clock runs ahead cannot drag the mark past everyone else's ids. It
-//! only stays remembered longer. The cost is one O(shard) sweep per ≈ ⅛ shard
-//! of insertions, amortised to a few nanoseconds each. It replaced a min-heap
-//! whose per-insert pop and cold `remove` were half the cost of a transfer.
+//! An [`IdTable`] of decided transfers (see [`crate::id_table`] for sharding,
+//! the low-water mark and eviction). [`TransferIds::decide`] holds the id's
+//! shard lock from the lookup, through applying the transfer, to recording
+//! its outcome: a concurrent duplicate waits on the lock, for the few CAS steps
+//! of the transfer, and then finds the recorded outcome.
+//! [`TransferIds::decide_linked`] does the same for every leg of a batch at
+//! once, taking the legs' shards in index order (the global lock order, which
+//! the snapshot gate also follows), so a batch is decided as one unit.
 //!
 //! Why not DashMap: the eviction and the mark must change under the same lock
 //! as the insert, and the lock must be held across the transfer itself.
 
-use std::collections::HashMap;
-
-use crossbeam_utils::CachePadded;
-
-use crate::hash::IdHashBuilder;
-use crate::sync::Mutex;
+use crate::id_table::{IdTable, Shard};
+use crate::sync::MutexGuard;
 use crate::{AccountId, Rejection, TransferError, TransferField, TransferId};
 
-/// Ids sampled to pick an eviction threshold.
-const EVICTION_SAMPLE_LEN: usize = 512;
+/// Whether a transfer was submitted alone or as a leg of a linked batch. Part
+/// of the recorded fields: resubmitting a leg alone, or in another batch, is
+/// an id conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Link {
+    Single,
+    /// `legs ≤ LINKED_LEGS_MAX` and `index < legs` fit a byte: records stay small.
+    Leg {
+        first: TransferId,
+        legs: u8,
+        index: u8,
+    },
+}
+
+/// What happened to a decided transfer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    Applied,
+    Rejected(Rejection),
+    /// Another leg of its batch failed (that leg's record says why).
+    LinkedLegFailed {
+        failed_index: u8,
+    },
+}
 
 /// What the table remembers of a decided transfer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +50,8 @@ pub(crate) struct Record {
     pub(crate) from: AccountId,
     pub(crate) to: AccountId,
     pub(crate) amount: u64,
-    pub(crate) outcome: Result<(), Rejection>,
+    pub(crate) link: Link,
+    pub(crate) outcome: Outcome,
 }
 
 /// How [`TransferIds::decide`] answered.
@@ -55,72 +62,53 @@ pub(crate) struct Decision {
     pub(crate) repeat: bool,
 }
 
-struct Shard {
-    records: HashMap<u128, Record, IdHashBuilder>,
-    /// Every id ever evicted from this shard is ≤ this; 0 (reserved) while none is.
-    low_water: u128,
+/// How [`TransferIds::decide_linked`] answered: `Err` names the failing leg.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LinkedDecision {
+    pub(crate) outcome: Result<(), (usize, Rejection)>,
+    pub(crate) repeat: bool,
 }
 
-impl Shard {
-    fn classify(&self, id: TransferId, fields: &Record) -> Result<Option<Decision>, TransferError> {
-        if let Some(seen) = self.records.get(&id.0) {
-            let field = if seen.from != fields.from {
-                TransferField::From
-            } else if seen.to != fields.to {
-                TransferField::To
-            } else if seen.amount != fields.amount {
-                TransferField::Amount
-            } else {
-                return Ok(Some(Decision { outcome: seen.outcome, repeat: true }));
-            };
-            return Err(TransferError::IdConflict { id, field });
-        }
-        if id.0 <= self.low_water {
-            return Err(TransferError::IdExpired { id, low_water: TransferId(self.low_water) });
-        }
-        Ok(None)
+/// Looks `id` up: `Ok(Some(outcome))` for a repeat with the same fields,
+/// `Ok(None)` for a fresh id, `Err` for a conflict or an expired id.
+fn classify(
+    shard: &Shard<Record>,
+    id: TransferId,
+    fields: &Record,
+) -> Result<Option<Outcome>, TransferError> {
+    if let Some(seen) = shard.records.get(&id.0) {
+        let field = if seen.from != fields.from {
+            TransferField::From
+        } else if seen.to != fields.to {
+            TransferField::To
+        } else if seen.amount != fields.amount {
+            TransferField::Amount
+        } else if seen.link != fields.link {
+            TransferField::Link
+        } else {
+            return Ok(Some(seen.outcome));
+        };
+        return Err(TransferError::IdConflict { id, field });
     }
+    if id.0 <= shard.low_water {
+        return Err(TransferError::IdExpired { id, low_water: TransferId(shard.low_water) });
+    }
+    Ok(None)
+}
 
-    /// Forgets roughly the smallest eighth of the ids (at least one).
-    fn evict_smallest(&mut self) {
-        let len_before = self.records.len();
-        // The map iterates in hash order, which is unrelated to id order: its
-        // first entries are a fair sample.
-        let mut sample: Vec<u128> = self.records.keys().take(EVICTION_SAMPLE_LEN).copied().collect();
-        sample.sort_unstable();
-        let Some(&threshold) = sample.get(sample.len() / 8) else { return };
-        self.records.retain(|&id, _| id > threshold);
-        self.low_water = self.low_water.max(threshold);
-        debug_assert!(self.records.len() < len_before, "eviction must free at least the threshold id");
-        debug_assert!(self.records.keys().all(|&id| id > self.low_water));
-    }
+/// A leg count or index as stored in a record (batches have at most `LINKED_LEGS_MAX` legs).
+pub(crate) fn leg_byte(leg: usize) -> u8 {
+    debug_assert!(leg <= crate::LINKED_LEGS_MAX);
+    u8::try_from(leg).unwrap_or(u8::MAX)
 }
 
 pub(crate) struct TransferIds {
-    shards: Box<[CachePadded<Mutex<Shard>>]>,
-    shard_records_max: usize,
+    table: IdTable<Record>,
 }
 
 impl TransferIds {
     pub(crate) fn new(transfer_ids_max: usize, shard_count: usize) -> Self {
-        assert!(shard_count.is_power_of_two() && transfer_ids_max >= shard_count);
-        let shard = || {
-            CachePadded::new(Mutex::new(Shard {
-                records: HashMap::with_hasher(IdHashBuilder::new()),
-                low_water: 0,
-            }))
-        };
-        Self {
-            shards: (0..shard_count).map(|_| shard()).collect(),
-            shard_records_max: transfer_ids_max.div_ceil(shard_count),
-        }
-    }
-
-    fn shard_of(&self, id: TransferId) -> &Mutex<Shard> {
-        // Fold and mix, so that sequential ids and time-prefixed ids alike spread.
-        let folded = (id.0 as u64) ^ ((id.0 >> 64) as u64);
-        let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        &self.shards[(mixed >> 32) as usize & (self.shards.len() - 1)]
+        Self { table: IdTable::new(transfer_ids_max, shard_count) }
     }
 
     /// Decides `id` exactly once. A repeat returns the recorded outcome, and
@@ -132,61 +120,103 @@ impl TransferIds {
         fields: Record,
         apply: impl FnOnce() -> Result<(), Rejection>,
     ) -> Result<Decision, TransferError> {
+        debug_assert_eq!(fields.link, Link::Single);
         #[cfg_attr(feature = "_broken-split-id-check", allow(unused_mut))]
-        let mut shard = self.shard_of(id).lock();
-        if let Some(repeat) = shard.classify(id, &fields)? {
-            return Ok(repeat);
+        let mut shard = self.table.lock(id.0);
+        if let Some(outcome) = classify(&shard, id, &fields)? {
+            let outcome = match outcome {
+                Outcome::Applied => Ok(()),
+                Outcome::Rejected(reason) => Err(reason),
+                Outcome::LinkedLegFailed { .. } => unreachable!("a single transfer never records this"),
+            };
+            return Ok(Decision { outcome, repeat: true });
         }
         #[cfg(feature = "_broken-split-id-check")]
         {
             // Deliberately broken (test-only): the check and the insert are two critical sections.
             drop(shard);
             let outcome = apply();
-            self.shard_of(id).lock().records.insert(id.0, Record { outcome, ..fields });
+            let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
+            self.table.lock(id.0).records.insert(id.0, Record { outcome: recorded, ..fields });
             return Ok(Decision { outcome, repeat: false });
         }
         #[allow(unreachable_code)]
-        if shard.records.len() >= self.shard_records_max {
-            shard.evict_smallest();
+        let has_room = shard.make_room(self.table.shard_records_max(), 1, |_| true);
+        debug_assert!(has_room, "every transfer record is evictable");
+        let outcome = apply();
+        let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
+        let previous = shard.records.insert(id.0, Record { outcome: recorded, ..fields });
+        debug_assert!(previous.is_none(), "a fresh id was already recorded");
+        debug_assert!(shard.records.len() <= self.table.shard_records_max());
+        Ok(Decision { outcome, repeat: false })
+    }
+
+    /// Decides a linked batch exactly once: every leg fresh → `apply` runs with
+    /// all the legs' shard locks held and each leg's outcome is recorded; every
+    /// leg a repeat of the same batch → the recorded outcome. Anything else is
+    /// an error naming the first offending leg, and changes nothing.
+    pub(crate) fn decide_linked(
+        &self,
+        legs: &[(TransferId, Record)],
+        apply: impl FnOnce() -> Result<(), (usize, Rejection)>,
+    ) -> Result<LinkedDecision, (usize, TransferError)> {
+        let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.table.shard_index(id.0)).collect();
+        shard_indices.sort_unstable();
+        shard_indices.dedup();
+        // Ascending index order: the global lock order.
+        let mut guards: Vec<(usize, MutexGuard<'_, Shard<Record>>)> =
+            shard_indices.into_iter().map(|index| (index, self.table.lock_index(index))).collect();
+        let slot = |id: TransferId, guards: &[(usize, MutexGuard<'_, Shard<Record>>)]| {
+            let index = self.table.shard_index(id.0);
+            guards
+                .binary_search_by_key(&index, |(shard, _)| *shard)
+                .unwrap_or_else(|_| unreachable!("locked"))
+        };
+        let mut seen = Vec::with_capacity(legs.len());
+        for (leg, (id, fields)) in legs.iter().enumerate() {
+            seen.push(classify(&guards[slot(*id, &guards)].1, *id, fields).map_err(|error| (leg, error))?);
+        }
+        if let Some(first_known) = seen.iter().position(Option::is_some) {
+            if seen.iter().any(Option::is_none) {
+                // Legs of one batch are recorded together; a mix means this is
+                // not the batch that was recorded.
+                let id = legs[first_known].0;
+                return Err((first_known, TransferError::IdConflict { id, field: TransferField::Link }));
+            }
+            let failed = seen.iter().enumerate().find_map(|(leg, outcome)| match outcome {
+                Some(Outcome::Rejected(reason)) => Some((leg, *reason)),
+                _ => None,
+            });
+            return Ok(LinkedDecision { outcome: failed.map_or(Ok(()), Err), repeat: true });
+        }
+        for (position, (index, guard)) in guards.iter_mut().enumerate() {
+            let needed = legs.iter().filter(|(id, _)| self.table.shard_index(id.0) == *index).count();
+            debug_assert!(needed >= 1, "shard {position} was locked for no leg");
+            // A shard smaller than the batch's share of it overshoots its bound
+            // by at most that share (fewer than `LINKED_LEGS_MAX` records).
+            guard.make_room(self.table.shard_records_max(), needed, |_| true);
         }
         let outcome = apply();
-        let previous = shard.records.insert(id.0, Record { outcome, ..fields });
-        debug_assert!(previous.is_none(), "a fresh id was already recorded");
-        debug_assert!(shard.records.len() <= self.shard_records_max);
-        Ok(Decision { outcome, repeat: false })
+        for (leg, (id, fields)) in legs.iter().enumerate() {
+            let recorded = match outcome {
+                Ok(()) => Outcome::Applied,
+                Err((failed, reason)) if failed == leg => Outcome::Rejected(reason),
+                Err((failed, _)) => Outcome::LinkedLegFailed { failed_index: leg_byte(failed) },
+            };
+            let position = slot(*id, &guards);
+            let previous = guards[position].1.records.insert(id.0, Record { outcome: recorded, ..*fields });
+            debug_assert!(previous.is_none(), "a fresh id was already recorded");
+        }
+        Ok(LinkedDecision { outcome, repeat: false })
+    }
+
+    /// Every shard locked: the transfer half of the snapshot gate.
+    pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard<Record>>> {
+        self.table.lock_all()
     }
 
     /// Records currently held, over all shards (takes each shard lock in turn).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().records.len()).sum()
-    }
-}
-
-#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
-mod tests {
-    use super::*;
-
-    fn shard_index(table: &TransferIds, id: u128) -> usize {
-        let shard = table.shard_of(TransferId(id)) as *const Mutex<Shard>;
-        table
-            .shards
-            .iter()
-            .position(|candidate| std::ptr::eq(&**candidate, shard))
-            .expect("a shard of the table")
-    }
-
-    #[test]
-    fn sequential_and_time_ordered_ids_spread_over_the_shards() {
-        let table = TransferIds::new(1 << 12, 16);
-        let mut generator = crate::IdGenerator::new();
-        let time_ordered: Vec<u128> = (0..4096).map(|_| generator.next_u128()).collect();
-        for ids in [(1..=4096).collect::<Vec<u128>>(), time_ordered] {
-            let mut counts = [0usize; 16];
-            for id in ids {
-                counts[shard_index(&table, id)] += 1;
-            }
-            // 256 expected per shard; a broken mix piles ids into a few.
-            assert!(counts.iter().all(|&count| (128..=384).contains(&count)), "{counts:?}");
-        }
+        self.table.len()
     }
 }

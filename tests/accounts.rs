@@ -242,7 +242,15 @@ fn handle_and_id_calls_agree() {
     assert_eq!(handle.floor(), -3);
     assert_eq!(
         handle.info(),
-        AccountInfo { id: A, balance: handle.balance(), status: Status::Frozen, floor: -3, in_flight: 0 }
+        AccountInfo {
+            id: A,
+            balance: handle.balance(),
+            status: Status::Frozen,
+            floor: -3,
+            in_flight: 0,
+            holds_open: 0,
+            held: 0
+        }
     );
 }
 

@@ -2,13 +2,17 @@
 //!
 //! Each history: a small ledger (3 accounts with little money, so that races for
 //! the last funds are common), then 3 threads released together, each running
-//! 5–8 random operations: transfers (ids from a space of 4, so concurrent
-//! duplicates and conflicts happen), debits, credits, freezes, closes and
-//! reads. Every call is stamped with a shared logical clock just before it is
+//! 5–8 random operations: transfers and linked batches (ids from a space of 4,
+//! so concurrent duplicates and conflicts happen), holds, posts and voids
+//! (hold ids from a space of 3), debits, credits, freezes, closes, reads and
+//! snapshots. Every call is stamped with a shared logical clock just before it is
 //! made and just after it returns. The WGL checker in `support/lincheck.rs`
 //! must find an order of the calls that respects those stamps and replays on
-//! the sequential model (`support/model.rs`, transfers in three steps) with
-//! every observed result.
+//! the sequential model (`support/model.rs`: transfers in three steps, batches
+//! one step per CAS, holds in two or three) with every observed result. A
+//! snapshot is a single step that cannot fall between another operation's
+//! steps: a history where a snapshot saw half a transfer, half a batch or half
+//! a post is rejected.
 //!
 //! Histories: `LINCHECK_HISTORIES` (default 2000).
 
@@ -17,7 +21,9 @@ mod support;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use support::lincheck::{self, Event};
-use support::model::{self, AccountRef, Amount, FloorKind, Model, Op, Outcome, TransferRef};
+use support::model::{
+    self, AccountRef, Amount, Batch, Expiry, FloorKind, HoldRef, LegSpec, Model, Op, Outcome, TransferRef,
+};
 
 const THREADS: usize = 3;
 
@@ -34,15 +40,26 @@ impl Rng {
 fn random_op(rng: &mut Rng) -> Op {
     let account = |rng: &mut Rng| AccountRef(1 + rng.below(3) as u8);
     let amount = |rng: &mut Rng| Amount(5, rng.below(4) as u16); // 1..=4
-    match rng.below(16) {
-        0..=6 => Op::Transfer(TransferRef(1 + rng.below(4) as u8), account(rng), account(rng), amount(rng)),
-        7..=8 => Op::Debit(account(rng), amount(rng)),
-        9 => Op::DebitByHandle(account(rng), amount(rng)),
-        10 => Op::Credit(account(rng), amount(rng)),
-        11 => Op::Freeze(account(rng)),
-        12 => Op::Unfreeze(account(rng)),
-        13 => Op::Close(account(rng)),
-        _ => Op::Read(account(rng)),
+    let transfer_id = |rng: &mut Rng| TransferRef(1 + rng.below(4) as u8);
+    let hold_id = |rng: &mut Rng| HoldRef(1 + rng.below(3) as u8);
+    let leg = |rng: &mut Rng| LegSpec(transfer_id(rng), account(rng), account(rng), amount(rng));
+    match rng.below(26) {
+        0..=5 => Op::Transfer(transfer_id(rng), account(rng), account(rng), amount(rng)),
+        6..=7 => Op::Debit(account(rng), amount(rng)),
+        8 => Op::DebitByHandle(account(rng), amount(rng)),
+        9 => Op::Credit(account(rng), amount(rng)),
+        10 => Op::Freeze(account(rng)),
+        11 => Op::Unfreeze(account(rng)),
+        12 => Op::Close(account(rng)),
+        13..=14 => Op::Linked(Batch([leg(rng), leg(rng), leg(rng)], rng.below(3) as u8)),
+        // Expiry 15 is "never": the clock does not move in these histories.
+        15..=17 => Op::Hold(hold_id(rng), account(rng), account(rng), amount(rng), Expiry(15)),
+        18..=19 => Op::Post(hold_id(rng), amount(rng)),
+        20 => Op::Void(hold_id(rng)),
+        21 => Op::HoldInfo(hold_id(rng)),
+        22..=23 => Op::Snapshot,
+        // `held` is read apart from the word: not part of one atomic read.
+        _ => Op::ReadWord(account(rng)),
     }
 }
 
@@ -161,7 +178,7 @@ fn a_planted_double_apply_is_rejected() {
         repeat: false,
     }));
     let history = vec![
-        Event { thread: 0, op: transfer, ret: applied, invoked_at: 0, returned_at: 3 },
+        Event { thread: 0, op: transfer, ret: applied.clone(), invoked_at: 0, returned_at: 3 },
         Event { thread: 1, op: transfer, ret: applied, invoked_at: 1, returned_at: 2 },
     ];
     assert!(lincheck::check(&initial, &history).is_none());

@@ -7,8 +7,8 @@
 #![cfg(atomic_ledger_loom)]
 
 use atomic_ledger::{
-    AccountError, AccountId, AccountOptions, Floor, Ledger, Rejection, Status, Transfer, TransferError,
-    TransferId, BALANCE_MAX,
+    AccountError, AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, HoldState, Ledger,
+    LinkedError, ManualClock, Posted, Rejection, Status, Transfer, TransferError, TransferId, BALANCE_MAX,
 };
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
@@ -16,6 +16,7 @@ use loom::thread;
 
 const A: AccountId = AccountId(1);
 const B: AccountId = AccountId(2);
+const C: AccountId = AccountId(3);
 
 fn model(body: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
@@ -28,7 +29,14 @@ fn model(body: impl Fn() + Sync + Send + 'static) {
 /// A ledger small enough for loom: 4 accounts, 4 remembered ids, 2 id shards
 /// (transfer ids 1 and 2 fall in different shards, so such transfers truly race).
 fn ledger(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
-    let ledger = Ledger::builder().accounts_max(4).transfer_ids_max(4).transfer_id_shards(2).build().unwrap();
+    let ledger = Ledger::builder()
+        .accounts_max(4)
+        .transfer_ids_max(4)
+        .holds_max(4)
+        .transfer_id_shards(2)
+        .clock(std::sync::Arc::new(ManualClock::new(0)))
+        .build()
+        .unwrap();
     for &(id, floor, balance) in accounts {
         ledger.open_account(id, AccountOptions { floor }).unwrap();
         if balance > 0 {
@@ -246,4 +254,139 @@ fn reader_never_counts_money_in_flight_twice() {
         assert!(a + b <= 1, "saw the money twice: a={a} b={b}");
         assert!(moved.is_ok());
     });
+}
+
+/// The hold used by the hold models: 1 of A's, for B, expiring at 10 ms.
+fn hold_request(amount: u64) -> HoldRequest {
+    HoldRequest { id: HoldId(1), from: A, to: B, amount, expires_at_ms: 10 }
+}
+
+#[test]
+fn post_void_and_expiry_race_and_exactly_one_wins() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2), (B, Floor::Zero, 0)]);
+        ledger.hold(hold_request(2)).unwrap();
+        let (one, two, three) = (ledger.clone(), ledger.clone(), ledger.clone());
+        let sweeper = thread::spawn(move || three.expire_due(10)); // explicit time: the hold is due
+        let (posted, voided) = race(move || one.post(HoldId(1), 1), move || two.void(HoldId(1)));
+        let expired = sweeper.join().unwrap();
+        let winners = usize::from(posted.is_ok()) + usize::from(voided.is_ok()) + expired;
+        assert_eq!(winners, 1, "exactly one resolves: {posted:?} {voided:?} expired {expired}");
+        let state = ledger.hold_info(HoldId(1)).unwrap().state;
+        for loser in [posted.err(), voided.err()].into_iter().flatten() {
+            assert_eq!(
+                loser,
+                HoldError::AlreadyResolved { id: HoldId(1), state },
+                "losers are told what happened"
+            );
+        }
+        // The funds are in exactly one place.
+        let expected = match state {
+            HoldState::Posted { amount: 1 } => (1, 1),
+            HoldState::Voided | HoldState::Expired => (2, 0),
+            other => panic!("impossible state {other:?}"),
+        };
+        assert_eq!((ledger.balance(A).unwrap(), ledger.balance(B).unwrap()), expected);
+        assert_eq!(ledger.account_info(A).unwrap().held, 0);
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn hold_races_a_debit_for_the_last_funds() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (held, debited) = race(move || one.hold(hold_request(1)), move || two.debit(A, 1));
+        assert!(held.is_ok() != debited.is_ok(), "exactly one gets the unit: {held:?} {debited:?}");
+        let info = ledger.account_info(A).unwrap();
+        assert_eq!((info.balance, info.held), (0, u64::from(held.is_ok())));
+        if let Err(error) = held {
+            let reason = Rejection::InsufficientFunds { account: A, available: 0, requested: 1 };
+            assert_eq!(error, HoldError::Rejected { reason, repeat: false });
+        }
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn a_failing_linked_batch_leaves_nothing_behind_while_a_debit_runs() {
+    model(|| {
+        // Leg 1 always fails (A holds 2, the legs need 3), so the batch must leave no trace.
+        let ledger = ledger(&[(A, Floor::Zero, 2), (B, Floor::Zero, 0), (C, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let legs = [transfer(1, A, B, 1), transfer(2, A, C, 2)];
+        let (batch, debit) = race(
+            move || {
+                let batch = one.transfer_all(&legs);
+                // Seen by the batch's own thread after it returned: no partial effect.
+                (batch, one.balance(B).unwrap(), one.balance(C).unwrap())
+            },
+            move || two.debit(A, 2),
+        );
+        let (batch, b_after, c_after) = batch;
+        assert_eq!((b_after, c_after), (0, 0));
+        let Err(LinkedError::LegFailed { index, legs }) = batch else { panic!("the batch cannot succeed") };
+        assert!(matches!(
+            legs[index],
+            TransferError::Rejected { reason: Rejection::InsufficientFunds { .. }, .. }
+        ));
+        // The debit may lose only while the batch holds A's money in flight.
+        let a = ledger.balance(A).unwrap();
+        assert_eq!(a, if debit.is_ok() { 0 } else { 2 });
+        assert_eq!(ledger.account_info(A).unwrap().in_flight, 0);
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+#[test]
+fn a_snapshot_racing_a_transfer_conserves() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (moved, snapshot) = race(move || one.transfer(transfer(1, A, B, 1)), move || two.snapshot());
+        assert!(moved.is_ok());
+        let balances = (snapshot.get(A).unwrap().balance, snapshot.get(B).unwrap().balance);
+        assert!(balances == (1, 0) || balances == (0, 1), "half a transfer: {balances:?}");
+        assert_eq!(snapshot.total(), 1);
+    });
+}
+
+#[test]
+fn a_snapshot_racing_a_post_conserves() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2), (B, Floor::Zero, 0)]);
+        ledger.hold(hold_request(2)).unwrap();
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (posted, snapshot) = race(move || one.post(HoldId(1), 1), move || two.snapshot());
+        assert_eq!(posted, Ok(Posted { posted: 1, returned: 1 }));
+        let (a, b) = (snapshot.get(A).unwrap(), snapshot.get(B).unwrap());
+        let seen = (a.balance, a.held, b.balance);
+        assert!(seen == (0, 2, 0) || seen == (1, 0, 1), "half a post: {seen:?}");
+        assert_eq!(snapshot.total(), 2);
+    });
+}
+
+/// Single-account operations never wait for a snapshot, so the snapshot must
+/// get their order right by capturing accounts: it may see neither, the
+/// first, or both of one thread's debit of one account then credit of the
+/// other, never the credit alone. Both directions, since the snapshot scans
+/// accounts in directory order.
+#[test]
+fn a_snapshot_sees_a_prefix_of_single_account_operations() {
+    for (first, second) in [(A, B), (B, A)] {
+        model(move || {
+            let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 1)]);
+            let (one, two) = (ledger.clone(), ledger.clone());
+            let ((), snapshot) = race(
+                move || {
+                    one.debit(first, 1).unwrap();
+                    one.credit(second, 1).unwrap();
+                },
+                move || two.snapshot(),
+            );
+            let seen = (snapshot.get(first).unwrap().balance, snapshot.get(second).unwrap().balance);
+            assert!([(1, 1), (0, 1), (0, 2)].contains(&seen), "not a prefix: {seen:?}");
+        });
+    }
 }

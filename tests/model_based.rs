@@ -9,7 +9,7 @@ mod support;
 
 use proptest::prelude::*;
 use support::differential::{check_ops, StateChecks};
-use support::model::{AccountRef, Amount, FloorKind, Op, TransferRef};
+use support::model::{AccountRef, Amount, Batch, Expiry, FloorKind, HoldRef, LegSpec, Op, TransferRef};
 
 fn account() -> impl Strategy<Value = AccountRef> {
     // Mostly the five real ids (1..=5); reserved ids now and then.
@@ -22,6 +22,19 @@ fn amount() -> impl Strategy<Value = Amount> {
 
 fn transfer_id() -> impl Strategy<Value = TransferRef> {
     prop_oneof![12 => (1u8..=6).prop_map(TransferRef), 1 => prop_oneof![Just(TransferRef(0)), Just(TransferRef(7))]]
+}
+
+fn hold_id() -> impl Strategy<Value = HoldRef> {
+    prop_oneof![12 => (1u8..=6).prop_map(HoldRef), 1 => prop_oneof![Just(HoldRef(0)), Just(HoldRef(7))]]
+}
+
+fn leg() -> impl Strategy<Value = LegSpec> {
+    (transfer_id(), account(), account(), amount())
+        .prop_map(|(id, from, to, amount)| LegSpec(id, from, to, amount))
+}
+
+fn batch() -> impl Strategy<Value = Batch> {
+    ([leg(), leg(), leg()], any::<u8>()).prop_map(|(legs, len)| Batch(legs, len))
 }
 
 fn floor() -> impl Strategy<Value = FloorKind> {
@@ -40,6 +53,15 @@ fn op() -> impl Strategy<Value = Op> {
         6 => (transfer_id(), account(), account(), amount())
             .prop_map(|(id, from, to, amount)| Op::Transfer(id, from, to, amount)),
         1 => account().prop_map(Op::Read),
+        3 => batch().prop_map(Op::Linked),
+        4 => (hold_id(), account(), account(), amount(), any::<u8>())
+            .prop_map(|(id, from, to, amount, expiry)| Op::Hold(id, from, to, amount, Expiry(expiry))),
+        2 => (hold_id(), amount()).prop_map(|(id, amount)| Op::Post(id, amount)),
+        2 => hold_id().prop_map(Op::Void),
+        1 => hold_id().prop_map(Op::HoldInfo),
+        1 => Just(Op::ExpireDue),
+        2 => Just(Op::Tick),
+        1 => Just(Op::Snapshot),
     ]
 }
 
@@ -96,6 +118,56 @@ fn a_scripted_sequence_matches() {
         Op::Read(AccountRef(5)),
         Op::Transfer(TransferRef(4), AccountRef(3), AccountRef(4), Amount(1, 0)),
         Op::Transfer(TransferRef(5), AccountRef(3), AccountRef(4), small(1)),
+    ]);
+}
+
+/// Holds, linked batches and snapshots through their outcomes and errors.
+#[test]
+fn a_scripted_hold_and_batch_sequence_matches() {
+    use FloorKind::*;
+    let (a, b, c) = (AccountRef(1), AccountRef(2), AccountRef(3));
+    let small = |n: u16| Amount(5, n - 1);
+    let (h1, h2, h3) = (HoldRef(1), HoldRef(2), HoldRef(3));
+    let later = Expiry(3); // 30 ms
+    let leg = |id, from, to, amount| LegSpec(TransferRef(id), from, to, amount);
+    check_sequence(&[
+        Op::Open(a, Zero),
+        Op::Open(b, Zero),
+        Op::Open(c, Overdraft(small(5))),
+        Op::Credit(a, small(100)),
+        Op::Hold(h1, a, b, small(60), later),
+        Op::Hold(h1, a, b, small(60), later),     // repeat
+        Op::Hold(h1, a, b, small(61), later),     // conflict
+        Op::Hold(h2, a, b, small(41), later),     // insufficient: recorded
+        Op::Hold(h2, a, b, small(41), later),     // its repeat
+        Op::Hold(h3, a, b, small(10), Expiry(0)), // expiry in the past
+        Op::Hold(h3, a, a, small(10), later),     // same account
+        Op::Hold(h3, a, b, Amount(0, 0), later),  // zero
+        Op::Post(h1, small(61)),                  // above the hold
+        Op::Post(HoldRef(4), small(1)),           // unknown
+        Op::Close(a),
+        Op::Snapshot,
+        Op::Post(h1, small(25)),
+        Op::Void(h1), // after resolution
+        Op::HoldInfo(h1),
+        Op::Hold(h3, a, c, small(5), later),
+        Op::Tick,
+        Op::Tick,
+        Op::Tick,     // now 30: due
+        Op::Void(h3), // expires instead
+        Op::Hold(HoldRef(5), a, c, small(5), Expiry(5)),
+        Op::Tick,
+        Op::Tick,
+        Op::ExpireDue,
+        Op::Snapshot,
+        Op::Linked(Batch([leg(1, a, b, small(20)), leg(2, a, c, small(5)), leg(3, c, b, small(3))], 2)),
+        Op::Linked(Batch([leg(1, a, b, small(20)), leg(2, a, c, small(5)), leg(3, c, b, small(3))], 2)),
+        Op::Linked(Batch([leg(4, a, b, small(1)), leg(5, b, c, small(500)), leg(6, a, c, small(1))], 2)),
+        Op::Linked(Batch([leg(4, a, b, small(1)), leg(4, b, c, small(1)), leg(6, a, c, small(1))], 1)),
+        Op::Linked(Batch([leg(6, a, b, small(1)), leg(6, b, c, small(1)), leg(6, a, c, small(1))], 255)),
+        Op::Transfer(TransferRef(1), a, b, small(20)), // a batch leg, alone: conflict
+        Op::Read(a),
+        Op::Snapshot,
     ]);
 }
 

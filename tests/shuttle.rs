@@ -12,7 +12,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferError, TransferId};
+use atomic_ledger::{
+    AccountId, AccountOptions, Floor, HoldId, HoldRequest, Ledger, ManualClock, Transfer, TransferError,
+    TransferId,
+};
 use shuttle::sync::atomic::{AtomicBool, Ordering};
 use shuttle::thread;
 
@@ -114,4 +117,74 @@ fn random_schedules_keep_the_invariants() {
 #[test]
 fn pct_schedules_keep_the_invariants() {
     shuttle::check_pct(workload, iterations(), 3);
+}
+
+/// Snapshots while transfers, a linked batch, a hold and its post or void, and
+/// a thread's debit-then-credit run: every snapshot must total 5 (nothing
+/// half-way) or 4 (the debit without its later credit), never 6 (the credit
+/// without the debit before it), and no balance below its floor.
+fn snapshot_workload() {
+    const C: AccountId = AccountId(3);
+    let ledger = Arc::new(
+        Ledger::builder()
+            .accounts_max(4)
+            .transfer_ids_max(16)
+            .holds_max(8)
+            .transfer_id_shards(2)
+            .clock(std::sync::Arc::new(ManualClock::new(0)))
+            .build()
+            .unwrap(),
+    );
+    for id in [A, B, C] {
+        ledger.open_account(id, AccountOptions::default()).unwrap();
+    }
+    ledger.credit(A, 5).unwrap();
+    let hold = HoldRequest { id: HoldId(1), from: A, to: C, amount: 2, expires_at_ms: 100 };
+    let threads = vec![
+        {
+            let ledger = ledger.clone();
+            thread::spawn(move || {
+                let _ = ledger.transfer(transfer(1, A, B, 1));
+                let _ = ledger.transfer_all(&[transfer(2, B, C, 1), transfer(3, A, C, 1)]);
+                let _ = ledger.transfer(transfer(4, C, A, 1));
+            })
+        },
+        {
+            let ledger = ledger.clone();
+            thread::spawn(move || {
+                if ledger.hold(hold).is_ok() && ledger.post(HoldId(1), 1).is_err() {
+                    let _ = ledger.void(HoldId(1));
+                }
+                let _ = ledger.expire_due(100);
+            })
+        },
+        {
+            let ledger = ledger.clone();
+            thread::spawn(move || {
+                if ledger.debit(B, 1).is_ok() {
+                    ledger.credit(A, 1).unwrap();
+                }
+            })
+        },
+    ];
+    for _ in 0..2 {
+        let snapshot = ledger.snapshot();
+        assert!([4, 5].contains(&snapshot.total()), "snapshot total {}: {snapshot:?}", snapshot.total());
+        assert!(snapshot.accounts().iter().all(|account| account.balance >= 0), "{snapshot:?}");
+    }
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(ledger.snapshot().total(), 5);
+    assert!(ledger.audit().is_consistent());
+}
+
+#[test]
+fn random_schedules_keep_snapshots_consistent() {
+    shuttle::check_random(snapshot_workload, iterations());
+}
+
+#[test]
+fn pct_schedules_keep_snapshots_consistent() {
+    shuttle::check_pct(snapshot_workload, iterations(), 3);
 }

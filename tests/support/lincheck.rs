@@ -51,11 +51,11 @@ pub struct Event<Op, Ret> {
     pub returned_at: u64,
 }
 
-/// Up to this many operations per history (2 bits of progress each in a u128).
-pub const EVENTS_MAX: usize = 64;
+/// Up to this many operations per history (4 bits of progress each in a u128).
+pub const EVENTS_MAX: usize = 32;
 /// Up to this many steps per operation.
-pub const STEPS_MAX: u32 = 3;
-const DONE: u128 = 3;
+pub const STEPS_MAX: u32 = 15;
+const DONE: u128 = 15;
 
 /// Returns a linearization (event indices, each listed when it completes) or `None`.
 pub fn check<S: Spec>(initial: &S, history: &[Event<S::Op, S::Ret>]) -> Option<Vec<usize>> {
@@ -76,15 +76,15 @@ struct Search<'h, S: Spec> {
 }
 
 fn phase_of(progress: u128, index: usize) -> u128 {
-    (progress >> (2 * index)) & 3
+    (progress >> (4 * index)) & DONE
 }
 
 fn with_phase(progress: u128, index: usize, phase: u128) -> u128 {
-    (progress & !(3 << (2 * index))) | (phase << (2 * index))
+    (progress & !(DONE << (4 * index))) | (phase << (4 * index))
 }
 
 impl<S: Spec> Search<'_, S> {
-    /// `progress`: 2 bits per event, the next phase to run or `DONE`.
+    /// `progress`: 4 bits per event, the next phase to run or `DONE`.
     fn explore(&mut self, state: &S, progress: u128) -> bool {
         let unfinished: Vec<usize> =
             (0..self.history.len()).filter(|&index| phase_of(progress, index) != DONE).collect();

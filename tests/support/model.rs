@@ -8,13 +8,17 @@
 //! `transfer_ids_max` above the number of operations they run.
 #![allow(dead_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Deref;
+use std::sync::Arc;
 
 use super::lincheck::{Spec, Stepped};
 use arbitrary::Arbitrary;
 use atomic_ledger::{
-    AccountError, AccountId, AccountInfo, AccountOptions, Floor, Ledger, OpenError, Opened, Rejection,
-    Status, Transfer, TransferError, TransferField, TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX,
+    AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, Clock, Floor, HoldError,
+    HoldField, HoldId, HoldInfo, HoldReceipt, HoldRequest, HoldState, Ledger, LinkedError, LinkedReceipt,
+    ManualClock, OpenError, Opened, Posted, Rejection, Status, Transfer, TransferError, TransferField,
+    TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX, HOLDS_OPEN_MAX, LINKED_LEGS_MAX,
 };
 
 /// Accounts the harnesses may open; one more than they can hold.
@@ -22,14 +26,34 @@ pub const ACCOUNTS_MAX: usize = 4;
 /// Plenty: the model does not evict.
 pub const TRANSFER_IDS_MAX: usize = 1 << 16;
 
+/// Clock ticks move time by this much.
+pub const TICK_MS: u64 = 10;
+
+/// The real ledger under test, with the manual clock it reads.
+pub struct Real {
+    pub ledger: Ledger,
+    pub clock: Arc<ManualClock>,
+}
+
+impl Deref for Real {
+    type Target = Ledger;
+    fn deref(&self) -> &Ledger {
+        &self.ledger
+    }
+}
+
 /// A ledger configured like the model.
-pub fn ledger() -> Ledger {
-    Ledger::builder()
+pub fn ledger() -> Real {
+    let clock = Arc::new(ManualClock::new(0));
+    let ledger = Ledger::builder()
         .accounts_max(ACCOUNTS_MAX)
         .transfer_ids_max(TRANSFER_IDS_MAX)
+        .holds_max(TRANSFER_IDS_MAX)
         .transfer_id_shards(4)
+        .clock(clock.clone())
         .build()
-        .expect("valid config")
+        .expect("valid config");
+    Real { ledger, clock }
 }
 
 /// Index into a small account space: 0 and 6 are the reserved ids, 1..=5 real ones.
@@ -78,6 +102,56 @@ impl TransferRef {
     }
 }
 
+/// Index into a small hold-id space: 0 and 7 are the reserved ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct HoldRef(pub u8);
+
+impl HoldRef {
+    pub fn id(self) -> HoldId {
+        match self.0 % 8 {
+            0 => HoldId(0),
+            7 => HoldId(u128::MAX),
+            n => HoldId(u128::from(n)),
+        }
+    }
+}
+
+/// An expiry time: a few ticks around the start (time 0), so that some are
+/// already past and later ticks make others due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct Expiry(pub u8);
+
+impl Expiry {
+    pub fn at_ms(self) -> u64 {
+        match self.0 % 16 {
+            15 => u64::MAX,
+            n => u64::from(n) * TICK_MS,
+        }
+    }
+}
+
+/// One leg of a linked batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct LegSpec(pub TransferRef, pub AccountRef, pub AccountRef, pub Amount);
+
+impl LegSpec {
+    pub fn transfer(self) -> Transfer {
+        Transfer { id: self.0.id(), from: self.1.id(), to: self.2.id(), amount: self.3.value() }
+    }
+}
+
+/// A batch: the first `1 + len % 3` legs (`len % 3 == 0` and `len == 255` give
+/// one leg and the empty batch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct Batch(pub [LegSpec; 3], pub u8);
+
+impl Batch {
+    pub fn legs(self) -> Vec<Transfer> {
+        let len = if self.1 == 255 { 0 } else { 1 + usize::from(self.1 % 3) };
+        self.0[..len].iter().map(|leg| leg.transfer()).collect()
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum FloorKind {
     Zero,
@@ -109,20 +183,46 @@ pub enum Op {
     Close(AccountRef),
     Transfer(TransferRef, AccountRef, AccountRef, Amount),
     Read(AccountRef),
+    /// `account_info` without `held` (which is read apart from the word): for
+    /// concurrent histories.
+    ReadWord(AccountRef),
+    Linked(Batch),
+    Hold(HoldRef, AccountRef, AccountRef, Amount, Expiry),
+    Post(HoldRef, Amount),
+    Void(HoldRef),
+    HoldInfo(HoldRef),
+    /// `expire_due` at the clock's time.
+    ExpireDue,
+    /// Moves the clock forward by `TICK_MS`.
+    Tick,
+    Snapshot,
 }
 
 /// What a call returned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Open(Result<Opened, OpenError>),
     Money(Result<i64, AccountError>),
     Status(Result<(), AccountError>),
     Transfer(Result<TransferReceipt, TransferError>),
     Read(Result<AccountInfo, AccountError>),
+    Linked(Result<LinkedReceipt, LinkedError>),
+    Hold(Result<HoldReceipt, HoldError>),
+    Post(Result<Posted, HoldError>),
+    Void(Result<u64, HoldError>),
+    HoldInfo(Result<HoldInfo, HoldError>),
+    Expired(usize),
+    Tick,
+    Snapshot(u64, Vec<AccountSnapshot>),
+}
+
+fn without_held(info: Result<AccountInfo, AccountError>) -> Result<AccountInfo, AccountError> {
+    info.map(|info| AccountInfo { held: 0, ..info })
 }
 
 /// Runs `op` on the real ledger.
-pub fn apply_real(ledger: &Ledger, op: &Op) -> Outcome {
+pub fn apply_real(real: &Real, op: &Op) -> Outcome {
+    let ledger = &real.ledger;
     match *op {
         Op::Open(account, floor) => Outcome::Open(ledger.open_account(account.id(), floor.options())),
         Op::Credit(account, amount) => Outcome::Money(ledger.credit(account.id(), amount.value())),
@@ -140,6 +240,27 @@ pub fn apply_real(ledger: &Ledger, op: &Op) -> Outcome {
             amount: amount.value(),
         })),
         Op::Read(account) => Outcome::Read(ledger.account_info(account.id())),
+        Op::ReadWord(account) => Outcome::Read(without_held(ledger.account_info(account.id()))),
+        Op::Linked(batch) => Outcome::Linked(ledger.transfer_all(&batch.legs())),
+        Op::Hold(id, from, to, amount, expiry) => Outcome::Hold(ledger.hold(HoldRequest {
+            id: id.id(),
+            from: from.id(),
+            to: to.id(),
+            amount: amount.value(),
+            expires_at_ms: expiry.at_ms(),
+        })),
+        Op::Post(id, amount) => Outcome::Post(ledger.post(id.id(), amount.value())),
+        Op::Void(id) => Outcome::Void(ledger.void(id.id())),
+        Op::HoldInfo(id) => Outcome::HoldInfo(ledger.hold_info(id.id())),
+        Op::ExpireDue => Outcome::Expired(ledger.expire_due(real.clock.now_ms())),
+        Op::Tick => {
+            real.clock.advance_ms(TICK_MS);
+            Outcome::Tick
+        }
+        Op::Snapshot => {
+            let snapshot = ledger.snapshot();
+            Outcome::Snapshot(snapshot.epoch(), snapshot.accounts().to_vec())
+        }
     }
 }
 
@@ -149,8 +270,20 @@ pub struct AccountModel {
     pub floor: i64,
     pub balance: i64,
     pub status: Status,
-    /// Transfers out of this account between their debit and their release.
+    /// Transfers and batches pinning this account.
     pub in_flight: u32,
+    pub holds: u32,
+    pub held: u64,
+}
+
+/// A transfer's batch: `None` alone, else (first leg's id, legs, index).
+type LinkModel = Option<(TransferId, usize, usize)>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Decided {
+    Applied,
+    Rejected(Rejection),
+    LinkedLegFailed,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -158,7 +291,26 @@ struct TransferModel {
     from: AccountId,
     to: AccountId,
     amount: u64,
-    outcome: Result<(), Rejection>,
+    link: LinkModel,
+    outcome: Decided,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct HoldModel {
+    request: HoldRequest,
+    state: HoldState,
+}
+
+/// A linked batch between its steps (see `linked_step`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct LinkedRun {
+    legs: Vec<Transfer>,
+    /// Next reservation: leg index and half (0 = debit `from`, 1 = reserve `to`).
+    next: (usize, u8),
+    /// Pinned accounts in pin order, with what was debited and what is owed.
+    pinned: Vec<(AccountId, u64, u64)>,
+    /// Set once every reservation is made (`None`) or one failed (`Some`).
+    finishing: Option<Option<(usize, Rejection)>>,
 }
 
 /// The sequential specification. A transfer takes three steps, each atomic:
@@ -168,11 +320,19 @@ struct TransferModel {
 ///
 /// While a transfer is between steps, its id is pending: a duplicate cannot be
 /// decided until it finishes (the real ledger holds the id's shard lock).
+/// Linked batches and hold operations take several steps the same way (see
+/// their functions). A snapshot is one step, and cannot be taken while any
+/// multi-account operation is between steps: that is the claim under test.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Model {
     pub accounts: BTreeMap<AccountId, AccountModel>,
     transfers: BTreeMap<TransferId, TransferModel>,
     pending: BTreeMap<TransferId, TransferModel>,
+    linked: BTreeMap<TransferId, LinkedRun>,
+    holds: BTreeMap<HoldId, HoldModel>,
+    busy_holds: BTreeSet<HoldId>,
+    pub now_ms: u64,
+    snapshots: u64,
     pub entered: u128,
     pub left: u128,
 }
@@ -230,7 +390,23 @@ impl Model {
         Ok(self.accounts.get_mut(&id).expect("looked up"))
     }
 
+    fn get(&mut self, id: AccountId) -> &mut AccountModel {
+        self.accounts.get_mut(&id).expect("validated")
+    }
+
+    /// Runs `op` to completion (sequentially no step is ever blocked).
     pub fn apply(&mut self, op: &Op) -> Outcome {
+        for phase in 0..super::lincheck::STEPS_MAX {
+            match self.step(op, phase) {
+                Stepped::Done(outcome) => return outcome,
+                Stepped::Next => {}
+                Stepped::Blocked => unreachable!("sequentially, nothing is pending"),
+            }
+        }
+        unreachable!("{op:?} takes more than {} steps", super::lincheck::STEPS_MAX)
+    }
+
+    fn apply_single(&mut self, op: &Op) -> Outcome {
         match *op {
             Op::Open(account, floor) => Outcome::Open(self.open(account.id(), floor.options())),
             Op::Credit(account, amount) => Outcome::Money(self.credit(account.id(), amount.value())),
@@ -240,17 +416,18 @@ impl Model {
             Op::Freeze(account) => Outcome::Status(self.set_status(account.id(), Status::Frozen)),
             Op::Unfreeze(account) => Outcome::Status(self.set_status(account.id(), Status::Open)),
             Op::Close(account) => Outcome::Status(self.close(account.id())),
-            Op::Transfer(..) => {
-                for phase in 0..3 {
-                    match self.step(op, phase) {
-                        Stepped::Done(outcome) => return outcome,
-                        Stepped::Next => {}
-                        Stepped::Blocked => unreachable!("sequentially, no id is pending"),
-                    }
-                }
-                unreachable!("a transfer finishes in three steps")
-            }
             Op::Read(account) => Outcome::Read(self.read(account.id())),
+            Op::ReadWord(account) => Outcome::Read(without_held(self.read(account.id()))),
+            Op::HoldInfo(id) => Outcome::HoldInfo(self.hold_info(id.id())),
+            Op::ExpireDue => Outcome::Expired(self.expire_due()),
+            Op::Tick => {
+                self.now_ms += TICK_MS;
+                Outcome::Tick
+            }
+            Op::Snapshot => unreachable!("stepped"),
+            Op::Transfer(..) | Op::Linked(..) | Op::Hold(..) | Op::Post(..) | Op::Void(..) => {
+                unreachable!("multi-step")
+            }
         }
     }
 
@@ -278,8 +455,16 @@ impl Model {
             return Err(OpenError::LedgerFull { accounts_max: ACCOUNTS_MAX });
         }
         let floor = options.floor.lowest_balance();
-        self.accounts
-            .insert(id, AccountModel { options, floor, balance: 0, status: Status::Open, in_flight: 0 });
+        let account = AccountModel {
+            options,
+            floor,
+            balance: 0,
+            status: Status::Open,
+            in_flight: 0,
+            holds: 0,
+            held: 0,
+        };
+        self.accounts.insert(id, account);
         Ok(Opened::Created)
     }
 
@@ -326,6 +511,9 @@ impl Model {
         if account.in_flight != 0 {
             return Err(Rejection::TransfersInFlight { account: id, in_flight: account.in_flight }.into());
         }
+        if account.holds != 0 {
+            return Err(Rejection::HoldsOpen { account: id, holds: account.holds }.into());
+        }
         account.status = Status::Closed;
         Ok(())
     }
@@ -337,51 +525,69 @@ impl Model {
         })
     }
 
-    /// Step 1 of a transfer: everything up to and including the debit leg.
-    fn transfer_begin(
-        &mut self,
-        id: TransferId,
-        from: AccountId,
-        to: AccountId,
-        amount: u64,
-    ) -> Stepped<Result<TransferReceipt, TransferError>> {
+    /// The real `resolve_transfer`: validation that records nothing.
+    fn validate_transfer(&self, transfer: &Transfer) -> Result<(), TransferError> {
+        let Transfer { id, from, to, amount } = *transfer;
         if id.is_reserved() {
-            return Stepped::Done(Err(TransferError::ReservedTransferId(id)));
+            return Err(TransferError::ReservedTransferId(id));
         }
-        let validated = self.transfer_lookup(from).and_then(|_| self.transfer_lookup(to)).and_then(|_| {
-            check_amount(amount).map_err(|error| match error {
-                AccountError::AmountTooLarge { amount, amount_max } => {
-                    TransferError::AmountTooLarge { amount, amount_max }
-                }
-                _ => TransferError::ZeroAmount,
-            })
-        });
-        if let Err(error) = validated {
+        self.transfer_lookup(from)?;
+        self.transfer_lookup(to)?;
+        check_amount(amount).map_err(|error| match error {
+            AccountError::AmountTooLarge { amount, amount_max } => {
+                TransferError::AmountTooLarge { amount, amount_max }
+            }
+            _ => TransferError::ZeroAmount,
+        })?;
+        if from == to {
+            return Err(TransferError::SameAccount(from));
+        }
+        Ok(())
+    }
+
+    /// Whether `id` is being decided right now (its shard lock is held).
+    fn transfer_id_pending(&self, id: TransferId) -> bool {
+        self.pending.contains_key(&id)
+            || self.linked.values().any(|run| run.legs.iter().any(|leg| leg.id == id))
+    }
+
+    /// The real `classify`: `Ok(Some)` for a repeat, `Ok(None)` for a fresh id.
+    fn classify(&self, transfer: &Transfer, link: LinkModel) -> Result<Option<Decided>, TransferError> {
+        let Some(seen) = self.transfers.get(&transfer.id) else { return Ok(None) };
+        let field = if seen.from != transfer.from {
+            TransferField::From
+        } else if seen.to != transfer.to {
+            TransferField::To
+        } else if seen.amount != transfer.amount {
+            TransferField::Amount
+        } else if seen.link != link {
+            TransferField::Link
+        } else {
+            return Ok(Some(seen.outcome));
+        };
+        Err(TransferError::IdConflict { id: transfer.id, field })
+    }
+
+    /// Step 1 of a transfer: everything up to and including the debit leg.
+    fn transfer_begin(&mut self, transfer: Transfer) -> Stepped<Result<TransferReceipt, TransferError>> {
+        let Transfer { id, from, to, amount } = transfer;
+        if let Err(error) = self.validate_transfer(&transfer) {
             return Stepped::Done(Err(error));
         }
-        if from == to {
-            return Stepped::Done(Err(TransferError::SameAccount(from)));
-        }
-        if self.pending.contains_key(&id) {
+        if self.transfer_id_pending(id) {
             return Stepped::Blocked;
         }
-        if let Some(seen) = self.transfers.get(&id) {
-            let field = if seen.from != from {
-                TransferField::From
-            } else if seen.to != to {
-                TransferField::To
-            } else if seen.amount != amount {
-                TransferField::Amount
-            } else {
-                return Stepped::Done(match seen.outcome {
-                    Ok(()) => Ok(TransferReceipt { id, repeat: true }),
-                    Err(reason) => Err(TransferError::Rejected { reason, repeat: true }),
-                });
-            };
-            return Stepped::Done(Err(TransferError::IdConflict { id, field }));
+        match self.classify(&transfer, None) {
+            Err(error) => return Stepped::Done(Err(error)),
+            Ok(Some(Decided::Applied)) => return Stepped::Done(Ok(TransferReceipt { id, repeat: true })),
+            Ok(Some(Decided::Rejected(reason))) => {
+                return Stepped::Done(Err(TransferError::Rejected { reason, repeat: true }))
+            }
+            Ok(Some(Decided::LinkedLegFailed)) => unreachable!("link compared"),
+            Ok(None) => {}
         }
-        let record = TransferModel { from, to, amount, outcome: Ok(()) };
-        let source = self.accounts.get_mut(&from).expect("validated");
+        let record = TransferModel { from, to, amount, link: None, outcome: Decided::Applied };
+        let source = self.get(from);
         match source.can_debit(from, amount) {
             Ok(balance) => {
                 source.balance = balance;
@@ -390,7 +596,7 @@ impl Model {
                 Stepped::Next
             }
             Err(reason) => {
-                self.transfers.insert(id, TransferModel { outcome: Err(reason), ..record });
+                self.transfers.insert(id, TransferModel { outcome: Decided::Rejected(reason), ..record });
                 Stepped::Done(Err(TransferError::Rejected { reason, repeat: false }))
             }
         }
@@ -399,18 +605,18 @@ impl Model {
     /// Step 2: credit the destination, or undo the debit and finish rejected.
     fn transfer_credit(&mut self, id: TransferId) -> Stepped<Result<TransferReceipt, TransferError>> {
         let record = self.pending[&id];
-        let destination = self.accounts.get_mut(&record.to).expect("validated");
+        let destination = self.get(record.to);
         match destination.can_credit(record.to, record.amount) {
             Ok(balance) => {
                 destination.balance = balance;
                 Stepped::Next
             }
             Err(reason) => {
-                let source = self.accounts.get_mut(&record.from).expect("validated");
+                let source = self.get(record.from);
                 source.balance += record.amount as i64;
                 source.in_flight -= 1;
                 self.pending.remove(&id);
-                self.transfers.insert(id, TransferModel { outcome: Err(reason), ..record });
+                self.transfers.insert(id, TransferModel { outcome: Decided::Rejected(reason), ..record });
                 Stepped::Done(Err(TransferError::Rejected { reason, repeat: false }))
             }
         }
@@ -419,9 +625,422 @@ impl Model {
     /// Step 3: release the source's in-flight count and finish applied.
     fn transfer_finish(&mut self, id: TransferId) -> Stepped<Result<TransferReceipt, TransferError>> {
         let record = self.pending.remove(&id).expect("begun");
-        self.accounts.get_mut(&record.from).expect("validated").in_flight -= 1;
+        self.get(record.from).in_flight -= 1;
         self.transfers.insert(id, record);
         Stepped::Done(Ok(TransferReceipt { id, repeat: false }))
+    }
+
+    /// Step 1 of a linked batch: validation and the id decision (no account
+    /// changes). Then one step per CAS of `crate::linked`.
+    fn linked_begin(&mut self, legs: Vec<Transfer>) -> Stepped<Result<LinkedReceipt, LinkedError>> {
+        if legs.is_empty() || legs.len() > LINKED_LEGS_MAX {
+            return Stepped::Done(Err(LinkedError::LegCount { legs: legs.len(), legs_max: LINKED_LEGS_MAX }));
+        }
+        let len = legs.len();
+        let fail = |index: usize, error: TransferError| {
+            let errors = (0..len)
+                .map(|leg| {
+                    if leg == index {
+                        error
+                    } else {
+                        TransferError::LinkedLegFailed { failed_index: index }
+                    }
+                })
+                .collect();
+            Stepped::Done(Err(LinkedError::LegFailed { index, legs: errors }))
+        };
+        for (index, leg) in legs.iter().enumerate() {
+            if let Err(error) = self.validate_transfer(leg) {
+                return fail(index, error);
+            }
+            if let Some(first_index) = legs[..index].iter().position(|earlier| earlier.id == leg.id) {
+                return fail(index, TransferError::DuplicateLegId { id: leg.id, first_index });
+            }
+            let out: u128 =
+                legs[..=index].iter().filter(|l| l.from == leg.from).map(|l| u128::from(l.amount)).sum();
+            let incoming: u128 =
+                legs[..=index].iter().filter(|l| l.to == leg.to).map(|l| u128::from(l.amount)).sum();
+            for moved in [out, incoming] {
+                if moved > u128::from(AMOUNT_MAX) {
+                    let amount = u64::try_from(moved).unwrap_or(u64::MAX);
+                    return fail(index, TransferError::AmountTooLarge { amount, amount_max: AMOUNT_MAX });
+                }
+            }
+        }
+        if legs.iter().any(|leg| self.transfer_id_pending(leg.id)) {
+            return Stepped::Blocked;
+        }
+        let first = legs[0].id;
+        let mut seen = Vec::new();
+        for (index, leg) in legs.iter().enumerate() {
+            match self.classify(leg, Some((first, len, index))) {
+                Ok(outcome) => seen.push(outcome),
+                Err(error) => return fail(index, error),
+            }
+        }
+        if let Some(first_known) = seen.iter().position(Option::is_some) {
+            if seen.iter().any(Option::is_none) {
+                let field = TransferField::Link;
+                return fail(first_known, TransferError::IdConflict { id: legs[first_known].id, field });
+            }
+            let failed = seen.iter().enumerate().find_map(|(index, outcome)| match outcome {
+                Some(Decided::Rejected(reason)) => Some((index, *reason)),
+                _ => None,
+            });
+            return match failed {
+                None => Stepped::Done(Ok(LinkedReceipt { legs: len, repeat: true })),
+                Some((index, reason)) => fail(index, TransferError::Rejected { reason, repeat: true }),
+            };
+        }
+        self.linked.insert(first, LinkedRun { legs, next: (0, 0), pinned: Vec::new(), finishing: None });
+        Stepped::Next
+    }
+
+    /// One CAS of a running batch.
+    fn linked_step(&mut self, first: TransferId) -> Stepped<Result<LinkedReceipt, LinkedError>> {
+        let mut run = self.linked.remove(&first).expect("begun");
+        if let Some(failure) = run.finishing {
+            // Commit (or undo) the first pinned account left.
+            let (account, debited, incoming) = run.pinned.remove(0);
+            let returned = if failure.is_some() { debited } else { incoming };
+            let model = self.get(account);
+            model.balance += returned as i64;
+            model.in_flight -= 1;
+            if !run.pinned.is_empty() {
+                self.linked.insert(first, run);
+                return Stepped::Next;
+            }
+            return Stepped::Done(self.linked_finish(&run.legs, failure));
+        }
+        let (index, half) = run.next;
+        let leg = run.legs[index];
+        let position =
+            |account: AccountId, run: &LinkedRun| run.pinned.iter().position(|(id, _, _)| *id == account);
+        let refused = if half == 0 {
+            let pinned = position(leg.from, &run);
+            let model = self.get(leg.from);
+            match model.can_debit(leg.from, leg.amount) {
+                Ok(balance) => {
+                    model.balance = balance;
+                    if pinned.is_none() {
+                        model.in_flight += 1;
+                        run.pinned.push((leg.from, 0, 0));
+                    }
+                    let slot = position(leg.from, &run).expect("pinned");
+                    run.pinned[slot].1 += leg.amount;
+                    None
+                }
+                Err(reason) => Some(reason),
+            }
+        } else {
+            let pinned = position(leg.to, &run);
+            let incoming = pinned.map_or(0, |slot| run.pinned[slot].2) + leg.amount;
+            let model = self.get(leg.to);
+            match model.can_credit(leg.to, incoming) {
+                Ok(_) => {
+                    if pinned.is_none() {
+                        model.in_flight += 1;
+                        run.pinned.push((leg.to, 0, 0));
+                    }
+                    let slot = position(leg.to, &run).expect("pinned");
+                    run.pinned[slot].2 = incoming;
+                    None
+                }
+                Err(reason) => Some(reason),
+            }
+        };
+        if let Some(reason) = refused {
+            run.finishing = Some(Some((index, reason)));
+        } else if half == 0 {
+            run.next = (index, 1);
+        } else if index + 1 < run.legs.len() {
+            run.next = (index + 1, 0);
+        } else {
+            run.finishing = Some(None);
+        }
+        if let (Some(failure), true) = (run.finishing, run.pinned.is_empty()) {
+            return Stepped::Done(self.linked_finish(&run.legs, failure));
+        }
+        self.linked.insert(first, run);
+        Stepped::Next
+    }
+
+    fn linked_finish(
+        &mut self,
+        legs: &[Transfer],
+        failure: Option<(usize, Rejection)>,
+    ) -> Result<LinkedReceipt, LinkedError> {
+        let first = legs[0].id;
+        for (index, leg) in legs.iter().enumerate() {
+            let outcome = match failure {
+                None => Decided::Applied,
+                Some((failed, reason)) if failed == index => Decided::Rejected(reason),
+                Some(_) => Decided::LinkedLegFailed,
+            };
+            let record = TransferModel {
+                from: leg.from,
+                to: leg.to,
+                amount: leg.amount,
+                link: Some((first, legs.len(), index)),
+                outcome,
+            };
+            self.transfers.insert(leg.id, record);
+        }
+        match failure {
+            None => Ok(LinkedReceipt { legs: legs.len(), repeat: false }),
+            Some((index, reason)) => {
+                let errors = (0..legs.len())
+                    .map(|leg| {
+                        if leg == index {
+                            TransferError::Rejected { reason, repeat: false }
+                        } else {
+                            TransferError::LinkedLegFailed { failed_index: index }
+                        }
+                    })
+                    .collect();
+                Err(LinkedError::LegFailed { index, legs: errors })
+            }
+        }
+    }
+
+    fn hold_account(&self, id: AccountId) -> Result<(), HoldError> {
+        self.lookup(id).map(drop).map_err(|error| match error {
+            AccountError::ReservedAccountId(id) => HoldError::ReservedAccountId(id),
+            _ => HoldError::UnknownAccount(id),
+        })
+    }
+
+    fn hold_amount(amount: u64) -> Result<(), HoldError> {
+        check_amount(amount).map_err(|error| match error {
+            AccountError::AmountTooLarge { amount, amount_max } => {
+                HoldError::AmountTooLarge { amount, amount_max }
+            }
+            _ => HoldError::ZeroAmount,
+        })
+    }
+
+    /// Expires hold `id` if it is open and due (atomically here: harnesses that
+    /// check concurrent histories never move the clock). Returns its state.
+    fn settle_if_due(&mut self, id: HoldId) -> HoldState {
+        let hold = self.holds[&id];
+        if hold.state.is_open() && self.now_ms >= hold.request.expires_at_ms {
+            let source = self.get(hold.request.from);
+            source.held -= hold.request.amount;
+            source.balance += hold.request.amount as i64;
+            source.holds -= 1;
+            self.holds.insert(id, HoldModel { state: HoldState::Expired, ..hold });
+            return HoldState::Expired;
+        }
+        hold.state
+    }
+
+    /// Hold, step 1: validation, the id, and the debit CAS. Step 2: `held` grows.
+    fn hold_begin(&mut self, request: HoldRequest) -> Stepped<Result<HoldReceipt, HoldError>> {
+        let HoldRequest { id, from, to, amount, expires_at_ms } = request;
+        if id.is_reserved() {
+            return Stepped::Done(Err(HoldError::ReservedHoldId(id)));
+        }
+        let now_ms = self.now_ms;
+        let validated = (|| {
+            self.hold_account(from)?;
+            self.hold_account(to)?;
+            Self::hold_amount(amount)?;
+            if from == to {
+                return Err(HoldError::SameAccount(from));
+            }
+            if expires_at_ms <= now_ms {
+                return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
+            }
+            Ok(())
+        })();
+        if let Err(error) = validated {
+            return Stepped::Done(Err(error));
+        }
+        if self.busy_holds.contains(&id) {
+            return Stepped::Blocked;
+        }
+        if let Some(seen) = self.holds.get(&id) {
+            let seen = seen.request;
+            let field = if seen.from != from {
+                Some(HoldField::From)
+            } else if seen.to != to {
+                Some(HoldField::To)
+            } else if seen.amount != amount {
+                Some(HoldField::Amount)
+            } else if seen.expires_at_ms != expires_at_ms {
+                Some(HoldField::ExpiresAt)
+            } else {
+                None
+            };
+            if let Some(field) = field {
+                return Stepped::Done(Err(HoldError::IdConflict { id, field }));
+            }
+            return Stepped::Done(match self.settle_if_due(id) {
+                HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
+                _ => Ok(HoldReceipt { id, repeat: true }),
+            });
+        }
+        let source = self.get(from);
+        let decided = source.can_debit(from, amount).and_then(|balance| {
+            if source.holds == HOLDS_OPEN_MAX {
+                Err(Rejection::TooManyHolds { account: from, holds_open_max: HOLDS_OPEN_MAX })
+            } else {
+                Ok(balance)
+            }
+        });
+        match decided {
+            Ok(balance) => {
+                source.balance = balance;
+                source.holds += 1;
+                self.holds.insert(id, HoldModel { request, state: HoldState::Open });
+                self.busy_holds.insert(id);
+                Stepped::Next
+            }
+            Err(reason) => {
+                self.holds.insert(id, HoldModel { request, state: HoldState::Rejected(reason) });
+                Stepped::Done(Err(HoldError::Rejected { reason, repeat: false }))
+            }
+        }
+    }
+
+    fn hold_finish(&mut self, id: HoldId) -> Stepped<Result<HoldReceipt, HoldError>> {
+        let request = self.holds[&id].request;
+        self.get(request.from).held += request.amount;
+        self.busy_holds.remove(&id);
+        Stepped::Done(Ok(HoldReceipt { id, repeat: false }))
+    }
+
+    /// The checks shared by post and void; `Ok` with the open hold.
+    fn open_hold(&mut self, id: HoldId) -> Stepped<Result<HoldModel, HoldError>> {
+        if self.busy_holds.contains(&id) {
+            return Stepped::Blocked;
+        }
+        if !self.holds.contains_key(&id) {
+            return Stepped::Done(Err(HoldError::UnknownHold(id)));
+        }
+        match self.settle_if_due(id) {
+            HoldState::Open => Stepped::Done(Ok(self.holds[&id])),
+            state => Stepped::Done(Err(HoldError::AlreadyResolved { id, state })),
+        }
+    }
+
+    /// Post: (1) checks, `held` shrinks; (2) credit `to` or restore `held` and
+    /// fail; (3) the rest returns to `from`.
+    fn post_step(&mut self, id: HoldId, amount: u64, phase: u32) -> Stepped<Result<Posted, HoldError>> {
+        match phase {
+            0 => {
+                if id.is_reserved() {
+                    return Stepped::Done(Err(HoldError::ReservedHoldId(id)));
+                }
+                if let Err(error) = Self::hold_amount(amount) {
+                    return Stepped::Done(Err(error));
+                }
+                let hold = match self.open_hold(id) {
+                    Stepped::Done(Ok(hold)) => hold,
+                    Stepped::Done(Err(error)) => return Stepped::Done(Err(error)),
+                    _ => return Stepped::Blocked,
+                };
+                let held = hold.request.amount;
+                if amount > held {
+                    return Stepped::Done(Err(HoldError::ExceedsHold { id, held, requested: amount }));
+                }
+                self.get(hold.request.from).held -= held;
+                self.busy_holds.insert(id);
+                Stepped::Next
+            }
+            1 => {
+                let request = self.holds[&id].request;
+                let destination = self.get(request.to);
+                match destination.can_credit(request.to, amount) {
+                    Ok(balance) => {
+                        destination.balance = balance;
+                        Stepped::Next
+                    }
+                    Err(reason) => {
+                        self.get(request.from).held += request.amount;
+                        self.busy_holds.remove(&id);
+                        Stepped::Done(Err(HoldError::Rejected { reason, repeat: false }))
+                    }
+                }
+            }
+            _ => {
+                let hold = self.holds[&id];
+                let returned = hold.request.amount - amount;
+                let source = self.get(hold.request.from);
+                source.balance += returned as i64;
+                source.holds -= 1;
+                self.holds.insert(id, HoldModel { state: HoldState::Posted { amount }, ..hold });
+                self.busy_holds.remove(&id);
+                Stepped::Done(Ok(Posted { posted: amount, returned }))
+            }
+        }
+    }
+
+    /// Void: (1) checks, `held` shrinks; (2) everything returns to `from`.
+    fn void_step(&mut self, id: HoldId, phase: u32) -> Stepped<Result<u64, HoldError>> {
+        if phase == 0 {
+            if id.is_reserved() {
+                return Stepped::Done(Err(HoldError::ReservedHoldId(id)));
+            }
+            let hold = match self.open_hold(id) {
+                Stepped::Done(Ok(hold)) => hold,
+                Stepped::Done(Err(error)) => return Stepped::Done(Err(error)),
+                _ => return Stepped::Blocked,
+            };
+            self.get(hold.request.from).held -= hold.request.amount;
+            self.busy_holds.insert(id);
+            return Stepped::Next;
+        }
+        let hold = self.holds[&id];
+        let source = self.get(hold.request.from);
+        source.balance += hold.request.amount as i64;
+        source.holds -= 1;
+        self.holds.insert(id, HoldModel { state: HoldState::Voided, ..hold });
+        self.busy_holds.remove(&id);
+        Stepped::Done(Ok(hold.request.amount))
+    }
+
+    fn hold_info(&mut self, id: HoldId) -> Result<HoldInfo, HoldError> {
+        if id.is_reserved() {
+            return Err(HoldError::ReservedHoldId(id));
+        }
+        if !self.holds.contains_key(&id) {
+            return Err(HoldError::UnknownHold(id));
+        }
+        let state = self.settle_if_due(id);
+        Ok(HoldInfo { request: self.holds[&id].request, state })
+    }
+
+    fn expire_due(&mut self) -> usize {
+        let due: Vec<HoldId> = self
+            .holds
+            .iter()
+            .filter(|(_, hold)| hold.state.is_open() && self.now_ms >= hold.request.expires_at_ms)
+            .map(|(&id, _)| id)
+            .collect();
+        for &id in &due {
+            self.settle_if_due(id);
+        }
+        due.len()
+    }
+
+    /// One step, and only when no multi-account operation is between steps.
+    fn snapshot(&mut self) -> Stepped<Outcome> {
+        if !self.pending.is_empty() || !self.linked.is_empty() || !self.busy_holds.is_empty() {
+            return Stepped::Blocked;
+        }
+        self.snapshots += 1;
+        let accounts = self
+            .accounts
+            .iter()
+            .map(|(&id, account)| AccountSnapshot {
+                id,
+                balance: account.balance,
+                held: account.held,
+                status: account.status,
+            })
+            .collect();
+        Stepped::Done(Outcome::Snapshot(self.snapshots, accounts))
     }
 
     fn read(&self, id: AccountId) -> Result<AccountInfo, AccountError> {
@@ -432,6 +1051,8 @@ impl Model {
             status: account.status,
             floor: account.floor,
             in_flight: account.in_flight,
+            holds_open: account.holds,
+            held: account.held,
         })
     }
 
@@ -447,9 +1068,22 @@ impl Model {
             audit.balance_total,
             self.accounts.values().map(|account| i128::from(account.balance)).sum::<i128>()
         );
+        assert_eq!(
+            audit.held_total,
+            self.accounts.values().map(|account| i128::from(account.held)).sum::<i128>()
+        );
         assert_eq!((audit.entered_total, audit.left_total), (self.entered, self.left));
         assert!(audit.is_consistent(), "{audit:?}");
         assert_eq!(ledger.transfer_ids_remembered(), self.transfers.len());
+        assert_eq!(ledger.holds_remembered(), self.holds.len());
+    }
+}
+
+fn map_step<R>(stepped: Stepped<R>, outcome: impl FnOnce(R) -> Outcome) -> Stepped<Outcome> {
+    match stepped {
+        Stepped::Done(result) => Stepped::Done(outcome(result)),
+        Stepped::Next => Stepped::Next,
+        Stepped::Blocked => Stepped::Blocked,
     }
 }
 
@@ -458,18 +1092,38 @@ impl Spec for Model {
     type Ret = Outcome;
 
     fn step(&mut self, op: &Op, phase: u32) -> Stepped<Outcome> {
-        let Op::Transfer(id, from, to, amount) = *op else {
-            return Stepped::Done(self.apply(op));
-        };
-        let stepped = match phase {
-            0 => self.transfer_begin(id.id(), from.id(), to.id(), amount.value()),
-            1 => self.transfer_credit(id.id()),
-            _ => self.transfer_finish(id.id()),
-        };
-        match stepped {
-            Stepped::Done(result) => Stepped::Done(Outcome::Transfer(result)),
-            Stepped::Next => Stepped::Next,
-            Stepped::Blocked => Stepped::Blocked,
+        match *op {
+            Op::Transfer(id, from, to, amount) => {
+                let transfer = Transfer { id: id.id(), from: from.id(), to: to.id(), amount: amount.value() };
+                let stepped = match phase {
+                    0 => self.transfer_begin(transfer),
+                    1 => self.transfer_credit(transfer.id),
+                    _ => self.transfer_finish(transfer.id),
+                };
+                map_step(stepped, Outcome::Transfer)
+            }
+            Op::Linked(batch) => {
+                let legs = batch.legs();
+                let stepped = if phase == 0 { self.linked_begin(legs) } else { self.linked_step(legs[0].id) };
+                map_step(stepped, Outcome::Linked)
+            }
+            Op::Hold(id, from, to, amount, expiry) => {
+                let request = HoldRequest {
+                    id: id.id(),
+                    from: from.id(),
+                    to: to.id(),
+                    amount: amount.value(),
+                    expires_at_ms: expiry.at_ms(),
+                };
+                let stepped =
+                    if phase == 0 { self.hold_begin(request) } else { self.hold_finish(request.id) };
+                map_step(stepped, Outcome::Hold)
+            }
+            Op::Post(id, amount) => map_step(self.post_step(id.id(), amount.value(), phase), Outcome::Post),
+            Op::Void(id) => map_step(self.void_step(id.id(), phase), Outcome::Void),
+            Op::HoldInfo(id) if self.busy_holds.contains(&id.id()) => Stepped::Blocked,
+            Op::Snapshot => self.snapshot(),
+            _ => Stepped::Done(self.apply_single(op)),
         }
     }
 }

@@ -1,0 +1,392 @@
+//! Holds: two-phase transfers. Authorise now (move money out of the source's
+//! spendable balance), capture later (post), or release (void, expiry).
+//!
+//! # Implementation details
+//!
+//! ```text
+//!             hold()                post(amount)      posted: amount → to, rest → from
+//!  (none) ──────────────► Open ──┬────────────────►  Posted { amount }
+//!     │                          ├── void() ──────►  Voided             all → from
+//!     │ source refused           └── expiry ──────►  Expired            all → from
+//!     └────────────────► Rejected(reason)            (lazy on touch, or expire_due)
+//! ```
+//!
+//! * **Creating** a hold is one CAS on the source's word ([`AccountCell::begin_hold`]):
+//!   the floor and status checks of a debit, the balance lowered, and the
+//!   account's open-hold count raised, together. Then the amount joins the
+//!   account's held total. A refusal is recorded like a transfer's.
+//! * **Resolving** happens under the hold's shard lock, which is what makes
+//!   post, void and expiry mutually exclusive: the first to take the lock sees
+//!   `Open` and resolves it; the others see the final state and get
+//!   [`HoldError::AlreadyResolved`] naming it. The money then lands by CAS:
+//!   a post credits `to` (which may refuse, leaving the hold open) and returns
+//!   the rest to `from`; a void or expiry returns everything. Returns cannot
+//!   fail: the open-hold count keeps `from` from closing, and the word's
+//!   headroom holds every open hold's amount ([`crate::cell`]).
+//! * **Expiry** uses the ledger's [`crate::Clock`]. A due hold expires the first
+//!   time it is touched (`post`, `void`, `hold_info`, a repeated `hold`), or
+//!   when [`crate::Ledger::expire_due`] sweeps. Nothing runs in the background;
+//!   a service that wants timely releases runs the sweep from its own timer.
+//!
+//! Open holds are never evicted from the table; resolved ones are, smallest id
+//! first, like transfer ids.
+
+use crate::cell::AccountCell;
+use crate::id_table::{IdTable, Shard};
+use crate::snapshot::Epoch;
+use crate::sync::MutexGuard;
+use crate::{AccountId, HoldError, HoldField, HoldId, Rejection};
+
+/// A request to hold `amount` of `from`'s balance for a later post to `to`.
+///
+/// ```
+/// use atomic_ledger::{AccountId, HoldId, HoldRequest};
+/// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 50, expires_at_ms: 1_900_000_000_000 };
+/// assert_eq!(request.amount, 50);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HoldRequest {
+    /// Idempotency key: the ledger creates each hold at most once.
+    pub id: HoldId,
+    /// The account whose balance is held.
+    pub from: AccountId,
+    /// The account a post credits.
+    pub to: AccountId,
+    /// How much to hold; `1..=AMOUNT_MAX`.
+    pub amount: u64,
+    /// When the hold expires, in the ledger clock's milliseconds; must be later than now.
+    pub expires_at_ms: u64,
+}
+
+/// Where a hold is in its life.
+///
+/// ```
+/// use atomic_ledger::HoldState;
+/// assert!(HoldState::Open.is_open());
+/// assert!(!HoldState::Posted { amount: 5 }.is_open());
+/// assert_eq!(HoldState::Voided.to_string(), "voided");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HoldState {
+    /// The amount is held.
+    Open,
+    /// Posted: `amount` went to `to`, the rest back to `from`.
+    Posted {
+        /// The amount captured.
+        amount: u64,
+    },
+    /// Voided: everything went back to `from`.
+    Voided,
+    /// Expired: everything went back to `from`.
+    Expired,
+    /// Never held: the source refused (recorded like a transfer rejection).
+    Rejected(Rejection),
+}
+
+impl HoldState {
+    /// Whether the hold still holds its amount.
+    ///
+    /// ```
+    /// use atomic_ledger::HoldState;
+    /// assert!(!HoldState::Expired.is_open());
+    /// ```
+    pub fn is_open(&self) -> bool {
+        matches!(self, Self::Open)
+    }
+}
+
+impl std::fmt::Display for HoldState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Open => f.write_str("open"),
+            Self::Posted { amount } => write!(f, "posted ({amount})"),
+            Self::Voided => f.write_str("voided"),
+            Self::Expired => f.write_str("expired"),
+            Self::Rejected(reason) => write!(f, "never held ({reason})"),
+        }
+    }
+}
+
+/// A hold as the ledger records it.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, HoldId, HoldRequest, HoldState, Ledger};
+/// let ledger = Ledger::new();
+/// for id in 1..=2 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 4, expires_at_ms: u64::MAX };
+/// ledger.hold(request).unwrap();
+/// let info = ledger.hold_info(HoldId(1)).unwrap();
+/// assert_eq!((info.request, info.state), (request, HoldState::Open));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HoldInfo {
+    /// The request that created it.
+    pub request: HoldRequest,
+    /// Its state now.
+    pub state: HoldState,
+}
+
+/// A hold that exists (`repeat: true` if an earlier call with this id created it).
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, HoldId, HoldReceipt, HoldRequest, Ledger};
+/// let ledger = Ledger::new();
+/// for id in 1..=2 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 4, expires_at_ms: u64::MAX };
+/// assert_eq!(ledger.hold(request), Ok(HoldReceipt { id: HoldId(1), repeat: false }));
+/// assert_eq!(ledger.hold(request), Ok(HoldReceipt { id: HoldId(1), repeat: true }));
+/// assert_eq!(ledger.balance(AccountId(1)), Ok(6)); // held once
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HoldReceipt {
+    /// The hold's id.
+    pub id: HoldId,
+    /// `true` if the hold had already been created and this call changed nothing.
+    pub repeat: bool,
+}
+
+/// What a post moved.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, HoldId, HoldRequest, Ledger, Posted};
+/// let ledger = Ledger::new();
+/// for id in 1..=2 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 8, expires_at_ms: u64::MAX };
+/// ledger.hold(request).unwrap();
+/// assert_eq!(ledger.post(HoldId(1), 5), Ok(Posted { posted: 5, returned: 3 }));
+/// assert_eq!((ledger.balance(AccountId(1)), ledger.balance(AccountId(2))), (Ok(5), Ok(5)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Posted {
+    /// Credited to the hold's `to`.
+    pub posted: u64,
+    /// Returned to the hold's `from`.
+    pub returned: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HoldRecord {
+    request: HoldRequest,
+    state: HoldState,
+}
+
+impl HoldRecord {
+    fn conflict(&self, request: &HoldRequest) -> Option<HoldField> {
+        let seen = &self.request;
+        if seen.from != request.from {
+            Some(HoldField::From)
+        } else if seen.to != request.to {
+            Some(HoldField::To)
+        } else if seen.amount != request.amount {
+            Some(HoldField::Amount)
+        } else if seen.expires_at_ms != request.expires_at_ms {
+            Some(HoldField::ExpiresAt)
+        } else {
+            None
+        }
+    }
+}
+
+/// The accounts a hold moves money between.
+#[derive(Clone, Copy)]
+pub(crate) struct Cells<'a> {
+    pub(crate) from: &'a AccountCell,
+    pub(crate) to: &'a AccountCell,
+}
+
+pub(crate) struct Holds {
+    table: IdTable<HoldRecord>,
+    holds_max: usize,
+}
+
+type Guard<'a> = MutexGuard<'a, Shard<HoldRecord>>;
+
+impl Holds {
+    pub(crate) fn new(holds_max: usize, shard_count: usize) -> Self {
+        Self { table: IdTable::new(holds_max, shard_count), holds_max }
+    }
+
+    /// Creates the hold once. `now_ms` must be earlier than its expiry (checked by the caller).
+    pub(crate) fn hold(
+        &self,
+        epoch: &Epoch,
+        request: HoldRequest,
+        cells: Cells<'_>,
+        now_ms: u64,
+    ) -> Result<bool, HoldError> {
+        let mut shard = self.table.lock(request.id.0);
+        if let Some(record) = shard.records.get(&request.id.0).copied() {
+            if let Some(field) = record.conflict(&request) {
+                return Err(HoldError::IdConflict { id: request.id, field });
+            }
+            let state = self.settle_if_due(epoch, &mut shard, record, cells, now_ms);
+            return match state {
+                HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
+                _ => Ok(true),
+            };
+        }
+        if request.id.0 <= shard.low_water {
+            return Err(HoldError::IdExpired { id: request.id, low_water: HoldId(shard.low_water) });
+        }
+        if !shard.make_room(self.table.shard_records_max(), 1, |record| !record.state.is_open()) {
+            return Err(HoldError::TableFull { holds_max: self.holds_max });
+        }
+        let state = match cells.from.begin_hold(epoch, request.amount) {
+            Ok(()) => HoldState::Open,
+            Err(reason) => HoldState::Rejected(reason),
+        };
+        shard.records.insert(request.id.0, HoldRecord { request, state });
+        match state {
+            HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: false }),
+            _ => Ok(false),
+        }
+    }
+
+    /// The record of `id`, with a due hold expired first. The caller resolves
+    /// the accounts through `cells_of`.
+    fn open_record<'a>(
+        &self,
+        epoch: &Epoch,
+        shard: &mut Guard<'_>,
+        id: HoldId,
+        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        now_ms: u64,
+    ) -> Result<(HoldRecord, Cells<'a>), HoldError> {
+        let Some(record) = shard.records.get(&id.0).copied() else {
+            return Err(HoldError::UnknownHold(id));
+        };
+        let cells = cells_of(&record.request);
+        match self.settle_if_due(epoch, shard, record, cells, now_ms) {
+            HoldState::Open => Ok((record, cells)),
+            state => Err(HoldError::AlreadyResolved { id, state }),
+        }
+    }
+
+    /// Expires `record` if it is open and due; returns its state after.
+    fn settle_if_due(
+        &self,
+        epoch: &Epoch,
+        shard: &mut Guard<'_>,
+        record: HoldRecord,
+        cells: Cells<'_>,
+        now_ms: u64,
+    ) -> HoldState {
+        if record.state.is_open() && now_ms >= record.request.expires_at_ms {
+            return self.release(epoch, shard, record, cells.from, HoldState::Expired);
+        }
+        record.state
+    }
+
+    /// Void or expiry: everything back to `from`.
+    fn release(
+        &self,
+        epoch: &Epoch,
+        shard: &mut Guard<'_>,
+        record: HoldRecord,
+        from: &AccountCell,
+        state: HoldState,
+    ) -> HoldState {
+        debug_assert!(record.state.is_open() && matches!(state, HoldState::Voided | HoldState::Expired));
+        from.release_held(epoch, record.request.amount);
+        from.end_hold(epoch, record.request.amount);
+        shard.records.insert(record.request.id.0, HoldRecord { state, ..record });
+        state
+    }
+
+    pub(crate) fn post<'a>(
+        &self,
+        epoch: &Epoch,
+        id: HoldId,
+        amount: u64,
+        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        now_ms: u64,
+    ) -> Result<Posted, HoldError> {
+        let mut shard = self.table.lock(id.0);
+        let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
+        let held = record.request.amount;
+        if amount > held {
+            return Err(HoldError::ExceedsHold { id, held, requested: amount });
+        }
+        // Out of `held` first, so that no observer counts the money twice.
+        cells.from.release_held(epoch, held);
+        if let Err(reason) = cells.to.transfer_credit(epoch, amount) {
+            cells.from.restore_held(held);
+            return Err(HoldError::Rejected { reason, repeat: false });
+        }
+        let returned = held - amount;
+        cells.from.end_hold(epoch, returned);
+        shard.records.insert(id.0, HoldRecord { state: HoldState::Posted { amount }, ..record });
+        Ok(Posted { posted: amount, returned })
+    }
+
+    pub(crate) fn void<'a>(
+        &self,
+        epoch: &Epoch,
+        id: HoldId,
+        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        now_ms: u64,
+    ) -> Result<u64, HoldError> {
+        let mut shard = self.table.lock(id.0);
+        let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
+        self.release(epoch, &mut shard, record, cells.from, HoldState::Voided);
+        Ok(record.request.amount)
+    }
+
+    pub(crate) fn info<'a>(
+        &self,
+        epoch: &Epoch,
+        id: HoldId,
+        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        now_ms: u64,
+    ) -> Result<HoldInfo, HoldError> {
+        let mut shard = self.table.lock(id.0);
+        let Some(record) = shard.records.get(&id.0).copied() else {
+            return Err(HoldError::UnknownHold(id));
+        };
+        let state = self.settle_if_due(epoch, &mut shard, record, cells_of(&record.request), now_ms);
+        Ok(HoldInfo { request: record.request, state })
+    }
+
+    /// Expires every open hold due at `now_ms`, one shard at a time. Returns how many.
+    pub(crate) fn expire_due<'a>(
+        &self,
+        epoch: &Epoch,
+        now_ms: u64,
+        cells_of: impl Fn(&HoldRequest) -> Cells<'a>,
+    ) -> usize {
+        let mut expired = 0;
+        for index in 0..self.table.shard_count() {
+            let mut shard = self.table.lock_index(index);
+            let due: Vec<HoldRecord> = shard
+                .records
+                .values()
+                .filter(|record| record.state.is_open() && now_ms >= record.request.expires_at_ms)
+                .copied()
+                .collect();
+            for record in due {
+                self.release(epoch, &mut shard, record, cells_of(&record.request).from, HoldState::Expired);
+                expired += 1;
+            }
+        }
+        expired
+    }
+
+    /// Every shard locked: the hold half of the snapshot gate.
+    pub(crate) fn lock_all(&self) -> Vec<Guard<'_>> {
+        self.table.lock_all()
+    }
+
+    /// Hold records currently remembered (open and resolved).
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+}

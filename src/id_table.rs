@@ -1,0 +1,170 @@
+//! A bounded, sharded table of records keyed by 128-bit id: what makes
+//! transfers and holds idempotent.
+//!
+//! # Implementation details
+//!
+//! A power-of-two number of shards, each a cache-padded mutex over a `HashMap`
+//! and a low-water mark. Callers hold the shard lock from the lookup, through
+//! applying the operation, to recording its outcome, so "was this id seen?" and
+//! "apply it" are one critical section. The shard locks are also the snapshot
+//! gate (see [`crate::snapshot`]): [`IdTable::lock_all`] takes every one.
+//!
+//! **Bounded memory.** Each shard holds at most `shard_records_max` records.
+//! When a shard is full, [`Shard::make_room`] evicts about the smallest eighth
+//! of its *evictable* records in one pass (a threshold near the ⅛ quantile of a
+//! sample, one `retain` sweep) and raises the low-water mark to the threshold.
+//! Every evicted id is ≤ the mark and every unknown id ≤ the mark is refused as
+//! expired, so a forgotten id is never applied again. Evicting the smallest ids,
+//! not the first inserted, means one client whose clock runs ahead cannot drag
+//! the mark past everyone else's ids. Records the caller marks as not evictable
+//! (open holds) stay, wherever they sit relative to the mark.
+
+use std::collections::HashMap;
+
+use crossbeam_utils::CachePadded;
+
+use crate::hash::IdHashBuilder;
+use crate::sync::{Mutex, MutexGuard};
+
+/// Ids sampled to pick an eviction threshold.
+const EVICTION_SAMPLE_LEN: usize = 512;
+
+pub(crate) struct Shard<R> {
+    pub(crate) records: HashMap<u128, R, IdHashBuilder>,
+    /// Every id ever evicted from this shard is ≤ this; 0 (reserved) while none is.
+    pub(crate) low_water: u128,
+}
+
+impl<R> Shard<R> {
+    /// Ensures room for `needed` more records within `records_max`, evicting
+    /// as needed. Returns `false` if not enough is evictable.
+    #[inline]
+    pub(crate) fn make_room(
+        &mut self,
+        records_max: usize,
+        needed: usize,
+        evictable: impl Fn(&R) -> bool,
+    ) -> bool {
+        while self.records.len() + needed > records_max {
+            let len_before = self.records.len();
+            self.evict_smallest(&evictable);
+            if self.records.len() == len_before {
+                return false;
+            }
+        }
+        true
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn evict_smallest(&mut self, evictable: &impl Fn(&R) -> bool) {
+        // The map iterates in hash order, unrelated to id order: its first
+        // evictable entries are a fair sample.
+        let mut sample: Vec<u128> = self
+            .records
+            .iter()
+            .filter(|(_, record)| evictable(record))
+            .map(|(&id, _)| id)
+            .take(EVICTION_SAMPLE_LEN)
+            .collect();
+        sample.sort_unstable();
+        let Some(&threshold) = sample.get(sample.len() / 8) else { return };
+        let len_before = self.records.len();
+        self.records.retain(|&id, record| id > threshold || !evictable(record));
+        self.low_water = self.low_water.max(threshold);
+        debug_assert!(self.records.len() < len_before, "eviction must free at least the threshold id");
+        debug_assert!(self.records.iter().all(|(&id, record)| id > self.low_water || !evictable(record)));
+    }
+}
+
+pub(crate) struct IdTable<R> {
+    shards: Box<[CachePadded<Mutex<Shard<R>>>]>,
+    shard_records_max: usize,
+}
+
+impl<R> IdTable<R> {
+    pub(crate) fn new(records_max: usize, shard_count: usize) -> Self {
+        assert!(shard_count.is_power_of_two() && records_max >= shard_count);
+        let shard = || {
+            CachePadded::new(Mutex::new(Shard {
+                records: HashMap::with_hasher(IdHashBuilder::new()),
+                low_water: 0,
+            }))
+        };
+        Self {
+            shards: (0..shard_count).map(|_| shard()).collect(),
+            shard_records_max: records_max.div_ceil(shard_count),
+        }
+    }
+
+    pub(crate) fn shard_records_max(&self) -> usize {
+        self.shard_records_max
+    }
+
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    pub(crate) fn shard_index(&self, id: u128) -> usize {
+        // Fold and mix, so that sequential ids and time-prefixed ids alike spread.
+        let folded = (id as u64) ^ ((id >> 64) as u64);
+        let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        (mixed >> 32) as usize & (self.shards.len() - 1)
+    }
+
+    pub(crate) fn lock(&self, id: u128) -> MutexGuard<'_, Shard<R>> {
+        self.lock_index(self.shard_index(id))
+    }
+
+    pub(crate) fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard<R>> {
+        self.shards[index].lock()
+    }
+
+    /// Every shard, locked in index order (the one global lock order).
+    pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard<R>>> {
+        self.shards.iter().map(|shard| shard.lock()).collect()
+    }
+
+    /// Records currently held, over all shards (takes each shard lock in turn).
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.lock().records.len()).sum()
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sequential_and_time_ordered_ids_spread_over_the_shards() {
+        let table: IdTable<()> = IdTable::new(1 << 12, 16);
+        let mut generator = crate::IdGenerator::new();
+        let time_ordered: Vec<u128> = (0..4096).map(|_| generator.next_u128()).collect();
+        for ids in [(1..=4096).collect::<Vec<u128>>(), time_ordered] {
+            let mut counts = [0usize; 16];
+            for id in ids {
+                counts[table.shard_index(id)] += 1;
+            }
+            // 256 expected per shard; a broken mix piles ids into a few.
+            assert!(counts.iter().all(|&count| (128..=384).contains(&count)), "{counts:?}");
+        }
+    }
+
+    #[test]
+    fn eviction_keeps_records_that_are_not_evictable() {
+        let table: IdTable<bool> = IdTable::new(16, 1);
+        let mut shard = table.lock(1);
+        for id in 1..=16u128 {
+            shard.records.insert(id, id % 2 == 0); // even ids are evictable
+        }
+        assert!(shard.make_room(16, 1, |&evictable| evictable));
+        assert!(shard.records.len() < 16);
+        assert!((1..=15).step_by(2).all(|odd| shard.records.contains_key(&odd)), "odd ids must stay");
+        assert!(shard.low_water >= 2);
+        let mut full: Shard<bool> =
+            Shard { records: HashMap::with_hasher(IdHashBuilder::new()), low_water: 0 };
+        full.records.extend((1..=4u128).map(|id| (id, false)));
+        assert!(!full.make_room(4, 1, |&evictable| evictable), "nothing evictable: no room");
+        assert_eq!(full.low_water, 0);
+    }
+}

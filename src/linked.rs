@@ -1,0 +1,153 @@
+//! Linked transfers: several legs applied all together or not at all.
+//!
+//! # Implementation details
+//!
+//! [`apply_linked`] runs with every leg's transfer-id shard locked (see
+//! [`crate::transfer_ids`]), in two phases over the accounts involved:
+//!
+//! 1. **Reserve**, leg by leg: one CAS on `from` checks its status and floor
+//!    and debits the leg; one CAS on `to` checks that it is not closed and that
+//!    the batch's credits to it fit under [`crate::BALANCE_MAX`]. The first CAS
+//!    on each distinct account also **pins** it (`in_flight + 1`), so it cannot
+//!    close until the batch ends. A refusal undoes the reservations made so far
+//!    — one CAS per pinned account, returning what was debited — and names the
+//!    leg.
+//! 2. **Commit**: one CAS per pinned account adds what the batch credits to it
+//!    and unpins it. Commits cannot fail: the pin keeps the account open, and a
+//!    balance raised meanwhile by other credits lands in the word's headroom
+//!    (each pin carries at most [`crate::AMOUNT_MAX`], which is why a batch may
+//!    move at most that much into, and out of, any one account).
+//!
+//! Nothing is credited before every debit succeeded, so no credit ever has to
+//! be taken back (it could have been spent meanwhile). What observers can see
+//! while a batch runs is what they see of a transfer: debited money missing
+//! from its source before it arrives (as if held), which may refuse a
+//! concurrent debit that the batch's failure then makes look unnecessary;
+//! never money in two places, and after a failed batch returns, no trace of it.
+//! Debits are checked against balances before any of the batch's credits, so
+//! a leg cannot spend what an earlier leg of the same batch brings in.
+//!
+//! If an account is pinned by [`crate::IN_FLIGHT_MAX`] transfers already, the
+//! batch undoes everything, yields, and starts over, so it never holds pins
+//! while waiting.
+
+use crate::cell::{AccountCell, DebitStep};
+use crate::snapshot::Epoch;
+use crate::Rejection;
+use crate::TransferError;
+
+/// The most legs one linked batch may have.
+///
+/// ```
+/// use atomic_ledger::{AccountId, Ledger, LinkedError, Transfer, TransferId, LINKED_LEGS_MAX};
+/// let ledger = Ledger::new();
+/// let leg = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 1 };
+/// let legs = vec![leg; LINKED_LEGS_MAX + 1];
+/// assert_eq!(ledger.transfer_all(&legs), Err(LinkedError::LegCount { legs: 17, legs_max: LINKED_LEGS_MAX }));
+/// ```
+pub const LINKED_LEGS_MAX: usize = 16;
+
+/// A linked batch that took effect, every leg of it.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, LinkedReceipt, Transfer, TransferId};
+/// let ledger = Ledger::new();
+/// for id in 1..=3 {
+///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+/// }
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let pay = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 8 };
+/// let fee = Transfer { id: TransferId(2), from: AccountId(1), to: AccountId(3), amount: 1 };
+/// assert_eq!(ledger.transfer_all(&[pay, fee]), Ok(LinkedReceipt { legs: 2, repeat: false }));
+/// assert_eq!(ledger.transfer_all(&[pay, fee]), Ok(LinkedReceipt { legs: 2, repeat: true }));
+/// assert_eq!(ledger.balance(AccountId(1)), Ok(1));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LinkedReceipt {
+    /// How many legs were applied.
+    pub legs: usize,
+    /// `true` if this batch had already been applied and this call changed nothing.
+    pub repeat: bool,
+}
+
+/// The error list of a failed batch: `error` at `index`, "linked leg failed" elsewhere.
+pub(crate) fn leg_errors(legs: usize, index: usize, error: TransferError) -> Vec<TransferError> {
+    (0..legs)
+        .map(|leg| if leg == index { error } else { TransferError::LinkedLegFailed { failed_index: index } })
+        .collect()
+}
+
+/// One leg, resolved to its accounts.
+pub(crate) struct Leg<'a> {
+    pub(crate) from: &'a AccountCell,
+    pub(crate) to: &'a AccountCell,
+    pub(crate) amount: u64,
+}
+
+/// An account the batch has pinned, and what it has debited from and owes to it.
+struct Pinned<'a> {
+    cell: &'a AccountCell,
+    debited: u64,
+    incoming: u64,
+}
+
+enum Interrupted {
+    Failed(usize, Rejection),
+    Saturated,
+}
+
+/// Applies every leg or none; `Err` names the failing leg.
+pub(crate) fn apply_linked(epoch: &Epoch, legs: &[Leg<'_>]) -> Result<(), (usize, Rejection)> {
+    loop {
+        let mut pinned: Vec<Pinned<'_>> = Vec::with_capacity(legs.len() * 2);
+        match reserve(epoch, legs, &mut pinned) {
+            Ok(()) => {
+                for account in &pinned {
+                    account.cell.unpin(epoch, account.incoming);
+                }
+                return Ok(());
+            }
+            Err(interrupted) => {
+                for account in &pinned {
+                    account.cell.unpin(epoch, account.debited);
+                }
+                match interrupted {
+                    Interrupted::Failed(leg, reason) => return Err((leg, reason)),
+                    // Saturated: start over without holding any pin.
+                    Interrupted::Saturated => crate::sync::yield_now(),
+                }
+            }
+        }
+    }
+}
+
+fn reserve<'a>(epoch: &Epoch, legs: &[Leg<'a>], pinned: &mut Vec<Pinned<'a>>) -> Result<(), Interrupted> {
+    let fail = |leg: usize| {
+        move |step: DebitStep| match step {
+            DebitStep::Rejected(reason) => Interrupted::Failed(leg, reason),
+            DebitStep::Saturated => Interrupted::Saturated,
+        }
+    };
+    for (index, leg) in legs.iter().enumerate() {
+        let position = find(pinned, leg.from);
+        leg.from.pinned_debit(epoch, leg.amount, position.is_none()).map_err(fail(index))?;
+        let position = position.unwrap_or_else(|| push(pinned, leg.from));
+        pinned[position].debited += leg.amount;
+
+        let position = find(pinned, leg.to);
+        let incoming = position.map_or(0, |position| pinned[position].incoming) + leg.amount;
+        leg.to.reserve_credit(epoch, incoming, position.is_none()).map_err(fail(index))?;
+        let position = position.unwrap_or_else(|| push(pinned, leg.to));
+        pinned[position].incoming = incoming;
+    }
+    Ok(())
+}
+
+fn find(pinned: &[Pinned<'_>], cell: &AccountCell) -> Option<usize> {
+    pinned.iter().position(|account| std::ptr::eq(account.cell, cell))
+}
+
+fn push<'a>(pinned: &mut Vec<Pinned<'a>>, cell: &'a AccountCell) -> usize {
+    pinned.push(Pinned { cell, debited: 0, incoming: 0 });
+    pinned.len() - 1
+}
