@@ -198,6 +198,16 @@ pub(crate) enum DebitStep {
     Saturated,
 }
 
+/// The in-flight count after pinning once more (if `pin`), or `Saturated`.
+#[inline]
+fn pinned(state: State, pin: bool) -> Result<u64, DebitStep> {
+    let in_flight = state.in_flight + u64::from(pin);
+    if in_flight > u64::from(IN_FLIGHT_MAX) {
+        return Err(DebitStep::Saturated);
+    }
+    Ok(in_flight)
+}
+
 /// What a snapshot reads of one account: its state and held total at the
 /// snapshot's linearization point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -297,10 +307,15 @@ impl AccountCell {
     /// other and must not see a value newer than a snapshot it follows.
     #[inline]
     pub(crate) fn observe(&self, epoch: &Epoch) -> State {
+        State::decode(self.observe_word(epoch))
+    }
+
+    #[inline]
+    fn observe_word(&self, epoch: &Epoch) -> u64 {
         let current = epoch.load();
         let word = self.word.load(Ordering::Acquire);
         self.save_if_due(current, word);
-        State::decode(word)
+        word
     }
 
     /// The sum of open holds now (not atomic with the balance; see [`crate::Snapshot`]).
@@ -516,11 +531,7 @@ impl AccountCell {
     pub(crate) fn pinned_debit(&self, epoch: &Epoch, amount: u64, pin: bool) -> Result<(), DebitStep> {
         self.update(epoch, |state| {
             let balance = self.check_debit(state, amount).map_err(DebitStep::Rejected)?;
-            let in_flight = state.in_flight + u64::from(pin);
-            if in_flight > u64::from(IN_FLIGHT_MAX) {
-                return Err(DebitStep::Saturated);
-            }
-            Ok(State { balance, in_flight, ..state })
+            Ok(State { balance, in_flight: pinned(state, pin)?, ..state })
         })
         .map(drop)
     }
@@ -538,11 +549,7 @@ impl AccountCell {
     ) -> Result<(), DebitStep> {
         self.update(epoch, |state| {
             self.check_credit(state, incoming_total).map_err(DebitStep::Rejected)?;
-            let in_flight = state.in_flight + u64::from(pin);
-            if in_flight > u64::from(IN_FLIGHT_MAX) {
-                return Err(DebitStep::Saturated);
-            }
-            Ok(State { in_flight, ..state })
+            Ok(State { in_flight: pinned(state, pin)?, ..state })
         })
         .map(drop)
     }
@@ -606,7 +613,8 @@ impl AccountCell {
     /// post, a credit elsewhere. Saves the account for a running snapshot
     /// first, so that the saved `held` pairs with the saved word.
     pub(crate) fn release_held(&self, epoch: &Epoch, hold_amount: u64) {
-        self.observe(epoch);
+        self.observe_word(epoch); // for its save
+
         let previous = self.held.fetch_sub(hold_amount, Ordering::Relaxed);
         debug_assert!(previous >= hold_amount, "held {previous} < hold {hold_amount}");
     }
