@@ -40,8 +40,6 @@
 //! balance then sees the debit too, and never counts money in both places.
 //! On x86 every locked RMW is already a full barrier, so this costs nothing there.
 
-use crossbeam_utils::CachePadded;
-
 use crate::snapshot::Epoch;
 use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, AccountOptions, Rejection, Status};
@@ -258,7 +256,11 @@ const _: () = assert!(std::mem::offset_of!(AccountCell, born_epoch) < 64, "hot f
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 const _: () = assert!(std::mem::size_of::<AccountCell>() <= 128, "one padded cell per account");
 
-pub(crate) type PaddedCell = CachePadded<AccountCell>;
+impl crate::directory::Keyed for AccountCell {
+    fn key(&self) -> u128 {
+        self.id.0
+    }
+}
 
 impl AccountCell {
     /// `options` must have been validated (overdraft limit at most `BALANCE_MAX`).

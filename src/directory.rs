@@ -1,4 +1,5 @@
-//! The directory: account id → account cell.
+//! The directory: id → cell, for accounts (and any other record looked up by
+//! a 128-bit id on a hot path: credentials).
 //!
 //! # Implementation details
 //!
@@ -24,62 +25,63 @@
 
 use crossbeam_utils::CachePadded;
 
-use crate::cell::{AccountCell, PaddedCell};
-use crate::snapshot::Epoch;
 use crate::sync::{AtomicPtr, Mutex, MutexGuard, Ordering};
-use crate::{AccountId, AccountOptions};
 
-pub(crate) struct Directory {
-    slots: Box<[AtomicPtr<PaddedCell>]>,
+/// A record the directory can hold: it knows its own id.
+pub(crate) trait Keyed {
+    fn key(&self) -> u128;
+}
+
+pub(crate) struct Directory<T> {
+    slots: Box<[AtomicPtr<CachePadded<T>>]>,
     slot_mask: usize,
     seed: [u64; 2],
-    accounts_max: usize,
-    /// Accounts inserted so far; guarded so that the capacity check and the
+    entries_max: usize,
+    /// Entries inserted so far; guarded so that the capacity check and the
     /// insert are one step.
     writer: Mutex<usize>,
 }
 
 // SAFETY: the raw pointers in `slots` point to heap cells that the directory owns
 // and frees only in `Drop` (with `&mut self`). Cells are only ever accessed through
-// `&AccountCell`, whose fields are atomics or immutable after publication, so
-// sharing them across threads is what `AccountCell: Sync` already allows.
-unsafe impl Send for Directory {}
+// `&T`, so sending or sharing the directory is sound when `T` is `Send + Sync`.
+unsafe impl<T: Send + Sync> Send for Directory<T> {}
 // SAFETY: as above.
-unsafe impl Sync for Directory {}
+unsafe impl<T: Send + Sync> Sync for Directory<T> {}
 
 /// Outcome of [`Directory::insert`].
-pub(crate) enum Inserted<'a> {
+pub(crate) enum Inserted<'a, T> {
     New,
-    Existing(&'a AccountCell),
+    Existing(&'a T),
     Full,
 }
 
-impl Directory {
-    pub(crate) fn new(accounts_max: usize) -> Self {
-        assert!(accounts_max >= 1);
-        let slot_count = (accounts_max * 2).next_power_of_two();
+impl<T: Keyed> Directory<T> {
+    pub(crate) fn new(entries_max: usize) -> Self {
+        assert!(entries_max >= 1);
+        let slot_count = (entries_max * 2).next_power_of_two();
         let slots = (0..slot_count).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
         Self {
             slots,
             slot_mask: slot_count - 1,
             seed: crate::sync::hash_seed(),
-            accounts_max,
+            entries_max,
             writer: Mutex::new(0),
         }
     }
 
-    pub(crate) fn accounts_max(&self) -> usize {
-        self.accounts_max
+    pub(crate) fn entries_max(&self) -> usize {
+        self.entries_max
     }
 
     #[inline]
-    fn home_slot(&self, id: AccountId) -> usize {
-        crate::hash::hash_id(id.0, self.seed) as usize & self.slot_mask
+    fn home_slot(&self, id: u128) -> usize {
+        crate::hash::hash_id(id, self.seed) as usize & self.slot_mask
     }
 
     /// The cell for `id`, if it was inserted. Writes no memory.
     #[inline]
-    pub(crate) fn get(&self, id: AccountId) -> Option<&AccountCell> {
+    pub(crate) fn get(&self, id: u128) -> Option<&T> {
         let mut index = self.home_slot(id);
         loop {
             // Acquire: pairs with the Release in `insert`, so the cell is initialised.
@@ -88,8 +90,8 @@ impl Directory {
                 return None;
             }
             // SAFETY: non-null slots point to cells that live until `Drop`.
-            let cell: &AccountCell = unsafe { &*cell };
-            if cell.id() == id {
+            let cell: &T = unsafe { &*cell };
+            if cell.key() == id {
                 return Some(cell);
             }
             index = (index + 1) & self.slot_mask;
@@ -97,9 +99,10 @@ impl Directory {
     }
 
     /// Inserts a new cell for `id` unless one exists or the directory is full.
-    /// The cell is born in the current epoch, read under the lock that the
-    /// snapshot gate takes, so it is in exactly the snapshots that follow it.
-    pub(crate) fn insert(&self, id: AccountId, options: AccountOptions, epoch: &Epoch) -> Inserted<'_> {
+    /// `make` runs under the insert lock (the lock the snapshot gate takes):
+    /// an account cell reads its birth epoch there, so it is in exactly the
+    /// snapshots that follow it.
+    pub(crate) fn insert(&self, id: u128, make: impl FnOnce() -> T) -> Inserted<'_, T> {
         let mut count = self.writer.lock();
         let mut index = self.home_slot(id);
         loop {
@@ -110,16 +113,18 @@ impl Directory {
                 break;
             }
             // SAFETY: as in `get`.
-            let cell: &AccountCell = unsafe { &*cell };
-            if cell.id() == id {
+            let cell: &T = unsafe { &*cell };
+            if cell.key() == id {
                 return Inserted::Existing(cell);
             }
             index = (index + 1) & self.slot_mask;
         }
-        if *count == self.accounts_max {
+        if *count == self.entries_max {
             return Inserted::Full;
         }
-        let cell = Box::into_raw(Box::new(CachePadded::new(AccountCell::new(id, options, epoch.load()))));
+        let boxed = Box::new(CachePadded::new(make()));
+        debug_assert_eq!(boxed.key(), id, "made a cell for another id");
+        let cell = Box::into_raw(boxed);
         // Release: publishes the initialised cell to lock-free readers.
         self.slots[index].store(cell, Ordering::Release);
         *count += 1;
@@ -127,8 +132,8 @@ impl Directory {
         Inserted::New
     }
 
-    /// Visits every account, in slot order. Concurrent inserts may or may not be seen.
-    pub(crate) fn for_each(&self, mut visit: impl FnMut(&AccountCell)) {
+    /// Visits every entry, in slot order. Concurrent inserts may or may not be seen.
+    pub(crate) fn for_each(&self, mut visit: impl FnMut(&T)) {
         for slot in self.slots.iter() {
             let cell = slot.load(Ordering::Acquire);
             if !cell.is_null() {
@@ -143,13 +148,13 @@ impl Directory {
     }
 
     /// Holds off inserts: the directory's part of the snapshot gate. The guard
-    /// derefs to the number of accounts.
+    /// derefs to the number of entries.
     pub(crate) fn lock_inserts(&self) -> MutexGuard<'_, usize> {
         self.writer.lock()
     }
 }
 
-impl Drop for Directory {
+impl<T> Drop for Directory<T> {
     fn drop(&mut self) {
         for slot in self.slots.iter() {
             let cell = slot.load(Ordering::Acquire);
@@ -165,15 +170,17 @@ impl Drop for Directory {
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests {
     use super::*;
+    use crate::cell::AccountCell;
+    use crate::{AccountId, AccountOptions};
 
     /// Where `id` sits relative to its home slot (0 = at home).
-    fn displacement(directory: &Directory, id: AccountId) -> usize {
-        let home = directory.home_slot(id);
+    fn displacement(directory: &Directory<AccountCell>, id: AccountId) -> usize {
+        let home = directory.home_slot(id.0);
         (0..directory.slots.len())
             .find(|offset| {
                 let cell = directory.slots[(home + offset) & directory.slot_mask].load(Ordering::Acquire);
                 // SAFETY: non-null slots hold live cells.
-                !cell.is_null() && unsafe { &*cell }.id() == id
+                !cell.is_null() && unsafe { &*cell }.key() == id.0
             })
             .expect("inserted ids are found")
     }
@@ -181,11 +188,13 @@ mod tests {
     #[test]
     fn probe_sequences_stay_short_for_sequential_and_structured_ids() {
         let directory = Directory::new(4096);
-        let epoch = Epoch::new();
         let ids: Vec<AccountId> =
             (1..=4096u128).map(|n| AccountId(if n % 2 == 0 { n << 64 } else { n })).collect();
         for &id in &ids {
-            assert!(matches!(directory.insert(id, AccountOptions::default(), &epoch), Inserted::New));
+            assert!(matches!(
+                directory.insert(id.0, || AccountCell::new(id, AccountOptions::default(), 0)),
+                Inserted::New
+            ));
         }
         let longest = ids.iter().map(|&id| displacement(&directory, id)).max().unwrap_or(0);
         // At load factor ½ linear probing expects ~1.5 probes; a degenerate hash

@@ -280,7 +280,7 @@ fn check_range(name: &'static str, value: usize, min: usize, max: usize) -> Resu
 /// assert!(ledger.audit().is_consistent());
 /// ```
 pub struct Ledger {
-    directory: Directory,
+    directory: Directory<AccountCell>,
     transfer_ids: TransferIds,
     holds: Holds,
     epoch: Epoch,
@@ -300,7 +300,7 @@ impl std::fmt::Debug for Ledger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ledger")
             .field("accounts", &self.directory.len())
-            .field("accounts_max", &self.directory.accounts_max())
+            .field("accounts_max", &self.directory.entries_max())
             .finish_non_exhaustive()
     }
 }
@@ -339,7 +339,7 @@ impl Ledger {
     /// assert_eq!(Ledger::builder().accounts_max(500).build().unwrap().accounts_max(), 500);
     /// ```
     pub fn accounts_max(&self) -> usize {
-        self.directory.accounts_max()
+        self.directory.entries_max()
     }
 
     /// Opens account `id` with `options`. Opening an existing account with the
@@ -366,13 +366,14 @@ impl Ledger {
                 return Err(OpenError::OverdraftTooLarge { limit, limit_max: BALANCE_MAX as u64 });
             }
         }
-        match self.directory.insert(id, options, &self.epoch) {
+        let make = || AccountCell::new(id, options, self.epoch.load());
+        match self.directory.insert(id.0, make) {
             Inserted::New => Ok(Opened::Created),
             Inserted::Existing(cell) if cell.options() == options => Ok(Opened::AlreadyExists),
             Inserted::Existing(cell) => {
                 Err(OpenError::OptionsConflict { account: id, existing: cell.options(), requested: options })
             }
-            Inserted::Full => Err(OpenError::LedgerFull { accounts_max: self.directory.accounts_max() }),
+            Inserted::Full => Err(OpenError::LedgerFull { accounts_max: self.directory.entries_max() }),
         }
     }
 
@@ -392,7 +393,7 @@ impl Ledger {
             return Err(AccountError::ReservedAccountId(id));
         }
         self.directory
-            .get(id)
+            .get(id.0)
             .map(|cell| Account { cell, epoch: &self.epoch })
             .ok_or(AccountError::UnknownAccount(id))
     }
@@ -851,7 +852,9 @@ impl Ledger {
     /// The accounts of a recorded hold: validated when it was created, and
     /// accounts are never removed.
     fn hold_cells(&self, request: &HoldRequest) -> Cells<'_> {
-        let cell = |id| self.directory.get(id).unwrap_or_else(|| unreachable!("hold account {id} vanished"));
+        let cell = |id: AccountId| {
+            self.directory.get(id.0).unwrap_or_else(|| unreachable!("hold account {id} vanished"))
+        };
         Cells { from: cell(request.from), to: cell(request.to) }
     }
 
