@@ -17,7 +17,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
-use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId};
+use atomic_ledger::{
+    AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId,
+};
 
 const ACCOUNTS: usize = 10_000;
 const BALANCE: u64 = 1 << 40;
@@ -78,10 +80,19 @@ fn report(title: &str, threads: usize, variants: &[(&str, bool, Op<'_>)]) {
 fn main() {
     let indices = support::uniform_indices(ACCOUNTS, INDEX_MASK + 1, 7);
     let index = |thread: usize, i: usize| indices[(i + thread * 7919) & INDEX_MASK] as usize;
-    let ledger = Ledger::builder().accounts_max(ACCOUNTS).build().expect("valid config");
+    let ledger =
+        Ledger::builder().accounts_max(ACCOUNTS).credentials_max(ACCOUNTS).build().expect("valid config");
     for id in 1..=ACCOUNTS as u128 {
         ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
         ledger.credit(AccountId(id), BALANCE).expect("fits");
+        let key = CredentialSpec {
+            account: AccountId(id),
+            scopes: Scopes::DEBIT,
+            amount_max_per_op: Some(10),
+            spend_cap: None,
+            expires_at_ms: None,
+        };
+        ledger.issue_credential(CredentialId(id), key).expect("fresh credential");
     }
     let handles: Vec<_> =
         (1..=ACCOUNTS as u128).map(|id| ledger.account(AccountId(id)).expect("opened")).collect();
@@ -120,6 +131,11 @@ fn main() {
                 "ledger debit by handle",
                 false,
                 Box::new(|t, i| assert!(handles[index(t, i)].debit(1).is_ok())),
+            ),
+            (
+                "ledger debit_as (credential)",
+                false,
+                Box::new(|t, i| assert!(ledger.debit_as(CredentialId(id(t, i)), 1).is_ok())),
             ),
         ];
         report("conditional debit, uniform 10k accounts", threads, &debits);

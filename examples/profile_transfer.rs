@@ -2,9 +2,11 @@
 //! (instructions per operation) or `perf`.
 //!
 //! `cargo run --release --example profile_transfer -- transfer 100000`
-//! (kinds: `debit-id`, `debit-handle`, `transfer`).
+//! (kinds: `debit-id`, `debit-handle`, `debit-as`, `transfer`).
 
-use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId};
+use atomic_ledger::{
+    AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId,
+};
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,6 +19,14 @@ fn main() {
         ledger.credit(AccountId(id), 1 << 40).expect("fits");
     }
     let handle = ledger.account(AccountId(1)).expect("opened");
+    let key = CredentialSpec {
+        account: AccountId(1),
+        scopes: Scopes::DEBIT,
+        amount_max_per_op: Some(10),
+        spend_cap: None,
+        expires_at_ms: None,
+    };
+    ledger.issue_credential(CredentialId(1), key).expect("fresh credential");
     let mut state = 0x9e37_79b9_u64;
     let mut next = || {
         state ^= state << 13;
@@ -28,6 +38,7 @@ fn main() {
         let ok = match kind.as_str() {
             "debit-id" => ledger.debit(AccountId(next()), 1).is_ok(),
             "debit-handle" => handle.debit(1).is_ok(),
+            "debit-as" => ledger.debit_as(CredentialId(1), 1).is_ok(),
             _ => {
                 let (from, to) = (next(), next());
                 let to = if to == from { from % accounts + 1 } else { to };

@@ -5,7 +5,7 @@
 //! recorded rejection, which records the transfer id so that retries get the
 //! same answer — see [`crate::Ledger::transfer`]).
 
-use crate::{AccountId, AccountOptions, HoldId, HoldState, TransferId};
+use crate::{AccountId, AccountOptions, CredentialId, HoldId, HoldState, Scopes, TransferId};
 
 /// Why an account refused a balance or status change. Produced by the account
 /// cell's compare-and-swap, so each one describes the state *at the instant*
@@ -484,6 +484,144 @@ pub enum HoldError {
         /// What happened to it.
         state: HoldState,
     },
+}
+
+/// Why a credential did not allow an operation, or could not be issued or changed.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+/// ledger.issue_credential(CredentialId(1), spec).unwrap();
+/// let denied = ledger.debit_as(CredentialId(1), 5);
+/// assert!(matches!(denied, Err(AsError::Denied(CredentialError::ScopeMissing { needed: Scopes::DEBIT, .. }))));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum CredentialError {
+    /// `0` and `u128::MAX` are never credential ids.
+    #[error("credential id {0} is reserved (0 and u128::MAX are never credential ids)")]
+    ReservedCredentialId(CredentialId),
+    /// No credential with this id was issued.
+    #[error("unknown credential {0}")]
+    UnknownCredential(CredentialId),
+    /// The credential was revoked.
+    #[error("credential {0} is revoked")]
+    Revoked(CredentialId),
+    /// The credential expired (judged by the ledger clock when the use began).
+    #[error("credential {id} expired at {expires_at_ms} ms (now {now_ms} ms)")]
+    Expired {
+        /// The credential.
+        id: CredentialId,
+        /// Its expiry.
+        expires_at_ms: u64,
+        /// The ledger clock's time.
+        now_ms: u64,
+    },
+    /// The credential lacks a scope the operation needs.
+    #[error("credential {id} lacks scope {needed:?} (it has {granted:?})")]
+    ScopeMissing {
+        /// The credential.
+        id: CredentialId,
+        /// The scope the operation needs.
+        needed: Scopes,
+        /// The scopes it has.
+        granted: Scopes,
+    },
+    /// The operation acts on an account the credential is not for.
+    #[error("credential {id} is for account {account}, not {requested}")]
+    WrongAccount {
+        /// The credential.
+        id: CredentialId,
+        /// Its account.
+        account: AccountId,
+        /// The account the operation acts on.
+        requested: AccountId,
+    },
+    /// The amount is above the credential's per-operation maximum.
+    #[error("credential {id} allows at most {amount_max} per operation, not {amount}")]
+    PerOpCapExceeded {
+        /// The credential.
+        id: CredentialId,
+        /// The amount asked for.
+        amount: u64,
+        /// Its per-operation maximum.
+        amount_max: u64,
+    },
+    /// The amount would take the credential past its total spending cap.
+    #[error("credential {id} would exceed its spending cap {cap}: {spent} spent, {requested} requested")]
+    SpendCapExceeded {
+        /// The credential.
+        id: CredentialId,
+        /// Its cap.
+        cap: u64,
+        /// Already spent, at the decision.
+        spent: u64,
+        /// The amount asked for.
+        requested: u64,
+    },
+    /// `downgrade_credential` may only remove scopes.
+    #[error("credential {id} has scopes {granted:?}: {requested:?} is not a subset of them")]
+    NotADowngrade {
+        /// The credential.
+        id: CredentialId,
+        /// Its scopes now.
+        granted: Scopes,
+        /// The scopes asked for.
+        requested: Scopes,
+    },
+    /// The id was already issued with another spec.
+    #[error("credential {0} was already issued with a different spec")]
+    IdConflict(CredentialId),
+    /// Issuing for an account that was not opened (or a reserved account id).
+    #[error("cannot issue a credential for account {0}: no such account")]
+    UnknownAccount(AccountId),
+    /// A cap above [`crate::AMOUNT_MAX`] (or zero).
+    #[error("credential cap {cap} must be between 1 and {amount_max}")]
+    CapOutOfRange {
+        /// The cap given.
+        cap: u64,
+        /// The largest accepted cap.
+        amount_max: u64,
+    },
+    /// Issuing a credential that has already expired.
+    #[error("credential expiry {expires_at_ms} ms is not after the current time {now_ms} ms")]
+    ExpiryInPast {
+        /// The expiry asked for.
+        expires_at_ms: u64,
+        /// The ledger clock's time.
+        now_ms: u64,
+    },
+    /// The credential table is full (see [`crate::LedgerBuilder::credentials_max`]).
+    #[error("the credential table is full ({credentials_max} credentials)")]
+    TableFull {
+        /// The configured capacity.
+        credentials_max: usize,
+    },
+}
+
+/// The error of an operation made with a credential: the credential refused
+/// it (nothing happened), or the operation itself failed (and the credential's
+/// spend was given back).
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, AsError, CredentialId, CredentialSpec, Ledger, Rejection, Scopes};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(10), expires_at_ms: None };
+/// ledger.issue_credential(CredentialId(1), spec).unwrap();
+/// let failed = ledger.debit_as(CredentialId(1), 5); // no funds
+/// assert!(matches!(failed, Err(AsError::Failed(AccountError::Rejected(Rejection::InsufficientFunds { .. })))));
+/// assert_eq!(ledger.credential_info(CredentialId(1)).unwrap().spent, 0); // given back
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum AsError<E> {
+    /// The credential did not allow the operation.
+    #[error(transparent)]
+    Denied(CredentialError),
+    /// The credential allowed it, and the operation failed.
+    #[error(transparent)]
+    Failed(E),
 }
 
 /// Errors of [`crate::LedgerBuilder::build`].

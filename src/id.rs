@@ -47,6 +47,18 @@ pub struct TransferId(pub u128);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct HoldId(pub u128);
 
+/// Identifies a credential: the ledger-side record behind a bearer token or an
+/// API key (the service maps its token or key to this id). `0` and
+/// `u128::MAX` are reserved.
+///
+/// ```
+/// use atomic_ledger::CredentialId;
+/// assert!(CredentialId(0).is_reserved());
+/// assert!(!CredentialId(3).is_reserved());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CredentialId(pub u128);
+
 macro_rules! id_common {
     ($name:ident) => {
         impl $name {
@@ -75,6 +87,7 @@ macro_rules! id_common {
 id_common!(AccountId);
 id_common!(TransferId);
 id_common!(HoldId);
+id_common!(CredentialId);
 
 /// Bits of an id below the millisecond timestamp.
 const TIMESTAMP_SHIFT: u32 = 80;

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::cell::{AccountCell, AMOUNT_MAX};
+use crate::credential::CredentialCell;
 use crate::directory::{Directory, Inserted};
 use crate::hold::{Cells, Holds};
 use crate::linked::{apply_linked, leg_errors, Leg};
@@ -12,9 +13,10 @@ use crate::sync::Mutex;
 use crate::transfer::move_funds;
 use crate::transfer_ids::{leg_byte, Link, Outcome, Record, TransferIds};
 use crate::{
-    Account, AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, Clock, ConfigError,
-    Floor, HoldError, HoldId, HoldInfo, HoldReceipt, HoldRequest, LinkedError, LinkedReceipt, OpenError,
-    Opened, Posted, Snapshot, Status, SystemClock, Transfer, TransferError, TransferReceipt, BALANCE_MAX,
+    Account, AccountAction, AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, AsError,
+    Clock, ConfigError, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Floor, HoldError,
+    HoldId, HoldInfo, HoldReceipt, HoldRequest, LinkedError, LinkedReceipt, OpenError, Opened, Posted,
+    Scopes, Snapshot, Status, SystemClock, Transfer, TransferError, TransferReceipt, BALANCE_MAX,
     LINKED_LEGS_MAX,
 };
 
@@ -42,6 +44,14 @@ pub const TRANSFER_IDS_MAX_LIMIT: usize = 1 << 28;
 /// assert!(matches!(too_many, Err(ConfigError::OutOfRange { name: "holds_max", .. })));
 /// ```
 pub const HOLDS_MAX_LIMIT: usize = 1 << 28;
+/// Accepted range of [`LedgerBuilder::credentials_max`].
+///
+/// ```
+/// use atomic_ledger::{ConfigError, Ledger, CREDENTIALS_MAX_LIMIT};
+/// let too_many = Ledger::builder().credentials_max(CREDENTIALS_MAX_LIMIT + 1).build();
+/// assert!(matches!(too_many, Err(ConfigError::OutOfRange { name: "credentials_max", .. })));
+/// ```
+pub const CREDENTIALS_MAX_LIMIT: usize = 1 << 28;
 
 /// Validates an amount the same way for every operation.
 #[inline]
@@ -99,6 +109,15 @@ fn hold_error(error: AccountError) -> HoldError {
     }
 }
 
+/// What a credentialed operation moves: `amount` (held to the credential's
+/// per-operation maximum) and `spend` (counted against its cap; 0 for credits
+/// and reads).
+#[derive(Clone, Copy)]
+struct Amounts {
+    amount: u64,
+    spend: u64,
+}
+
 /// Options for a [`Ledger`]. Every table has a fixed capacity, chosen here.
 ///
 /// ```
@@ -112,6 +131,7 @@ pub struct LedgerBuilder {
     transfer_ids_max: usize,
     transfer_id_shards: usize,
     holds_max: usize,
+    credentials_max: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -123,6 +143,7 @@ impl Default for LedgerBuilder {
             transfer_ids_max: 1 << 20,
             transfer_id_shards: (parallelism * 4).next_power_of_two().clamp(4, 256),
             holds_max: 1 << 20,
+            credentials_max: 4_096,
             clock: Arc::new(SystemClock),
         }
     }
@@ -189,7 +210,25 @@ impl LedgerBuilder {
         self
     }
 
-    /// The clock that hold expiry reads (default [`SystemClock`]).
+    /// How many credentials the ledger can hold, revoked ones included
+    /// (default 4 096; at most [`CREDENTIALS_MAX_LIMIT`]). Like accounts,
+    /// credentials are looked up without a lock and never removed; the table
+    /// allocates 16 bytes per unit of capacity up front and 128 per credential.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::builder().credentials_max(1).build().unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// assert_eq!(ledger.issue_credential(CredentialId(2), spec), Err(CredentialError::TableFull { credentials_max: 1 }));
+    /// ```
+    pub fn credentials_max(mut self, credentials_max: usize) -> Self {
+        self.credentials_max = credentials_max;
+        self
+    }
+
+    /// The clock that hold and credential expiry read (default [`SystemClock`]).
     ///
     /// ```
     /// use std::sync::Arc;
@@ -241,12 +280,15 @@ impl LedgerBuilder {
         let shards = self.transfer_id_shards.next_power_of_two();
         check_range("transfer_ids_max", self.transfer_ids_max, shards, TRANSFER_IDS_MAX_LIMIT)?;
         check_range("holds_max", self.holds_max, shards, HOLDS_MAX_LIMIT)?;
+        check_range("credentials_max", self.credentials_max, 1, CREDENTIALS_MAX_LIMIT)?;
         Ok(Ledger {
             directory: Directory::new(self.accounts_max),
             transfer_ids: TransferIds::new(self.transfer_ids_max, shards),
             holds: Holds::new(self.holds_max, shards),
             epoch: Epoch::new(),
             snapshots: Mutex::new(()),
+            credentials: Directory::new(self.credentials_max),
+            credential_admin: Mutex::new(()),
             clock: self.clock,
         })
     }
@@ -287,6 +329,9 @@ pub struct Ledger {
     /// Snapshots are taken one at a time (each epoch's collection must end
     /// before the next epoch begins; see [`crate::snapshot`]).
     snapshots: Mutex<()>,
+    credentials: Directory<CredentialCell>,
+    /// Serializes revocations and downgrades (see [`crate::credential`]).
+    credential_admin: Mutex<()>,
     clock: Arc<dyn Clock>,
 }
 
@@ -916,6 +961,389 @@ impl Ledger {
         Snapshot { epoch, accounts }
     }
 
+    /// Issues credential `id` for `spec.account`. Issuing the same id with the
+    /// same spec again is accepted and changes nothing; with another spec it
+    /// is [`CredentialError::IdConflict`].
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// let api_key = CredentialSpec {
+    ///     account: AccountId(1),
+    ///     scopes: Scopes::DEBIT | Scopes::READ,
+    ///     amount_max_per_op: Some(10),
+    ///     spend_cap: Some(25),
+    ///     expires_at_ms: None,
+    /// };
+    /// ledger.issue_credential(CredentialId(42), api_key).unwrap();
+    /// assert_eq!(ledger.debit_as(CredentialId(42), 10), Ok(90));
+    /// ```
+    pub fn issue_credential(&self, id: CredentialId, spec: CredentialSpec) -> Result<(), CredentialError> {
+        if id.is_reserved() {
+            return Err(CredentialError::ReservedCredentialId(id));
+        }
+        if self.account(spec.account).is_err() {
+            return Err(CredentialError::UnknownAccount(spec.account));
+        }
+        for cap in [spec.amount_max_per_op, spec.spend_cap].into_iter().flatten() {
+            if cap == 0 || cap > AMOUNT_MAX {
+                return Err(CredentialError::CapOutOfRange { cap, amount_max: AMOUNT_MAX });
+            }
+        }
+        if let Some(expires_at_ms) = spec.expires_at_ms {
+            let now_ms = self.clock.now_ms();
+            if expires_at_ms <= now_ms {
+                return Err(CredentialError::ExpiryInPast { expires_at_ms, now_ms });
+            }
+        }
+        match self.credentials.insert(id.0, || CredentialCell::new(id, spec)) {
+            Inserted::New => Ok(()),
+            Inserted::Existing(cell) if cell.spec() == spec => Ok(()),
+            Inserted::Existing(_) => Err(CredentialError::IdConflict(id)),
+            Inserted::Full => {
+                Err(CredentialError::TableFull { credentials_max: self.credentials.entries_max() })
+            }
+        }
+    }
+
+    fn credential(&self, id: CredentialId) -> Result<&CredentialCell, CredentialError> {
+        if id.is_reserved() {
+            return Err(CredentialError::ReservedCredentialId(id));
+        }
+        self.credentials.get(id.0).ok_or(CredentialError::UnknownCredential(id))
+    }
+
+    /// The credential `id` now: scopes, spending, revocation, uses in flight.
+    ///
+    /// ```
+    /// use atomic_ledger::{CredentialError, CredentialId, Ledger};
+    /// let ledger = Ledger::new();
+    /// assert_eq!(ledger.credential_info(CredentialId(1)), Err(CredentialError::UnknownCredential(CredentialId(1))));
+    /// ```
+    pub fn credential_info(&self, id: CredentialId) -> Result<CredentialInfo, CredentialError> {
+        Ok(self.credential(id)?.info())
+    }
+
+    /// Revokes credential `id`. Once this returns, no operation with it
+    /// succeeds and none is still in flight: it waits for the uses that began
+    /// before the revocation (each one operation long), never for later ones,
+    /// which fail. Returns `false` if it was already revoked.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ALL, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// assert_eq!(ledger.revoke(CredentialId(1)), Ok(true));
+    /// assert_eq!(ledger.revoke(CredentialId(1)), Ok(false));
+    /// assert_eq!(ledger.credit_as(CredentialId(1), 1), Err(AsError::Denied(CredentialError::Revoked(CredentialId(1)))));
+    /// ```
+    pub fn revoke(&self, id: CredentialId) -> Result<bool, CredentialError> {
+        let cell = self.credential(id)?;
+        let _admin = self.credential_admin.lock();
+        Ok(cell.revoke())
+    }
+
+    /// Revokes every credential of `account`, as [`Ledger::revoke`] does each;
+    /// returns how many this call revoked. Scans the credential table.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// for id in 1..=3 {
+    ///     ledger.issue_credential(CredentialId(id), spec).unwrap();
+    /// }
+    /// assert_eq!(ledger.revoke_all(AccountId(1)), 3);
+    /// assert!(ledger.credential_info(CredentialId(2)).unwrap().revoked);
+    /// ```
+    pub fn revoke_all(&self, account: AccountId) -> usize {
+        let _admin = self.credential_admin.lock();
+        let mut revoked = 0;
+        self.credentials.for_each(|cell| {
+            if cell.account() == account && cell.revoke() {
+                revoked += 1;
+            }
+        });
+        revoked
+    }
+
+    /// Narrows credential `id` to `scopes` (a subset of its scopes now). Once
+    /// this returns, no operation needing a removed scope succeeds with it and
+    /// none that began under the old scopes is in flight; uses that begin
+    /// meanwhile under the new scopes are not waited for.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT | Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// ledger.downgrade_credential(CredentialId(1), Scopes::READ).unwrap();
+    /// assert!(matches!(ledger.debit_as(CredentialId(1), 1), Err(AsError::Denied(CredentialError::ScopeMissing { .. }))));
+    /// assert!(ledger.account_info_as(CredentialId(1)).is_ok());
+    /// assert!(matches!(ledger.downgrade_credential(CredentialId(1), Scopes::ALL), Err(CredentialError::NotADowngrade { .. })));
+    /// ```
+    pub fn downgrade_credential(&self, id: CredentialId, scopes: Scopes) -> Result<(), CredentialError> {
+        let cell = self.credential(id)?;
+        let _admin = self.credential_admin.lock();
+        cell.downgrade(scopes)
+    }
+
+    /// Runs `operation` as one use of credential `cell` needing `needed`, on
+    /// account `account`, moving `amounts.amount` (checked against the
+    /// per-operation maximum) and spending `amounts.spend` against the cap. The
+    /// spend is given back unless `took_effect` says the operation moved money.
+    fn use_credential<T, E>(
+        &self,
+        cell: &CredentialCell,
+        needed: Scopes,
+        account: AccountId,
+        amounts: Amounts,
+        operation: impl FnOnce() -> Result<T, E>,
+        took_effect: impl FnOnce(&Result<T, E>) -> bool,
+    ) -> Result<T, AsError<E>> {
+        if cell.account() != account {
+            let error =
+                CredentialError::WrongAccount { id: cell.id(), account: cell.account(), requested: account };
+            return Err(AsError::Denied(error));
+        }
+        let ticket = cell
+            .begin(needed, amounts.amount, amounts.spend, || self.clock.now_ms())
+            .map_err(AsError::Denied)?;
+        let result = operation();
+        let effect = took_effect(&result);
+        cell.end(ticket, effect);
+        result.map_err(AsError::Failed)
+    }
+
+    /// The credential and its account, or a denial.
+    fn credential_for<E>(&self, id: CredentialId) -> Result<(&CredentialCell, AccountId), AsError<E>> {
+        let cell = self.credential(id).map_err(AsError::Denied)?;
+        Ok((cell, cell.account()))
+    }
+
+    /// [`Ledger::debit`] of the credential's account, with credential `id`
+    /// (scope [`Scopes::DEBIT`]; the amount counts against its caps).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(15), expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// assert_eq!(ledger.debit_as(CredentialId(1), 10), Ok(90));
+    /// let capped = ledger.debit_as(CredentialId(1), 10);
+    /// assert!(matches!(capped, Err(AsError::Denied(CredentialError::SpendCapExceeded { cap: 15, spent: 10, requested: 10, .. }))));
+    /// ```
+    pub fn debit_as(&self, id: CredentialId, amount: u64) -> Result<i64, AsError<AccountError>> {
+        let (cell, account) = self.credential_for(id)?;
+        let amounts = Amounts { amount, spend: amount };
+        self.use_credential(
+            cell,
+            Scopes::DEBIT,
+            account,
+            amounts,
+            || self.debit(account, amount),
+            Result::is_ok,
+        )
+    }
+
+    /// [`Ledger::credit`] of the credential's account (scope [`Scopes::CREDIT`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::CREDIT, amount_max_per_op: Some(50), spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// assert_eq!(ledger.credit_as(CredentialId(1), 50), Ok(50));
+    /// assert!(ledger.credit_as(CredentialId(1), 51).is_err()); // above the per-operation maximum
+    /// ```
+    pub fn credit_as(&self, id: CredentialId, amount: u64) -> Result<i64, AsError<AccountError>> {
+        let (cell, account) = self.credential_for(id)?;
+        // A credit spends nothing, but the per-operation maximum applies to it.
+        let amounts = Amounts { amount, spend: 0 };
+        self.use_credential(
+            cell,
+            Scopes::CREDIT,
+            account,
+            amounts,
+            || self.credit(account, amount),
+            |_| false,
+        )
+    }
+
+    /// [`Ledger::transfer`] out of the credential's account (scope
+    /// [`Scopes::DEBIT`]; `transfer.from` must be that account; the amount
+    /// counts against the caps). A repeat of an applied transfer id moves
+    /// nothing, so it spends nothing; but the cap is checked before the id is
+    /// looked up, so the repeat is answered only if the cap has room for it.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId};
+    /// let ledger = Ledger::new();
+    /// for id in 1..=2 {
+    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// }
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(60), expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// let pay = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 30 };
+    /// assert!(ledger.transfer_as(CredentialId(1), pay).is_ok());
+    /// assert!(ledger.transfer_as(CredentialId(1), pay).unwrap().repeat); // spends nothing again
+    /// let theirs = Transfer { id: TransferId(2), from: AccountId(2), to: AccountId(1), amount: 1 };
+    /// assert!(matches!(ledger.transfer_as(CredentialId(1), theirs), Err(AsError::Denied(CredentialError::WrongAccount { .. }))));
+    /// assert_eq!(ledger.credential_info(CredentialId(1)).unwrap().spent, 30);
+    /// ```
+    pub fn transfer_as(
+        &self,
+        id: CredentialId,
+        transfer: Transfer,
+    ) -> Result<TransferReceipt, AsError<TransferError>> {
+        let (cell, _) = self.credential_for(id)?;
+        let amounts = Amounts { amount: transfer.amount, spend: transfer.amount };
+        self.use_credential(
+            cell,
+            Scopes::DEBIT,
+            transfer.from,
+            amounts,
+            || self.transfer(transfer),
+            |result| matches!(result, Ok(receipt) if !receipt.repeat),
+        )
+    }
+
+    /// [`Ledger::hold`] on the credential's account (scope [`Scopes::HOLD`];
+    /// `request.from` must be that account; the amount counts against the
+    /// caps, and stays counted whatever becomes of the hold).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// for id in 1..=2 {
+    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// }
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::HOLD, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX };
+    /// assert!(ledger.hold_as(CredentialId(1), request).is_ok());
+    /// assert_eq!(ledger.account_info(AccountId(1)).unwrap().held, 25);
+    /// ```
+    pub fn hold_as(&self, id: CredentialId, request: HoldRequest) -> Result<HoldReceipt, AsError<HoldError>> {
+        let (cell, _) = self.credential_for(id)?;
+        let amounts = Amounts { amount: request.amount, spend: request.amount };
+        self.use_credential(
+            cell,
+            Scopes::HOLD,
+            request.from,
+            amounts,
+            || self.hold(request),
+            |result| matches!(result, Ok(receipt) if !receipt.repeat),
+        )
+    }
+
+    /// The account a hold-resolving credential must be for: the hold's source
+    /// or its destination.
+    fn hold_party(
+        &self,
+        id: CredentialId,
+        hold: HoldId,
+    ) -> Result<(&CredentialCell, AccountId), AsError<HoldError>> {
+        let (cell, account) = self.credential_for(id)?;
+        let request = self.hold_info(hold).map_err(AsError::Failed)?.request;
+        Ok((cell, if request.to == account { request.to } else { request.from }))
+    }
+
+    /// [`Ledger::post`] with a credential for the hold's source or destination
+    /// (scope [`Scopes::RESOLVE`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// for id in 1..=2 {
+    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// }
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// ledger.hold(HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX }).unwrap();
+    /// let merchant = CredentialSpec { account: AccountId(2), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(9), merchant).unwrap();
+    /// assert_eq!(ledger.post_as(CredentialId(9), HoldId(1), 20).map(|posted| posted.posted), Ok(20));
+    /// ```
+    pub fn post_as(&self, id: CredentialId, hold: HoldId, amount: u64) -> Result<Posted, AsError<HoldError>> {
+        let (cell, account) = self.hold_party(id, hold)?;
+        let amounts = Amounts { amount, spend: 0 };
+        self.use_credential(cell, Scopes::RESOLVE, account, amounts, || self.post(hold, amount), |_| false)
+    }
+
+    /// [`Ledger::void`] with a credential for the hold's source or destination
+    /// (scope [`Scopes::RESOLVE`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// for id in 1..=2 {
+    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// }
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// ledger.hold(HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX }).unwrap();
+    /// let card = CredentialSpec { account: AccountId(1), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(3), card).unwrap();
+    /// assert_eq!(ledger.void_as(CredentialId(3), HoldId(1)), Ok(25));
+    /// ```
+    pub fn void_as(&self, id: CredentialId, hold: HoldId) -> Result<u64, AsError<HoldError>> {
+        let (cell, account) = self.hold_party(id, hold)?;
+        let amounts = Amounts { amount: 0, spend: 0 };
+        self.use_credential(cell, Scopes::RESOLVE, account, amounts, || self.void(hold), |_| false)
+    }
+
+    /// [`Ledger::account_info`] of the credential's account (scope [`Scopes::READ`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// assert_eq!(ledger.account_info_as(CredentialId(1)).map(|info| info.balance), Ok(0));
+    /// ```
+    pub fn account_info_as(&self, id: CredentialId) -> Result<AccountInfo, AsError<AccountError>> {
+        let (cell, account) = self.credential_for(id)?;
+        let amounts = Amounts { amount: 0, spend: 0 };
+        self.use_credential(cell, Scopes::READ, account, amounts, || self.account_info(account), |_| false)
+    }
+
+    /// [`Ledger::freeze`], [`Ledger::unfreeze`] or [`Ledger::close`] of the
+    /// credential's account (scope [`Scopes::ADMIN`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountAction, AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Status};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ADMIN, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
+    /// ledger.administer_as(CredentialId(1), AccountAction::Freeze).unwrap();
+    /// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Frozen));
+    /// ```
+    pub fn administer_as(
+        &self,
+        id: CredentialId,
+        action: AccountAction,
+    ) -> Result<(), AsError<AccountError>> {
+        let (cell, account) = self.credential_for(id)?;
+        let amounts = Amounts { amount: 0, spend: 0 };
+        let operation = || match action {
+            AccountAction::Freeze => self.freeze(account),
+            AccountAction::Unfreeze => self.unfreeze(account),
+            AccountAction::Close => self.close(account),
+        };
+        self.use_credential(cell, Scopes::ADMIN, account, amounts, operation, |_| false)
+    }
     /// Checks the books. Meaningful at quiescence (no operation running): then
     /// the sum of all balances and held amounts must equal what entered by
     /// [`Ledger::credit`] minus what left by [`Ledger::debit`] — transfers,

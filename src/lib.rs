@@ -12,6 +12,9 @@
 //! * [`Ledger::transfer_all`]: linked transfers, all legs or none.
 //! * [`Ledger::hold`], [`Ledger::post`], [`Ledger::void`], [`Ledger::expire_due`]:
 //!   two-phase transfers; post, void and expiry race and exactly one wins.
+//! * Credentials ([`Ledger::issue_credential`], [`Ledger::debit_as`],
+//!   [`Ledger::transfer_as`], [`Ledger::revoke`], …): scopes and caps checked
+//!   atomically with the action; a revocation cannot be outrun.
 //! * [`Ledger::snapshot`]: every balance and held amount at one linearization
 //!   point, while writers keep going.
 //! * [`Ledger::audit`]: conservation, floors and statuses, checked at quiescence.
@@ -37,6 +40,7 @@
 mod account;
 mod cell;
 mod clock;
+mod credential;
 mod directory;
 mod error;
 mod hash;
@@ -53,13 +57,17 @@ mod transfer_ids;
 pub use account::{Account, AccountInfo, AccountOptions, Floor, Opened, Status};
 pub use cell::{AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN, HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use credential::{AccountAction, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
-    AccountError, ConfigError, HoldError, HoldField, LinkedError, OpenError, Rejection, TransferError,
-    TransferField,
+    AccountError, AsError, ConfigError, CredentialError, HoldError, HoldField, LinkedError, OpenError,
+    Rejection, TransferError, TransferField,
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
-pub use id::{AccountId, HoldId, IdGenerator, TransferId};
-pub use ledger::{Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT};
+pub use id::{AccountId, CredentialId, HoldId, IdGenerator, TransferId};
+pub use ledger::{
+    Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
+    TRANSFER_IDS_MAX_LIMIT,
+};
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
 pub use transfer::{Transfer, TransferReceipt};

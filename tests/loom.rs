@@ -7,8 +7,9 @@
 #![cfg(atomic_ledger_loom)]
 
 use atomic_ledger::{
-    AccountError, AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, HoldState, Ledger,
-    LinkedError, ManualClock, Posted, Rejection, Status, Transfer, TransferError, TransferId, BALANCE_MAX,
+    AccountError, AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Floor,
+    HoldError, HoldId, HoldRequest, HoldState, Ledger, LinkedError, ManualClock, Posted, Rejection, Scopes,
+    Status, Transfer, TransferError, TransferId, BALANCE_MAX,
 };
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
@@ -33,6 +34,7 @@ fn ledger(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
         .accounts_max(4)
         .transfer_ids_max(4)
         .holds_max(4)
+        .credentials_max(2)
         .transfer_id_shards(2)
         .clock(std::sync::Arc::new(ManualClock::new(0)))
         .build()
@@ -389,4 +391,141 @@ fn a_snapshot_sees_a_prefix_of_single_account_operations() {
             assert!([(1, 1), (0, 1), (0, 2)].contains(&seen), "not a prefix: {seen:?}");
         });
     }
+}
+
+const KEY: CredentialId = CredentialId(1);
+
+fn issue(ledger: &Ledger, spend_cap: Option<u64>) {
+    let spec = CredentialSpec {
+        account: A,
+        scopes: Scopes::DEBIT,
+        amount_max_per_op: None,
+        spend_cap,
+        expires_at_ms: None,
+    };
+    ledger.issue_credential(KEY, spec).unwrap();
+}
+
+/// A debit that begins after `revoke` returns fails, and none completes after
+/// it returns: what the revoking thread reads right after `revoke` is final.
+#[test]
+fn revoke_races_a_debit_and_cannot_be_outrun() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2)]);
+        issue(&ledger, None);
+        let revoked = Arc::new(AtomicBool::new(false));
+        let (one, two, flag) = (ledger.clone(), ledger.clone(), revoked.clone());
+        let (balance_at_revoke, (began_after, debit)) = race(
+            move || {
+                one.revoke(KEY).unwrap();
+                let balance = one.balance(A).unwrap();
+                flag.store(true, Ordering::Release);
+                balance
+            },
+            move || {
+                let began_after = revoked.load(Ordering::Acquire);
+                (began_after, two.debit_as(KEY, 1))
+            },
+        );
+        if began_after {
+            assert_eq!(debit, Err(AsError::Denied(CredentialError::Revoked(KEY))));
+        }
+        assert_eq!(ledger.balance(A), Ok(balance_at_revoke), "a use completed after revoke returned");
+        assert_eq!(balance_at_revoke, if debit.is_ok() { 1 } else { 2 });
+    });
+}
+
+/// Two uses race for the last unit of a spending cap: exactly one gets it.
+#[test]
+fn two_uses_race_for_the_last_unit_of_a_cap() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 5)]);
+        issue(&ledger, Some(1));
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) = race(move || one.debit_as(KEY, 1), move || two.debit_as(KEY, 1));
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one fits the cap: {mine:?} {theirs:?}");
+        let loser = if mine.is_ok() { theirs } else { mine };
+        let refused = CredentialError::SpendCapExceeded { id: KEY, cap: 1, spent: 1, requested: 1 };
+        assert_eq!(loser, Err(AsError::Denied(refused)));
+        assert_eq!((ledger.balance(A), ledger.credential_info(KEY).unwrap().spent), (Ok(4), 1));
+    });
+}
+
+/// A credentialed transfer whose debit fails gives its spend back: a debit
+/// racing it for the cap is refused only while the transfer's spend is in
+/// flight, and the cap ends exactly as the debit left it.
+#[test]
+fn a_failed_credentialed_transfer_gives_the_cap_back() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        issue(&ledger, Some(2));
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (transfer, debit) =
+            race(move || one.transfer_as(KEY, transfer(1, A, B, 2)), move || two.debit_as(KEY, 1));
+        // A never holds 2: the transfer fails, or is refused if the debit's spend left no room.
+        assert!(
+            matches!(
+                transfer,
+                Err(AsError::Failed(TransferError::Rejected { .. }))
+                    | Err(AsError::Denied(CredentialError::SpendCapExceeded { .. }))
+            ),
+            "{transfer:?}"
+        );
+        let spent = ledger.credential_info(KEY).unwrap().spent;
+        assert_eq!(spent, u64::from(debit.is_ok()), "only the debit's spend remains");
+        assert_eq!(ledger.credential_info(KEY).unwrap().in_use, 0);
+    });
+}
+
+/// Expiry racing a use: the use is decided by the clock reading at its start,
+/// so it either succeeds in full or is refused as expired, never half.
+#[test]
+fn expiry_races_a_use() {
+    model(|| {
+        let clock = std::sync::Arc::new(ManualClock::new(0));
+        let ledger = Arc::new(
+            Ledger::builder()
+                .accounts_max(4)
+                .transfer_id_shards(2)
+                .transfer_ids_max(4)
+                .holds_max(4)
+                .credentials_max(2)
+                .clock(clock.clone())
+                .build()
+                .unwrap(),
+        );
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 1).unwrap();
+        let spec = CredentialSpec {
+            account: A,
+            scopes: Scopes::DEBIT,
+            amount_max_per_op: None,
+            spend_cap: Some(1),
+            expires_at_ms: Some(10),
+        };
+        ledger.issue_credential(KEY, spec).unwrap();
+        let expired = Arc::new(AtomicBool::new(false));
+        let (one, flag) = (ledger.clone(), expired.clone());
+        let ((), (began_after, debit)) = race(
+            move || {
+                clock.set_ms(10);
+                flag.store(true, Ordering::Release);
+            },
+            move || {
+                let began_after = expired.load(Ordering::Acquire);
+                (began_after, one.debit_as(KEY, 1))
+            },
+        );
+        if began_after {
+            assert!(matches!(debit, Err(AsError::Denied(CredentialError::Expired { .. }))));
+        }
+        let info = ledger.credential_info(KEY).unwrap();
+        match debit {
+            Ok(0) => assert_eq!(info.spent, 1),
+            Err(AsError::Denied(CredentialError::Expired { .. })) => {
+                assert_eq!((ledger.balance(A), info.spent), (Ok(1), 0));
+            }
+            other => panic!("impossible outcome {other:?}"),
+        }
+    });
 }

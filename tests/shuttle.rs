@@ -34,7 +34,13 @@ fn transfer(id: u128, from: AccountId, to: AccountId, amount: u64) -> Transfer {
 /// One run of the workload; panics on any broken invariant.
 fn workload() {
     let ledger = Arc::new(
-        Ledger::builder().accounts_max(4).transfer_ids_max(16).transfer_id_shards(2).build().unwrap(),
+        Ledger::builder()
+            .accounts_max(4)
+            .transfer_ids_max(16)
+            .transfer_id_shards(2)
+            .credentials_max(1)
+            .build()
+            .unwrap(),
     );
     ledger.open_account(A, AccountOptions::default()).unwrap();
     ledger.open_account(B, AccountOptions { floor: Floor::Overdraft(2) }).unwrap();
@@ -131,6 +137,7 @@ fn snapshot_workload() {
             .transfer_ids_max(16)
             .holds_max(8)
             .transfer_id_shards(2)
+            .credentials_max(1)
             .clock(std::sync::Arc::new(ManualClock::new(0)))
             .build()
             .unwrap(),

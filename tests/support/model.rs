@@ -49,6 +49,7 @@ pub fn ledger() -> Real {
         .accounts_max(ACCOUNTS_MAX)
         .transfer_ids_max(TRANSFER_IDS_MAX)
         .holds_max(TRANSFER_IDS_MAX)
+        .credentials_max(1)
         .transfer_id_shards(4)
         .clock(clock.clone())
         .build()
