@@ -147,7 +147,8 @@ pub struct CredentialInfo {
     pub spec: CredentialSpec,
     /// Its scopes now (after any downgrade).
     pub scopes: Scopes,
-    /// How much it has spent against its cap.
+    /// How much it has spent against its cap (0 for a credential without one:
+    /// nothing is counted then).
     pub spent: u64,
     /// Whether it was revoked.
     pub revoked: bool,
@@ -253,11 +254,14 @@ impl CredentialCell {
                 }
             }
             let spent = word & SPENT_MASK;
-            if let Some(cap) = self.spec.spend_cap {
-                if spent + spend > cap {
+            // Without a cap nothing is counted: the field would overflow.
+            let spend = match self.spec.spend_cap {
+                Some(cap) if spent + spend > cap => {
                     return Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend });
                 }
-            }
+                Some(_) => spend,
+                None => 0,
+            };
             let generation = generation(word);
             if uses(word, generation) == USES_MAX {
                 // 127 uses of this one credential are in flight; each is one operation long.
@@ -265,7 +269,7 @@ impl CredentialCell {
                 word = self.word.load(Ordering::Acquire);
                 continue;
             }
-            debug_assert!(spent + spend <= SPENT_MASK);
+            debug_assert!(spent + spend <= self.spec.spend_cap.unwrap_or(0) && spent + spend <= SPENT_MASK);
             let next = word + (1 << USES_SHIFT[generation]) + spend;
             // AcqRel: the use is ordered after the revoke it did not see, and
             // before the operation it guards.

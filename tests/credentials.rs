@@ -202,7 +202,7 @@ fn a_revocation_cannot_be_outrun() {
             });
         }
         // Let the users get going (a count, not a sleep).
-        while ledger.credential_info(KEY).unwrap().spent < 1_000 {
+        while ledger.balance(A).unwrap() > 1_001_000 - 1_000 {
             std::hint::spin_loop();
         }
         ledger.revoke(KEY).unwrap();
@@ -250,4 +250,19 @@ fn a_downgrade_waits_only_for_uses_under_the_old_scopes() {
         stop.store(true, Ordering::Relaxed);
     });
     assert_eq!(ledger.credential_info(KEY).unwrap().scopes, Scopes::READ);
+}
+
+/// Without a cap nothing is counted, so lifetime spending far beyond what the
+/// counter could hold never corrupts the credential.
+#[test]
+fn an_uncapped_credential_counts_nothing() {
+    let (ledger, _) = ledger();
+    ledger.issue_credential(KEY, spec(Scopes::DEBIT)).unwrap();
+    for _ in 0..4 {
+        ledger.credit(A, AMOUNT_MAX - 1_000).unwrap();
+        ledger.debit_as(KEY, AMOUNT_MAX - 1_000).unwrap();
+    }
+    let info = ledger.credential_info(KEY).unwrap();
+    assert_eq!((info.spent, info.in_use, info.revoked, info.scopes), (0, 0, false, Scopes::DEBIT));
+    assert_eq!(ledger.balance(A), Ok(1_000));
 }
