@@ -1,5 +1,6 @@
 //! Criterion benches: atomic-ledger next to the baselines a user would pick
-//! instead, single thread, uniform over 10 000 accounts.
+//! instead (and the refilling quota next to `governor`), single thread,
+//! uniform over 10 000 accounts or keys.
 //!
 //! `cargo bench` runs them; `cargo run --release --example bench_report` gives
 //! the interleaved ratio table (including two threads).
@@ -9,8 +10,11 @@ mod support;
 
 use std::hint::black_box;
 
-use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId};
+use std::num::NonZeroU32;
+
+use atomic_ledger::{AccountId, AccountOptions, BucketId, BucketPolicy, Ledger, Transfer, TransferId};
 use criterion::{criterion_group, criterion_main, Criterion};
+use governor::{Quota, RateLimiter};
 
 const ACCOUNTS: usize = 10_000;
 const BALANCE: u64 = 1 << 40;
@@ -91,5 +95,29 @@ fn transfer(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, debit, transfer);
+/// The refilling quota against governor's keyed limiter: one unit per
+/// request, 10 000 keys drawn uniformly, quotas far above the request rate.
+fn quota(c: &mut Criterion) {
+    let indices = support::uniform_indices(ACCOUNTS, 1 << 16, 7);
+    let mut group = c.benchmark_group("quota_keyed_10k_1thread");
+    let ledger = Ledger::builder().buckets_max(ACCOUNTS).build().unwrap();
+    let policy = BucketPolicy { capacity: 1_000_000, refill_amount: 1_000_000, refill_interval_ms: 1_000 };
+    for key in 1..=ACCOUNTS as u128 {
+        ledger.open_bucket(BucketId(key), policy).unwrap();
+    }
+    let per_second = NonZeroU32::new(1_000_000).unwrap();
+    let governor = RateLimiter::dashmap(Quota::per_second(per_second).allow_burst(per_second));
+    let mut position = 0usize;
+    let mut next = move || {
+        position = (position + 1) & ((1 << 16) - 1);
+        indices[position] as u128 + 1
+    };
+    group.bench_function("governor_keyed_dashmap", |b| {
+        b.iter(|| governor.check_key(&black_box(next())).is_ok())
+    });
+    group.bench_function("ledger_take", |b| b.iter(|| ledger.take(BucketId(black_box(next())), 1).is_ok()));
+    group.finish();
+}
+
+criterion_group!(benches, debit, transfer, quota);
 criterion_main!(benches);

@@ -8,7 +8,9 @@
 //! and are released together by a barrier). Every debit succeeds (balances are
 //! large), so the figures compare the success path. Then: single-thread debits
 //! with and without a second thread taking snapshots back to back, and the
-//! time to snapshot 10 000 and 1 000 000 accounts at rest.
+//! time to snapshot 10 000 and 1 000 000 accounts at rest. And the refilling
+//! quota against `governor`'s keyed limiter on one keyed workload, both where
+//! every request is allowed and where nearly every one is refused.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
@@ -17,9 +19,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Barrier;
 use std::time::Instant;
 
+use std::num::NonZeroU32;
+
 use atomic_ledger::{
-    AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId,
+    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, Scopes,
+    Transfer, TransferId,
 };
+use governor::{Quota, RateLimiter};
 
 const ACCOUNTS: usize = 10_000;
 const BALANCE: u64 = 1 << 40;
@@ -91,6 +97,7 @@ fn main() {
             amount_max_per_op: Some(10),
             spend_cap: None,
             expires_at_ms: None,
+            rate_limit: None,
         };
         ledger.issue_credential(CredentialId(id), key).expect("fresh credential");
     }
@@ -183,10 +190,56 @@ fn main() {
         ];
         report("transfer, uniform 10k accounts", threads, &transfers);
     }
+    quota_vs_governor(&index);
     debit_beside_snapshots(&ledger, &handles, &index);
     snapshot_cost();
     let audit = ledger.audit();
     assert!(audit.is_consistent(), "{audit:?}");
+}
+
+/// One keyed workload, 10 000 keys drawn uniformly, one unit per request:
+/// `Ledger::take` on a bucket per key against governor's keyed (DashMap)
+/// limiter, each with its default clock. "Allowed": per-key quotas far above
+/// the request rate; "refused": 1 unit per hour, spent before timing.
+fn quota_vs_governor(index: &(dyn Fn(usize, usize) -> usize + Sync)) {
+    const KEYS: usize = ACCOUNTS;
+    for (regime, per_hour) in [("allowed", 3_600_000_000u64), ("refused", 1)] {
+        let burst = per_hour.min(1_000_000);
+        let ledger = Ledger::builder().buckets_max(KEYS).build().expect("valid config");
+        let policy = BucketPolicy {
+            capacity: burst,
+            refill_amount: burst,
+            refill_interval_ms: 3_600_000 * burst / per_hour,
+        };
+        let governor_quota =
+            Quota::per_hour(NonZeroU32::new(per_hour.min(u64::from(u32::MAX)) as u32).expect("positive"))
+                .allow_burst(NonZeroU32::new(burst as u32).expect("positive"));
+        let governor = RateLimiter::dashmap(governor_quota);
+        for key in 1..=KEYS as u128 {
+            ledger.open_bucket(BucketId(key), policy).expect("fresh bucket");
+            if regime == "refused" {
+                assert!(ledger.take(BucketId(key), 1).is_ok());
+                assert!(governor.check_key(&key).is_ok());
+            }
+        }
+        let allowed = regime == "allowed";
+        let key = |t: usize, i: usize| index(t, i) as u128 + 1;
+        for threads in [1, 2] {
+            let variants: Vec<(&str, bool, Op<'_>)> = vec![
+                (
+                    "governor keyed (DashMap)",
+                    true,
+                    Box::new(|t, i| assert_eq!(governor.check_key(&key(t, i)).is_ok(), allowed)),
+                ),
+                (
+                    "ledger take (bucket per key)",
+                    false,
+                    Box::new(|t, i| assert_eq!(ledger.take(BucketId(key(t, i)), 1).is_ok(), allowed)),
+                ),
+            ];
+            report(&format!("quota consume, 10k keys, {regime}"), threads, &variants);
+        }
+    }
 }
 
 /// Single-thread debits by handle alone, and with a second thread taking

@@ -25,6 +25,7 @@ fn main() {
         amount_max_per_op: Some(10),
         spend_cap: None,
         expires_at_ms: None,
+        rate_limit: None,
     };
     ledger.issue_credential(CredentialId(1), key).expect("fresh credential");
     let mut state = 0x9e37_79b9_u64;

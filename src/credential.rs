@@ -31,7 +31,7 @@
 //! before them. Expiry is judged by the ledger clock read at `begin`.
 
 use crate::sync::{AtomicU64, Ordering};
-use crate::{AccountId, CredentialError, CredentialId, AMOUNT_MAX};
+use crate::{AccountId, BucketId, CredentialError, CredentialId, AMOUNT_MAX};
 
 const REVOKED: u64 = 1 << 63;
 const GEN_BIT: u64 = 1 << 62;
@@ -109,6 +109,7 @@ impl std::ops::BitOr for Scopes {
 ///     amount_max_per_op: Some(500),
 ///     spend_cap: Some(10_000),
 ///     expires_at_ms: None,
+///     rate_limit: None,
 /// };
 /// assert_eq!(spec.spend_cap, Some(10_000));
 /// ```
@@ -126,6 +127,11 @@ pub struct CredentialSpec {
     pub spend_cap: Option<u64>,
     /// When it stops working, in the ledger clock's milliseconds (`None`: never).
     pub expires_at_ms: Option<u64>,
+    /// A refilling bucket (opened with [`crate::Ledger::open_bucket`]) that
+    /// every debit, transfer out and hold made with this credential also
+    /// takes its amount from (`None`: no rate limit). Several credentials may
+    /// share one bucket.
+    pub rate_limit: Option<BucketId>,
 }
 
 /// A credential as the ledger sees it now.
@@ -134,7 +140,7 @@ pub struct CredentialSpec {
 /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
 /// ledger.issue_credential(CredentialId(7), spec).unwrap();
 /// let info = ledger.credential_info(CredentialId(7)).unwrap();
 /// assert_eq!((info.scopes, info.spent, info.revoked), (Scopes::READ, 0, false));
@@ -214,6 +220,11 @@ impl CredentialCell {
         self.id
     }
 
+    /// Whether a hold it places must give anything back: it has a cap or a rate limit.
+    pub(crate) fn charges_anything(&self) -> bool {
+        self.spec.spend_cap.is_some() || self.spec.rate_limit.is_some()
+    }
+
     pub(crate) fn account(&self) -> AccountId {
         self.spec.account
     }
@@ -256,7 +267,8 @@ impl CredentialCell {
             let spent = word & SPENT_MASK;
             // Without a cap nothing is counted: the field would overflow.
             let spend = match self.spec.spend_cap {
-                Some(cap) if spent + spend > cap => {
+                // `spent <= cap` always; this form cannot overflow for any `spend`.
+                Some(cap) if spend > cap - spent => {
                     return Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend });
                 }
                 Some(_) => spend,
@@ -287,6 +299,17 @@ impl CredentialCell {
         // Release: a revoke that sees the count drop sees the operation done.
         let previous = self.word.fetch_sub(one_use + given_back, Ordering::Release);
         debug_assert!(uses(previous, ticket.generation) >= 1 && previous & SPENT_MASK >= given_back);
+    }
+
+    /// Gives `amount` back to the spending cap: the unposted part of a hold
+    /// this credential placed (its amount was counted when the hold began).
+    pub(crate) fn give_back(&self, amount: u64) {
+        if self.spec.spend_cap.is_none() {
+            return; // nothing was counted
+        }
+        // Release, as `end`: ordered after the hold's resolution.
+        let previous = self.word.fetch_sub(amount, Ordering::Release);
+        debug_assert!(previous & SPENT_MASK >= amount, "gave back more than was spent");
     }
 
     /// Revokes, then waits for the uses already in flight. Returns `false` if

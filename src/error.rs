@@ -5,7 +5,7 @@
 //! recorded rejection, which records the transfer id so that retries get the
 //! same answer — see [`crate::Ledger::transfer`]).
 
-use crate::{AccountId, AccountOptions, CredentialId, HoldId, HoldState, Scopes, TransferId};
+use crate::{AccountId, AccountOptions, BucketId, CredentialId, HoldId, HoldState, Scopes, TransferId};
 
 /// Why an account refused a balance or status change. Produced by the account
 /// cell's compare-and-swap, so each one describes the state *at the instant*
@@ -492,7 +492,7 @@ pub enum HoldError {
 /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
 /// ledger.issue_credential(CredentialId(1), spec).unwrap();
 /// let denied = ledger.debit_as(CredentialId(1), 5);
 /// assert!(matches!(denied, Err(AsError::Denied(CredentialError::ScopeMissing { needed: Scopes::DEBIT, .. }))));
@@ -598,6 +598,88 @@ pub enum CredentialError {
         /// The configured capacity.
         credentials_max: usize,
     },
+    /// Issuing with a rate limit whose bucket was not opened.
+    #[error("cannot issue a credential limited by bucket {0}: no such bucket")]
+    UnknownBucket(BucketId),
+    /// The credential's rate-limit bucket refused the amount: usually
+    /// [`QuotaError::Exhausted`] (with the time until it refills), or
+    /// [`QuotaError::UnitsOutOfRange`] for an amount above its capacity.
+    #[error("credential {id} is rate-limited: {error}")]
+    RateLimited {
+        /// The credential.
+        id: CredentialId,
+        /// What its bucket said.
+        error: QuotaError,
+    },
+}
+
+/// Errors of the refilling quota buckets ([`crate::Ledger::take`],
+/// [`crate::Ledger::refund`], [`crate::Ledger::open_bucket`]). Every error
+/// changed nothing.
+///
+/// ```
+/// use atomic_ledger::{BucketId, BucketPolicy, Ledger, ManualClock, QuotaError};
+/// use std::sync::Arc;
+/// let ledger = Ledger::builder().clock(Arc::new(ManualClock::new(0))).build().unwrap();
+/// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 2, refill_amount: 1, refill_interval_ms: 500 }).unwrap();
+/// ledger.take(BucketId(1), 2).unwrap();
+/// let error = ledger.take(BucketId(1), 1).unwrap_err();
+/// assert_eq!(error, QuotaError::Exhausted { id: BucketId(1), requested: 1, available: 0, retry_after_ms: 500 });
+/// assert_eq!(error.to_string(), "bucket 1 has 0 of the 1 units requested; retry after 500 ms");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum QuotaError {
+    /// The bucket does not have the units now.
+    #[error(
+        "bucket {id} has {available} of the {requested} units requested; retry after {retry_after_ms} ms"
+    )]
+    Exhausted {
+        /// The bucket.
+        id: BucketId,
+        /// The units asked for.
+        requested: u64,
+        /// The units it had, at the decision.
+        available: u64,
+        /// How long until the refill will have brought enough, if nobody else takes any.
+        retry_after_ms: u64,
+    },
+    /// Zero units, or more than the bucket can ever hold.
+    #[error("bucket {id} takes 1 to {capacity} units at a time, not {units}")]
+    UnitsOutOfRange {
+        /// The bucket.
+        id: BucketId,
+        /// The units asked for.
+        units: u64,
+        /// Its capacity.
+        capacity: u64,
+    },
+    /// No bucket with this id.
+    #[error("no bucket {0}")]
+    UnknownBucket(BucketId),
+    /// `0` and `u128::MAX` are reserved.
+    #[error("bucket id {0} is reserved")]
+    ReservedBucketId(BucketId),
+    /// The id was already opened with another policy.
+    #[error("bucket {0} was already opened with a different policy")]
+    IdConflict(BucketId),
+    /// A policy field outside its range.
+    #[error("bucket {field} must be between {min} and {max}, got {value}")]
+    PolicyOutOfRange {
+        /// Which field.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The smallest accepted value.
+        min: u64,
+        /// The largest accepted value.
+        max: u64,
+    },
+    /// The bucket table is full (see [`crate::LedgerBuilder::buckets_max`]).
+    #[error("the bucket table is full ({buckets_max} buckets)")]
+    TableFull {
+        /// The configured capacity.
+        buckets_max: usize,
+    },
 }
 
 /// The error of an operation made with a credential: the credential refused
@@ -608,7 +690,7 @@ pub enum CredentialError {
 /// use atomic_ledger::{AccountError, AccountId, AccountOptions, AsError, CredentialId, CredentialSpec, Ledger, Rejection, Scopes};
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(10), expires_at_ms: None };
+/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(10), expires_at_ms: None, rate_limit: None };
 /// ledger.issue_credential(CredentialId(1), spec).unwrap();
 /// let failed = ledger.debit_as(CredentialId(1), 5); // no funds
 /// assert!(matches!(failed, Err(AsError::Failed(AccountError::Rejected(Rejection::InsufficientFunds { .. })))));

@@ -35,7 +35,7 @@ use crate::cell::AccountCell;
 use crate::id_table::{IdTable, Shard};
 use crate::snapshot::Epoch;
 use crate::sync::MutexGuard;
-use crate::{AccountId, HoldError, HoldField, HoldId, Rejection};
+use crate::{AccountId, CredentialId, HoldError, HoldField, HoldId, Ledger, Rejection};
 
 /// A request to hold `amount` of `from`'s balance for a later post to `to`.
 ///
@@ -177,6 +177,9 @@ pub struct Posted {
 pub(crate) struct HoldRecord {
     request: HoldRequest,
     state: HoldState,
+    /// The credential whose cap and rate limit paid for the hold
+    /// ([`crate::Ledger::hold_as`]): what is not posted goes back to it.
+    charged: Option<CredentialId>,
 }
 
 impl HoldRecord {
@@ -196,11 +199,13 @@ impl HoldRecord {
     }
 }
 
-/// The accounts a hold moves money between.
+/// The accounts a hold moves money between, and the ledger that gives a
+/// charged credential back what a resolution returns.
 #[derive(Clone, Copy)]
 pub(crate) struct Cells<'a> {
     pub(crate) from: &'a AccountCell,
     pub(crate) to: &'a AccountCell,
+    pub(crate) ledger: &'a Ledger,
 }
 
 pub(crate) struct Holds {
@@ -222,6 +227,7 @@ impl Holds {
         request: HoldRequest,
         cells: Cells<'_>,
         now_ms: u64,
+        charged: Option<CredentialId>,
     ) -> Result<bool, HoldError> {
         let mut shard = self.table.lock(request.id.0);
         if let Some(record) = shard.records.get(&request.id.0).copied() {
@@ -244,7 +250,7 @@ impl Holds {
             Ok(()) => HoldState::Open,
             Err(reason) => HoldState::Rejected(reason),
         };
-        shard.records.insert(request.id.0, HoldRecord { request, state });
+        shard.records.insert(request.id.0, HoldRecord { request, state, charged });
         match state {
             HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: false }),
             _ => Ok(false),
@@ -281,7 +287,7 @@ impl Holds {
         now_ms: u64,
     ) -> HoldState {
         if record.state.is_open() && now_ms >= record.request.expires_at_ms {
-            return self.release(epoch, shard, record, cells.from, HoldState::Expired);
+            return self.release(epoch, shard, record, cells, HoldState::Expired);
         }
         record.state
     }
@@ -292,13 +298,17 @@ impl Holds {
         epoch: &Epoch,
         shard: &mut Guard<'_>,
         record: HoldRecord,
-        from: &AccountCell,
+        cells: Cells<'_>,
         state: HoldState,
     ) -> HoldState {
         debug_assert!(record.state.is_open() && matches!(state, HoldState::Voided | HoldState::Expired));
-        from.release_held(epoch, record.request.amount);
-        from.end_hold(epoch, record.request.amount);
+        let amount = record.request.amount;
+        cells.from.release_held(epoch, amount);
+        cells.from.end_hold(epoch, amount);
         shard.records.insert(record.request.id.0, HoldRecord { state, ..record });
+        if let Some(credential) = record.charged {
+            cells.ledger.give_back(credential, amount);
+        }
         state
     }
 
@@ -325,6 +335,9 @@ impl Holds {
         let returned = held - amount;
         cells.from.end_hold(epoch, returned);
         shard.records.insert(id.0, HoldRecord { state: HoldState::Posted { amount }, ..record });
+        if let (Some(credential), true) = (record.charged, returned > 0) {
+            cells.ledger.give_back(credential, returned);
+        }
         Ok(Posted { posted: amount, returned })
     }
 
@@ -337,7 +350,7 @@ impl Holds {
     ) -> Result<u64, HoldError> {
         let mut shard = self.table.lock(id.0);
         let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
-        self.release(epoch, &mut shard, record, cells.from, HoldState::Voided);
+        self.release(epoch, &mut shard, record, cells, HoldState::Voided);
         Ok(record.request.amount)
     }
 
@@ -373,7 +386,7 @@ impl Holds {
                 .copied()
                 .collect();
             for record in due {
-                self.release(epoch, &mut shard, record, cells_of(&record.request).from, HoldState::Expired);
+                self.release(epoch, &mut shard, record, cells_of(&record.request), HoldState::Expired);
                 expired += 1;
             }
         }

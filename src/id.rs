@@ -59,6 +59,17 @@ pub struct HoldId(pub u128);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct CredentialId(pub u128);
 
+/// Identifies a refilling quota bucket (a rate limit). `0` and `u128::MAX`
+/// are reserved.
+///
+/// ```
+/// use atomic_ledger::BucketId;
+/// assert!(BucketId(0).is_reserved());
+/// assert!(!BucketId(5).is_reserved());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct BucketId(pub u128);
+
 macro_rules! id_common {
     ($name:ident) => {
         impl $name {
@@ -88,6 +99,7 @@ id_common!(AccountId);
 id_common!(TransferId);
 id_common!(HoldId);
 id_common!(CredentialId);
+id_common!(BucketId);
 
 /// Bits of an id below the millisecond timestamp.
 const TIMESTAMP_SHIFT: u32 = 80;

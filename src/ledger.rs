@@ -8,6 +8,7 @@ use crate::credential::CredentialCell;
 use crate::directory::{Directory, Inserted};
 use crate::hold::{Cells, Holds};
 use crate::linked::{apply_linked, leg_errors, Leg};
+use crate::quota::BucketCell;
 use crate::snapshot::Epoch;
 use crate::sync::Mutex;
 use crate::transfer::move_funds;
@@ -52,6 +53,14 @@ pub const HOLDS_MAX_LIMIT: usize = 1 << 28;
 /// assert!(matches!(too_many, Err(ConfigError::OutOfRange { name: "credentials_max", .. })));
 /// ```
 pub const CREDENTIALS_MAX_LIMIT: usize = 1 << 28;
+/// Accepted range of [`LedgerBuilder::buckets_max`].
+///
+/// ```
+/// use atomic_ledger::{ConfigError, Ledger, BUCKETS_MAX_LIMIT};
+/// let too_many = Ledger::builder().buckets_max(BUCKETS_MAX_LIMIT + 1).build();
+/// assert!(matches!(too_many, Err(ConfigError::OutOfRange { name: "buckets_max", .. })));
+/// ```
+pub const BUCKETS_MAX_LIMIT: usize = 1 << 28;
 
 /// Validates an amount the same way for every operation.
 #[inline]
@@ -132,6 +141,7 @@ pub struct LedgerBuilder {
     transfer_id_shards: usize,
     holds_max: usize,
     credentials_max: usize,
+    buckets_max: usize,
     clock: Arc<dyn Clock>,
 }
 
@@ -144,6 +154,7 @@ impl Default for LedgerBuilder {
             transfer_id_shards: (parallelism * 4).next_power_of_two().clamp(4, 256),
             holds_max: 1 << 20,
             credentials_max: 4_096,
+            buckets_max: 4_096,
             clock: Arc::new(SystemClock),
         }
     }
@@ -219,12 +230,27 @@ impl LedgerBuilder {
     /// use atomic_ledger::{AccountId, AccountOptions, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::builder().credentials_max(1).build().unwrap();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// assert_eq!(ledger.issue_credential(CredentialId(2), spec), Err(CredentialError::TableFull { credentials_max: 1 }));
     /// ```
     pub fn credentials_max(mut self, credentials_max: usize) -> Self {
         self.credentials_max = credentials_max;
+        self
+    }
+
+    /// How many refilling quota buckets the ledger can hold (default 4 096; at
+    /// most [`BUCKETS_MAX_LIMIT`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, QuotaError};
+    /// let ledger = Ledger::builder().buckets_max(1).build().unwrap();
+    /// let policy = BucketPolicy { capacity: 5, refill_amount: 1, refill_interval_ms: 1_000 };
+    /// ledger.open_bucket(BucketId(1), policy).unwrap();
+    /// assert_eq!(ledger.open_bucket(BucketId(2), policy), Err(QuotaError::TableFull { buckets_max: 1 }));
+    /// ```
+    pub fn buckets_max(mut self, buckets_max: usize) -> Self {
+        self.buckets_max = buckets_max;
         self
     }
 
@@ -281,6 +307,7 @@ impl LedgerBuilder {
         check_range("transfer_ids_max", self.transfer_ids_max, shards, TRANSFER_IDS_MAX_LIMIT)?;
         check_range("holds_max", self.holds_max, shards, HOLDS_MAX_LIMIT)?;
         check_range("credentials_max", self.credentials_max, 1, CREDENTIALS_MAX_LIMIT)?;
+        check_range("buckets_max", self.buckets_max, 1, BUCKETS_MAX_LIMIT)?;
         Ok(Ledger {
             directory: Directory::new(self.accounts_max),
             transfer_ids: TransferIds::new(self.transfer_ids_max, shards),
@@ -289,6 +316,7 @@ impl LedgerBuilder {
             snapshots: Mutex::new(()),
             credentials: Directory::new(self.credentials_max),
             credential_admin: Mutex::new(()),
+            buckets: Directory::new(self.buckets_max),
             clock: self.clock,
         })
     }
@@ -332,7 +360,8 @@ pub struct Ledger {
     credentials: Directory<CredentialCell>,
     /// Serializes revocations and downgrades (see [`crate::credential`]).
     credential_admin: Mutex<()>,
-    clock: Arc<dyn Clock>,
+    pub(crate) buckets: Directory<BucketCell>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Default for Ledger {
@@ -754,6 +783,16 @@ impl Ledger {
     /// assert!(matches!(ledger.hold(second), Err(HoldError::Rejected { reason: Rejection::InsufficientFunds { available: 20, .. }, .. })));
     /// ```
     pub fn hold(&self, request: HoldRequest) -> Result<HoldReceipt, HoldError> {
+        self.hold_charged(request, None)
+    }
+
+    /// [`Ledger::hold`], remembering the credential to give the unposted
+    /// part back to.
+    fn hold_charged(
+        &self,
+        request: HoldRequest,
+        charged: Option<CredentialId>,
+    ) -> Result<HoldReceipt, HoldError> {
         let HoldRequest { id, from, to, amount, expires_at_ms } = request;
         if id.is_reserved() {
             return Err(HoldError::ReservedHoldId(id));
@@ -761,6 +800,7 @@ impl Ledger {
         let cells = Cells {
             from: self.account(from).map_err(hold_error)?.cell,
             to: self.account(to).map_err(hold_error)?.cell,
+            ledger: self,
         };
         check_amount(amount).map_err(hold_error)?;
         if from == to {
@@ -770,7 +810,7 @@ impl Ledger {
         if expires_at_ms <= now_ms {
             return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
         }
-        let repeat = self.holds.hold(&self.epoch, request, cells, now_ms)?;
+        let repeat = self.holds.hold(&self.epoch, request, cells, now_ms, charged)?;
         Ok(HoldReceipt { id, repeat })
     }
 
@@ -900,7 +940,7 @@ impl Ledger {
         let cell = |id: AccountId| {
             self.directory.get(id.0).unwrap_or_else(|| unreachable!("hold account {id} vanished"))
         };
-        Cells { from: cell(request.from), to: cell(request.to) }
+        Cells { from: cell(request.from), to: cell(request.to), ledger: self }
     }
 
     /// Every account's balance and held amount at one instant, while other
@@ -976,6 +1016,7 @@ impl Ledger {
     ///     amount_max_per_op: Some(10),
     ///     spend_cap: Some(25),
     ///     expires_at_ms: None,
+    ///     rate_limit: None,
     /// };
     /// ledger.issue_credential(CredentialId(42), api_key).unwrap();
     /// assert_eq!(ledger.debit_as(CredentialId(42), 10), Ok(90));
@@ -996,6 +1037,11 @@ impl Ledger {
             let now_ms = self.clock.now_ms();
             if expires_at_ms <= now_ms {
                 return Err(CredentialError::ExpiryInPast { expires_at_ms, now_ms });
+            }
+        }
+        if let Some(bucket) = spec.rate_limit {
+            if bucket.is_reserved() || self.buckets.get(bucket.0).is_none() {
+                return Err(CredentialError::UnknownBucket(bucket));
             }
         }
         match self.credentials.insert(id.0, || CredentialCell::new(id, spec)) {
@@ -1035,7 +1081,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ALL, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ALL, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// assert_eq!(ledger.revoke(CredentialId(1)), Ok(true));
     /// assert_eq!(ledger.revoke(CredentialId(1)), Ok(false));
@@ -1054,7 +1100,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// for id in 1..=3 {
     ///     ledger.issue_credential(CredentialId(id), spec).unwrap();
     /// }
@@ -1081,7 +1127,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT | Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT | Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// ledger.downgrade_credential(CredentialId(1), Scopes::READ).unwrap();
     /// assert!(matches!(ledger.debit_as(CredentialId(1), 1), Err(AsError::Denied(CredentialError::ScopeMissing { .. }))));
@@ -1115,10 +1161,34 @@ impl Ledger {
         let ticket = cell
             .begin(needed, amounts.amount, amounts.spend, || self.clock.now_ms())
             .map_err(AsError::Denied)?;
+        // The rate limit is taken after the credential's own checks, so that a
+        // refused use costs no units; it is given back if the operation fails.
+        let bucket = cell.spec().rate_limit.filter(|_| amounts.spend > 0).map(|id| self.rate_bucket(id));
+        if let Some(bucket) = bucket {
+            if let Err(error) = bucket.take(amounts.spend, self.clock.now_ms()) {
+                cell.end(ticket, false);
+                return Err(AsError::Denied(CredentialError::RateLimited { id: cell.id(), error }));
+            }
+        }
         let result = operation();
         let effect = took_effect(&result);
+        if let (Some(bucket), false) = (bucket, effect) {
+            bucket.put_back(amounts.spend, self.clock.now_ms());
+        }
         cell.end(ticket, effect);
         result.map_err(AsError::Failed)
+    }
+
+    /// Gives `amount` back to credential `id`'s cap and rate limit: the part
+    /// of a hold it placed that was not posted, when the hold resolves.
+    pub(crate) fn give_back(&self, id: CredentialId, amount: u64) {
+        let Some(cell) = self.credentials.get(id.0) else {
+            return debug_assert!(false, "credential {id} vanished");
+        };
+        cell.give_back(amount);
+        if let Some(bucket) = cell.spec().rate_limit {
+            self.rate_bucket(bucket).put_back(amount, self.clock.now_ms());
+        }
     }
 
     /// The credential and its account, or a denial.
@@ -1135,7 +1205,7 @@ impl Ledger {
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
     /// ledger.credit(AccountId(1), 100).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(15), expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(15), expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// assert_eq!(ledger.debit_as(CredentialId(1), 10), Ok(90));
     /// let capped = ledger.debit_as(CredentialId(1), 10);
@@ -1160,7 +1230,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::CREDIT, amount_max_per_op: Some(50), spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::CREDIT, amount_max_per_op: Some(50), spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// assert_eq!(ledger.credit_as(CredentialId(1), 50), Ok(50));
     /// assert!(ledger.credit_as(CredentialId(1), 51).is_err()); // above the per-operation maximum
@@ -1192,7 +1262,7 @@ impl Ledger {
     ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
     /// }
     /// ledger.credit(AccountId(1), 100).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(60), expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::DEBIT, amount_max_per_op: None, spend_cap: Some(60), expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// let pay = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 30 };
     /// assert!(ledger.transfer_as(CredentialId(1), pay).is_ok());
@@ -1219,21 +1289,30 @@ impl Ledger {
     }
 
     /// [`Ledger::hold`] on the credential's account (scope [`Scopes::HOLD`];
-    /// `request.from` must be that account; the amount counts against the
-    /// caps, and stays counted whatever becomes of the hold).
+    /// `request.from` must be that account). The amount counts against the
+    /// credential's caps and comes out of its rate limit now; whatever the
+    /// hold does not post goes back to both when it resolves (a partial post
+    /// returns the rest, a void or an expiry all of it). That is how to
+    /// reserve an estimated cost and settle the actual one.
     ///
     /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
+    /// use atomic_ledger::{AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
     /// let ledger = Ledger::new();
-    /// for id in 1..=2 {
-    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// let (customer, provider) = (AccountId(1), AccountId(2));
+    /// for id in [customer, provider] {
+    ///     ledger.open_account(id, AccountOptions::default()).unwrap();
     /// }
-    /// ledger.credit(AccountId(1), 100).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::HOLD, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
-    /// ledger.issue_credential(CredentialId(1), spec).unwrap();
-    /// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX };
-    /// assert!(ledger.hold_as(CredentialId(1), request).is_ok());
-    /// assert_eq!(ledger.account_info(AccountId(1)).unwrap().held, 25);
+    /// ledger.credit(customer, 1_000).unwrap(); // the month's allowance, in tokens
+    /// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 500, refill_amount: 500, refill_interval_ms: 60_000 }).unwrap();
+    /// let key = CredentialSpec { account: customer, scopes: Scopes::HOLD | Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: Some(BucketId(1)) };
+    /// ledger.issue_credential(CredentialId(1), key).unwrap();
+    /// // Reserve an estimate of 300 tokens, then settle the 120 actually used.
+    /// let request = HoldRequest { id: HoldId(1), from: customer, to: provider, amount: 300, expires_at_ms: u64::MAX };
+    /// ledger.hold_as(CredentialId(1), request).unwrap();
+    /// assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 200);
+    /// ledger.post_as(CredentialId(1), HoldId(1), 120).unwrap();
+    /// assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 380); // 180 given back
+    /// assert_eq!(ledger.balance(customer), Ok(880));
     /// ```
     pub fn hold_as(&self, id: CredentialId, request: HoldRequest) -> Result<HoldReceipt, AsError<HoldError>> {
         let (cell, _) = self.credential_for(id)?;
@@ -1243,7 +1322,7 @@ impl Ledger {
             Scopes::HOLD,
             request.from,
             amounts,
-            || self.hold(request),
+            || self.hold_charged(request, Some(id).filter(|_| cell.charges_anything())),
             |result| matches!(result, Ok(receipt) if !receipt.repeat),
         )
     }
@@ -1271,7 +1350,7 @@ impl Ledger {
     /// }
     /// ledger.credit(AccountId(1), 100).unwrap();
     /// ledger.hold(HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX }).unwrap();
-    /// let merchant = CredentialSpec { account: AccountId(2), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let merchant = CredentialSpec { account: AccountId(2), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(9), merchant).unwrap();
     /// assert_eq!(ledger.post_as(CredentialId(9), HoldId(1), 20).map(|posted| posted.posted), Ok(20));
     /// ```
@@ -1292,7 +1371,7 @@ impl Ledger {
     /// }
     /// ledger.credit(AccountId(1), 100).unwrap();
     /// ledger.hold(HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 25, expires_at_ms: u64::MAX }).unwrap();
-    /// let card = CredentialSpec { account: AccountId(1), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let card = CredentialSpec { account: AccountId(1), scopes: Scopes::RESOLVE, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(3), card).unwrap();
     /// assert_eq!(ledger.void_as(CredentialId(3), HoldId(1)), Ok(25));
     /// ```
@@ -1308,7 +1387,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// assert_eq!(ledger.account_info_as(CredentialId(1)).map(|info| info.balance), Ok(0));
     /// ```
@@ -1325,7 +1404,7 @@ impl Ledger {
     /// use atomic_ledger::{AccountAction, AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Status};
     /// let ledger = Ledger::new();
     /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ADMIN, amount_max_per_op: None, spend_cap: None, expires_at_ms: None };
+    /// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::ADMIN, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
     /// ledger.issue_credential(CredentialId(1), spec).unwrap();
     /// ledger.administer_as(CredentialId(1), AccountAction::Freeze).unwrap();
     /// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Frozen));

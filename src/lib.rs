@@ -15,6 +15,11 @@
 //! * Credentials ([`Ledger::issue_credential`], [`Ledger::debit_as`],
 //!   [`Ledger::transfer_as`], [`Ledger::revoke`], …): scopes and caps checked
 //!   atomically with the action; a revocation cannot be outrun.
+//! * Quotas: an allowance is an account; refilling buckets ([`Ledger::take`],
+//!   [`Ledger::refund`]) move level and time base in one CAS, and a credential
+//!   can carry one as its rate limit, decided together with its action.
+//! * [`guide`]: the three check-then-act races, each with the call that
+//!   replaces it and the test that proves the fix.
 //! * [`Ledger::snapshot`]: every balance and held amount at one linearization
 //!   point, while writers keep going.
 //! * [`Ledger::audit`]: conservation, floors and statuses, checked at quiescence.
@@ -49,6 +54,7 @@ mod id;
 mod id_table;
 mod ledger;
 mod linked;
+mod quota;
 mod snapshot;
 mod sync;
 mod transfer;
@@ -60,17 +66,21 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use credential::{AccountAction, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
     AccountError, AsError, ConfigError, CredentialError, HoldError, HoldField, LinkedError, OpenError,
-    Rejection, TransferError, TransferField,
+    QuotaError, Rejection, TransferError, TransferField,
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
-pub use id::{AccountId, CredentialId, HoldId, IdGenerator, TransferId};
+pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
 pub use ledger::{
-    Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
-    TRANSFER_IDS_MAX_LIMIT,
+    Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT,
+    HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
+pub use quota::{BucketInfo, BucketPolicy, Refunded, BUCKET_CAPACITY_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
 pub use transfer::{Transfer, TransferReceipt};
+
+#[doc = include_str!("../docs/guide.md")]
+pub mod guide {}
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -25,7 +25,14 @@ fn ledger() -> (Ledger, Arc<ManualClock>) {
 }
 
 fn spec(scopes: Scopes) -> CredentialSpec {
-    CredentialSpec { account: A, scopes, amount_max_per_op: None, spend_cap: None, expires_at_ms: None }
+    CredentialSpec {
+        account: A,
+        scopes,
+        amount_max_per_op: None,
+        spend_cap: None,
+        expires_at_ms: None,
+        rate_limit: None,
+    }
 }
 
 fn denied<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, AsError<E>>) -> CredentialError {
@@ -71,6 +78,7 @@ fn every_refusal_has_its_variant_and_changes_nothing() {
         amount_max_per_op: Some(100),
         spend_cap: Some(150),
         expires_at_ms: Some(2_000),
+        rate_limit: None,
     };
     ledger.issue_credential(KEY, capped).unwrap();
     assert_eq!(

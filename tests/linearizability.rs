@@ -22,7 +22,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use support::lincheck::{self, Event};
 use support::model::{
-    self, AccountRef, Amount, Batch, Expiry, FloorKind, HoldRef, LegSpec, Model, Op, Outcome, TransferRef,
+    self, AccountRef, Amount, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind, HoldRef,
+    LegSpec, Model, Op, Outcome, PolicyKind, Tag, TransferRef, Units,
 };
 
 const THREADS: usize = 3;
@@ -43,7 +44,15 @@ fn random_op(rng: &mut Rng) -> Op {
     let transfer_id = |rng: &mut Rng| TransferRef(1 + rng.below(4) as u8);
     let hold_id = |rng: &mut Rng| HoldRef(1 + rng.below(3) as u8);
     let leg = |rng: &mut Rng| LegSpec(transfer_id(rng), account(rng), account(rng), amount(rng));
-    match rng.below(26) {
+    let (key, bucket) = (CredentialRef(1), BucketRef(1));
+    let units = |rng: &mut Rng| Units(1 + rng.below(2) as u8);
+    match rng.below(34) {
+        26..=28 => Op::DebitAs(key, amount(rng), Tag(0)), // tagged by the caller
+        29 => Op::CredentialInfo(key),
+        30 => Op::Take(bucket, units(rng)),
+        31 => Op::Refund(bucket, units(rng)),
+        32 => Op::BucketInfo(bucket),
+        33 => Op::Revoke(key),
         0..=5 => Op::Transfer(transfer_id(rng), account(rng), account(rng), amount(rng)),
         6..=7 => Op::Debit(account(rng), amount(rng)),
         8 => Op::DebitByHandle(account(rng), amount(rng)),
@@ -63,13 +72,24 @@ fn random_op(rng: &mut Rng) -> Op {
     }
 }
 
-fn setup() -> [Op; 5] {
+/// Gives a credentialed use its history-unique tag.
+fn tagged(op: Op, tag: u8) -> Op {
+    match op {
+        Op::DebitAs(key, amount, _) => Op::DebitAs(key, amount, Tag(tag)),
+        other => other,
+    }
+}
+
+fn setup() -> [Op; 7] {
     [
         Op::Open(AccountRef(1), FloorKind::Zero),
         Op::Open(AccountRef(2), FloorKind::Overdraft(Amount(5, 1))), // floor -2
         Op::Open(AccountRef(3), FloorKind::Zero),
-        Op::Credit(AccountRef(1), Amount(5, 2)), // 3
-        Op::Credit(AccountRef(3), Amount(5, 0)), // 1
+        Op::Credit(AccountRef(1), Amount(5, 2)),     // 3
+        Op::Credit(AccountRef(3), Amount(5, 0)),     // 1
+        Op::OpenBucket(BucketRef(1), PolicyKind(0)), // 3 units (the clock stands still: no refill)
+        // Key 1: account 1, debit and hold scopes, cap 6, rate limit bucket 1.
+        Op::IssueCredential(CredentialRef(1), CredentialKind(AccountRef(1), 0b11, 0b0110)),
     ]
 }
 
@@ -128,9 +148,9 @@ fn concurrent_histories_are_linearizable() {
     let (mut events, mut overlapping) = (0usize, 0usize);
     for seed in 0..histories {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xbf58_476d_1ce4_e5b9) | 1);
-        let scripts: [Script; THREADS] = std::array::from_fn(|_| {
+        let scripts: [Script; THREADS] = std::array::from_fn(|thread| {
             let len = 5 + rng.below(4) as usize;
-            (0..len).map(|_| random_op(&mut rng)).collect()
+            (0..len).map(|index| tagged(random_op(&mut rng), (thread * 16 + index) as u8)).collect()
         });
         let (history, initial) = record(&scripts);
         events += history.len();
@@ -182,4 +202,24 @@ fn a_planted_double_apply_is_rejected() {
         Event { thread: 1, op: transfer, ret: applied, invoked_at: 1, returned_at: 2 },
     ];
     assert!(lincheck::check(&initial, &history).is_none());
+}
+
+/// And a credentialed debit that succeeded although it began after the
+/// revocation of its credential had returned.
+#[test]
+fn a_planted_use_after_revoke_is_rejected() {
+    let (_, initial) = record(&[vec![], vec![], vec![]]);
+    let revoke = Op::Revoke(CredentialRef(1));
+    let debit = Op::DebitAs(CredentialRef(1), Amount(5, 0), Tag(1));
+    let history = vec![
+        Event { thread: 0, op: revoke, ret: Outcome::Revoked(Ok(true)), invoked_at: 0, returned_at: 1 },
+        Event { thread: 1, op: debit, ret: Outcome::DebitAs(Ok(2)), invoked_at: 2, returned_at: 3 },
+    ];
+    assert!(lincheck::check(&initial, &history).is_none());
+    // The same debit overlapping the revocation may have come first.
+    let overlapping = vec![
+        Event { thread: 0, op: revoke, ret: Outcome::Revoked(Ok(true)), invoked_at: 0, returned_at: 3 },
+        Event { thread: 1, op: debit, ret: Outcome::DebitAs(Ok(2)), invoked_at: 1, returned_at: 2 },
+    ];
+    assert!(lincheck::check(&initial, &overlapping).is_some());
 }

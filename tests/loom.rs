@@ -7,9 +7,9 @@
 #![cfg(atomic_ledger_loom)]
 
 use atomic_ledger::{
-    AccountError, AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Floor,
-    HoldError, HoldId, HoldRequest, HoldState, Ledger, LinkedError, ManualClock, Posted, Rejection, Scopes,
-    Status, Transfer, TransferError, TransferId, BALANCE_MAX,
+    AccountError, AccountId, AccountOptions, AsError, BucketId, BucketPolicy, CredentialError, CredentialId,
+    CredentialSpec, Floor, HoldError, HoldId, HoldRequest, HoldState, Ledger, LinkedError, ManualClock,
+    Posted, Rejection, Scopes, Status, Transfer, TransferError, TransferId, BALANCE_MAX,
 };
 use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
@@ -35,6 +35,7 @@ fn ledger(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
         .transfer_ids_max(4)
         .holds_max(4)
         .credentials_max(2)
+        .buckets_max(1)
         .transfer_id_shards(2)
         .clock(std::sync::Arc::new(ManualClock::new(0)))
         .build()
@@ -402,6 +403,7 @@ fn issue(ledger: &Ledger, spend_cap: Option<u64>) {
         amount_max_per_op: None,
         spend_cap,
         expires_at_ms: None,
+        rate_limit: None,
     };
     ledger.issue_credential(KEY, spec).unwrap();
 }
@@ -502,6 +504,7 @@ fn expiry_races_a_use() {
             amount_max_per_op: None,
             spend_cap: Some(1),
             expires_at_ms: Some(10),
+            rate_limit: None,
         };
         ledger.issue_credential(KEY, spec).unwrap();
         let expired = Arc::new(AtomicBool::new(false));
@@ -527,5 +530,99 @@ fn expiry_races_a_use() {
             }
             other => panic!("impossible outcome {other:?}"),
         }
+    });
+}
+
+const BUCKET: BucketId = BucketId(1);
+
+/// A ledger with one bucket (capacity 2, one unit per 10 ms) emptied at
+/// time 0, and its clock.
+fn ledger_with_bucket() -> (Arc<Ledger>, std::sync::Arc<ManualClock>) {
+    let clock = std::sync::Arc::new(ManualClock::new(0));
+    let ledger = Ledger::builder()
+        .accounts_max(2)
+        .transfer_id_shards(1)
+        .transfer_ids_max(1)
+        .holds_max(1)
+        .credentials_max(1)
+        .buckets_max(1)
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    ledger
+        .open_bucket(BUCKET, BucketPolicy { capacity: 2, refill_amount: 1, refill_interval_ms: 10 })
+        .unwrap();
+    assert_eq!(ledger.take(BUCKET, 2), Ok(0));
+    (Arc::new(ledger), clock)
+}
+
+/// Refill racing consume: one thread takes twice at tick 1 (one unit
+/// produced), the other moves the clock to tick 2 and takes. Whatever the
+/// interleaving (including the taker's clock reading going stale), each
+/// refill is paid out once: granted + level left = the 2 units produced.
+#[test]
+fn quota_refill_races_consume_and_never_over_grants() {
+    model(|| {
+        let (ledger, clock) = ledger_with_bucket();
+        clock.set_ms(10);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (first, second) = race(
+            move || [one.take(BUCKET, 1).is_ok(), one.take(BUCKET, 1).is_ok()],
+            move || {
+                clock.set_ms(20);
+                two.take(BUCKET, 1).is_ok()
+            },
+        );
+        let granted = first.iter().filter(|&&ok| ok).count() as u64 + u64::from(second);
+        let level = ledger.bucket_info(BUCKET).unwrap().level;
+        assert!(granted <= 2, "over-granted: {granted}");
+        assert_eq!(granted + level, 2, "a refill was lost or paid twice");
+    });
+}
+
+/// A refund racing a take: the take sees the level before or after the
+/// refund, never a torn or doubled one.
+#[test]
+fn quota_refund_races_take() {
+    model(|| {
+        let (ledger, _clock) = ledger_with_bucket();
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (refunded, taken) = race(move || one.refund(BUCKET, 1), move || two.take(BUCKET, 1));
+        assert_eq!(refunded.map(|refund| refund.restored), Ok(1));
+        let level = ledger.bucket_info(BUCKET).unwrap().level;
+        assert_eq!(level, if taken.is_ok() { 0 } else { 1 });
+    });
+}
+
+/// An API key with a spending cap and a rate limit, two uses racing for the
+/// account's last unit: the use whose debit fails gives back both its cap
+/// spend and its rate-limit unit, so exactly one unit of each stays spent.
+#[test]
+fn a_credentialed_debit_that_fails_gives_back_cap_and_rate() {
+    model(|| {
+        let (ledger, clock) = ledger_with_bucket();
+        clock.set_ms(20); // the bucket is full again
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 1).unwrap();
+        let spec = CredentialSpec {
+            account: A,
+            scopes: Scopes::DEBIT,
+            amount_max_per_op: None,
+            spend_cap: Some(2),
+            expires_at_ms: None,
+            rate_limit: Some(BUCKET),
+        };
+        ledger.issue_credential(KEY, spec).unwrap();
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (mine, theirs) = race(move || one.debit_as(KEY, 1), move || two.debit_as(KEY, 1));
+        assert!(mine.is_ok() != theirs.is_ok(), "one unit of balance: {mine:?} {theirs:?}");
+        let loser = if mine.is_ok() { theirs } else { mine };
+        assert!(matches!(
+            loser,
+            Err(AsError::Failed(AccountError::Rejected(Rejection::InsufficientFunds { .. })))
+        ));
+        let info = ledger.credential_info(KEY).unwrap();
+        assert_eq!((info.spent, info.in_use), (1, 0));
+        assert_eq!(ledger.bucket_info(BUCKET).unwrap().level, 1);
     });
 }

@@ -9,7 +9,10 @@ mod support;
 
 use proptest::prelude::*;
 use support::differential::{check_ops, StateChecks};
-use support::model::{AccountRef, Amount, Batch, Expiry, FloorKind, HoldRef, LegSpec, Op, TransferRef};
+use support::model::{
+    AccountRef, Amount, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind, HoldRef, LegSpec,
+    Op, PolicyKind, Tag, TransferRef, Units,
+};
 
 fn account() -> impl Strategy<Value = AccountRef> {
     // Mostly the five real ids (1..=5); reserved ids now and then.
@@ -41,6 +44,36 @@ fn floor() -> impl Strategy<Value = FloorKind> {
     prop_oneof![Just(FloorKind::Zero), amount().prop_map(FloorKind::Overdraft), Just(FloorKind::Unbounded)]
 }
 
+fn credential() -> impl Strategy<Value = CredentialRef> {
+    prop_oneof![12 => (1u8..=3).prop_map(CredentialRef), 1 => prop_oneof![Just(CredentialRef(0)), Just(CredentialRef(4))]]
+}
+
+fn credential_kind() -> impl Strategy<Value = CredentialKind> {
+    // Mostly for account 1 with the debit and hold scopes; any scopes and limits.
+    let scopes = prop_oneof![3 => Just(0b11u8), 1 => any::<u8>()];
+    (prop_oneof![3 => Just(AccountRef(1)), 1 => account()], scopes, any::<u8>())
+        .prop_map(|(account, scopes, limits)| CredentialKind(account, scopes, limits))
+}
+
+fn bucket() -> impl Strategy<Value = BucketRef> {
+    prop_oneof![12 => (1u8..=2).prop_map(BucketRef), 1 => prop_oneof![Just(BucketRef(0)), Just(BucketRef(3))]]
+}
+
+fn credential_op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        2 => (credential(), credential_kind()).prop_map(|(id, kind)| Op::IssueCredential(id, kind)),
+        4 => (credential(), amount()).prop_map(|(id, amount)| Op::DebitAs(id, amount, Tag(0))),
+        2 => (credential(), hold_id(), account(), amount(), any::<u8>())
+            .prop_map(|(id, hold, to, amount, expiry)| Op::HoldAs(id, hold, to, amount, Expiry(expiry))),
+        1 => credential().prop_map(Op::Revoke),
+        1 => credential().prop_map(Op::CredentialInfo),
+        2 => (bucket(), any::<u8>()).prop_map(|(id, policy)| Op::OpenBucket(id, PolicyKind(policy))),
+        3 => (bucket(), any::<u8>()).prop_map(|(id, units)| Op::Take(id, Units(units))),
+        1 => (bucket(), any::<u8>()).prop_map(|(id, units)| Op::Refund(id, Units(units))),
+        1 => bucket().prop_map(Op::BucketInfo),
+    ]
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (account(), floor()).prop_map(|(account, floor)| Op::Open(account, floor)),
@@ -62,6 +95,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => Just(Op::ExpireDue),
         2 => Just(Op::Tick),
         1 => Just(Op::Snapshot),
+        12 => credential_op(),
     ]
 }
 
@@ -168,6 +202,70 @@ fn a_scripted_hold_and_batch_sequence_matches() {
         Op::Transfer(TransferRef(1), a, b, small(20)), // a batch leg, alone: conflict
         Op::Read(a),
         Op::Snapshot,
+    ]);
+}
+
+/// Credentials and quota buckets through their outcomes and errors: scopes,
+/// caps, expiry, rate limits with refill and give-back, holds that reserve
+/// and settle, revocation.
+#[test]
+fn a_scripted_credential_and_quota_sequence_matches() {
+    use FloorKind::*;
+    let (a, b) = (AccountRef(1), AccountRef(2));
+    let small = |n: u16| Amount(5, n - 1);
+    let (k1, k2, k3) = (CredentialRef(1), CredentialRef(2), CredentialRef(3));
+    let (q1, q2) = (BucketRef(1), BucketRef(2));
+    // Scopes debit + hold; limits: bit 0 per-op 3, bit 1 cap 6, bit 2 rate bucket 1, bit 3 expiry 20 ms.
+    let kind = |limits: u8| CredentialKind(a, 0b11, limits);
+    check_sequence(&[
+        Op::Open(a, Zero),
+        Op::Open(b, Zero),
+        Op::Credit(a, small(20)),
+        Op::IssueCredential(k1, kind(0b0110)), // rate limit before its bucket exists
+        Op::OpenBucket(q1, PolicyKind(3)),     // refill above capacity
+        Op::OpenBucket(q1, PolicyKind(0)),     // capacity 3, +1 per 10 ms
+        Op::OpenBucket(q1, PolicyKind(1)),     // conflict
+        Op::OpenBucket(q2, PolicyKind(0)),     // table full
+        Op::OpenBucket(BucketRef(0), PolicyKind(0)),
+        Op::IssueCredential(k1, kind(0b0110)),
+        Op::IssueCredential(k1, kind(0b0111)), // conflict
+        Op::IssueCredential(k2, CredentialKind(a, 0b10000, 0b1001)),
+        Op::IssueCredential(k3, kind(0)), // table full
+        Op::IssueCredential(CredentialRef(0), kind(0)),
+        Op::DebitAs(k1, small(2), Tag(0)),
+        Op::DebitAs(k1, small(2), Tag(0)), // rate-limited: 1 left
+        Op::DebitAs(k1, Amount(0, 0), Tag(0)),
+        Op::DebitAs(k1, Amount(3, 0), Tag(0)), // u64::MAX against the cap
+        Op::DebitAs(k2, small(1), Tag(0)),     // scope missing
+        Op::DebitAs(k3, small(1), Tag(0)),     // unknown
+        Op::Tick,
+        Op::Tick,
+        Op::BucketInfo(q1),
+        Op::Take(q1, Units(4)), // above capacity
+        Op::Take(q1, Units(0)),
+        Op::Take(q1, Units(3)),
+        Op::Take(q1, Units(1)), // exhausted, with the time to the next unit
+        Op::Refund(q1, Units(2)),
+        Op::Tick,
+        Op::CredentialInfo(k2),
+        Op::DebitAs(k2, small(1), Tag(0)), // expired
+        Op::HoldAs(k1, HoldRef(1), b, small(3), Expiry(9)),
+        Op::HoldAs(k1, HoldRef(1), b, small(3), Expiry(9)), // a repeat needs room under the cap: refused
+        Op::CredentialInfo(k1),
+        Op::Post(HoldRef(1), small(1)), // two go back to the cap and the bucket
+        Op::CredentialInfo(k1),
+        Op::HoldAs(k1, HoldRef(2), b, small(2), Expiry(6)),
+        Op::Tick,
+        Op::Tick,
+        Op::Tick,
+        Op::ExpireDue, // both units back
+        Op::BucketInfo(q1),
+        Op::HoldAs(k1, HoldRef(3), b, small(30), Expiry(15)), // above the cap
+        Op::Revoke(k1),
+        Op::Revoke(k1),
+        Op::DebitAs(k1, small(1), Tag(0)),
+        Op::CredentialInfo(k1),
+        Op::Read(a),
     ]);
 }
 

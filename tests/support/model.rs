@@ -15,16 +15,23 @@ use std::sync::Arc;
 use super::lincheck::{Spec, Stepped};
 use arbitrary::Arbitrary;
 use atomic_ledger::{
-    AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, Clock, Floor, HoldError,
+    AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, AsError, BucketId, BucketInfo,
+    BucketPolicy, Clock, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Floor, HoldError,
     HoldField, HoldId, HoldInfo, HoldReceipt, HoldRequest, HoldState, Ledger, LinkedError, LinkedReceipt,
-    ManualClock, OpenError, Opened, Posted, Rejection, Status, Transfer, TransferError, TransferField,
-    TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX, HOLDS_OPEN_MAX, LINKED_LEGS_MAX,
+    ManualClock, OpenError, Opened, Posted, QuotaError, Refunded, Rejection, Scopes, Status, Transfer,
+    TransferError, TransferField, TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX, HOLDS_OPEN_MAX,
+    LINKED_LEGS_MAX,
 };
 
 /// Accounts the harnesses may open; one more than they can hold.
 pub const ACCOUNTS_MAX: usize = 4;
 /// Plenty: the model does not evict.
 pub const TRANSFER_IDS_MAX: usize = 1 << 16;
+
+/// Credentials the harnesses may issue (ids 1..=3 are real: one more than fits).
+pub const CREDENTIALS_MAX: usize = 2;
+/// Buckets the harnesses may open (ids 1..=2 are real: one more than fits).
+pub const BUCKETS_MAX: usize = 1;
 
 /// Clock ticks move time by this much.
 pub const TICK_MS: u64 = 10;
@@ -49,7 +56,8 @@ pub fn ledger() -> Real {
         .accounts_max(ACCOUNTS_MAX)
         .transfer_ids_max(TRANSFER_IDS_MAX)
         .holds_max(TRANSFER_IDS_MAX)
-        .credentials_max(1)
+        .credentials_max(CREDENTIALS_MAX)
+        .buckets_max(BUCKETS_MAX)
         .transfer_id_shards(4)
         .clock(clock.clone())
         .build()
@@ -171,6 +179,91 @@ impl FloorKind {
     }
 }
 
+/// Index into a small credential-id space: 0 and 4 are the reserved ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct CredentialRef(pub u8);
+
+impl CredentialRef {
+    pub fn id(self) -> CredentialId {
+        match self.0 % 5 {
+            0 => CredentialId(0),
+            4 => CredentialId(u128::MAX),
+            n => CredentialId(u128::from(n)),
+        }
+    }
+}
+
+/// Index into a small bucket-id space: 0 and 3 are the reserved ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct BucketRef(pub u8);
+
+impl BucketRef {
+    pub fn id(self) -> BucketId {
+        match self.0 % 4 {
+            0 => BucketId(0),
+            3 => BucketId(u128::MAX),
+            n => BucketId(u128::from(n)),
+        }
+    }
+}
+
+/// A credential to issue: its account, scope bits, and which limits it has
+/// (bit 0: at most 3 per operation; bit 1: a spending cap of 6; bit 2: rate
+/// limit bucket 1; bit 3: expires at `2 × TICK_MS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct CredentialKind(pub AccountRef, pub u8, pub u8);
+
+impl CredentialKind {
+    pub fn spec(self) -> CredentialSpec {
+        let CredentialKind(account, scope_bits, limits) = self;
+        let scopes =
+            [Scopes::DEBIT, Scopes::HOLD, Scopes::RESOLVE, Scopes::CREDIT, Scopes::READ, Scopes::ADMIN]
+                .into_iter()
+                .enumerate()
+                .filter(|(bit, _)| scope_bits & (1 << bit) != 0)
+                .fold(Scopes::NONE, |scopes, (_, scope)| scopes | scope);
+        CredentialSpec {
+            account: account.id(),
+            scopes,
+            amount_max_per_op: (limits & 1 != 0).then_some(3),
+            spend_cap: (limits & 2 != 0).then_some(6),
+            rate_limit: (limits & 4 != 0).then_some(BucketId(1)),
+            expires_at_ms: (limits & 8 != 0).then_some(2 * TICK_MS),
+        }
+    }
+}
+
+/// A bucket policy: three valid ones, and one out of range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct PolicyKind(pub u8);
+
+impl PolicyKind {
+    pub fn policy(self) -> BucketPolicy {
+        let (capacity, refill_amount, refill_interval_ms) = match self.0 % 4 {
+            0 => (3, 1, TICK_MS),
+            1 => (5, 2, 2 * TICK_MS),
+            2 => (4, 4, 3 * TICK_MS),
+            _ => (2, 3, TICK_MS), // refill above capacity: refused
+        };
+        BucketPolicy { capacity, refill_amount, refill_interval_ms }
+    }
+}
+
+/// Units for a bucket: 0..=7 (capacities are 3..=5, so some are out of range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct Units(pub u8);
+
+impl Units {
+    pub fn value(self) -> u64 {
+        u64::from(self.0 % 8)
+    }
+}
+
+/// Tells concurrent uses of a credential apart in the model (the real ledger
+/// ignores it): harnesses give each event of a history its own tag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Arbitrary)]
+pub struct Tag(pub u8);
+
 /// One call of the public API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum Op {
@@ -197,6 +290,17 @@ pub enum Op {
     /// Moves the clock forward by `TICK_MS`.
     Tick,
     Snapshot,
+    IssueCredential(CredentialRef, CredentialKind),
+    /// `debit_as`: credential checks, rate limit, debit, give-backs, end.
+    DebitAs(CredentialRef, Amount, Tag),
+    /// `hold_as` (one step in the model: sequential harnesses only).
+    HoldAs(CredentialRef, HoldRef, AccountRef, Amount, Expiry),
+    Revoke(CredentialRef),
+    CredentialInfo(CredentialRef),
+    OpenBucket(BucketRef, PolicyKind),
+    Take(BucketRef, Units),
+    Refund(BucketRef, Units),
+    BucketInfo(BucketRef),
 }
 
 /// What a call returned.
@@ -215,6 +319,15 @@ pub enum Outcome {
     Expired(usize),
     Tick,
     Snapshot(u64, Vec<AccountSnapshot>),
+    Issued(Result<(), CredentialError>),
+    DebitAs(Result<i64, AsError<AccountError>>),
+    HoldAs(Result<HoldReceipt, AsError<HoldError>>),
+    Revoked(Result<bool, CredentialError>),
+    CredentialInfo(Result<CredentialInfo, CredentialError>),
+    Bucket(Result<(), QuotaError>),
+    Take(Result<u64, QuotaError>),
+    Refund(Result<Refunded, QuotaError>),
+    BucketInfo(Result<BucketInfo, QuotaError>),
 }
 
 fn without_held(info: Result<AccountInfo, AccountError>) -> Result<AccountInfo, AccountError> {
@@ -262,6 +375,25 @@ pub fn apply_real(real: &Real, op: &Op) -> Outcome {
             let snapshot = ledger.snapshot();
             Outcome::Snapshot(snapshot.epoch(), snapshot.accounts().to_vec())
         }
+        Op::IssueCredential(id, kind) => Outcome::Issued(ledger.issue_credential(id.id(), kind.spec())),
+        Op::DebitAs(id, amount, _) => Outcome::DebitAs(ledger.debit_as(id.id(), amount.value())),
+        Op::HoldAs(id, hold, to, amount, expiry) => {
+            let from = ledger.credential_info(id.id()).map_or(AccountId(1), |info| info.spec.account);
+            let request = HoldRequest {
+                id: hold.id(),
+                from,
+                to: to.id(),
+                amount: amount.value(),
+                expires_at_ms: expiry.at_ms(),
+            };
+            Outcome::HoldAs(ledger.hold_as(id.id(), request))
+        }
+        Op::Revoke(id) => Outcome::Revoked(ledger.revoke(id.id())),
+        Op::CredentialInfo(id) => Outcome::CredentialInfo(ledger.credential_info(id.id())),
+        Op::OpenBucket(id, policy) => Outcome::Bucket(ledger.open_bucket(id.id(), policy.policy())),
+        Op::Take(id, units) => Outcome::Take(ledger.take(id.id(), units.value())),
+        Op::Refund(id, units) => Outcome::Refund(ledger.refund(id.id(), units.value())),
+        Op::BucketInfo(id) => Outcome::BucketInfo(ledger.bucket_info(id.id())),
     }
 }
 
@@ -300,6 +432,8 @@ struct TransferModel {
 struct HoldModel {
     request: HoldRequest,
     state: HoldState,
+    /// The credential `hold_as` charged: what is not posted goes back to it.
+    charged: Option<CredentialId>,
 }
 
 /// A linked batch between its steps (see `linked_step`).
@@ -336,6 +470,46 @@ pub struct Model {
     snapshots: u64,
     pub entered: u128,
     pub left: u128,
+    credentials: BTreeMap<CredentialId, CredentialModel>,
+    /// Credentialed uses between their steps, by the op's tag.
+    uses: BTreeMap<Tag, UseModel>,
+    /// A revocation waiting for uses to drain, and whether it revoked (the
+    /// admin lock lets one run at a time).
+    revoking: Option<(CredentialId, bool)>,
+    buckets: BTreeMap<BucketId, BucketModel>,
+    /// Set while a sequential `hold_as` creates its hold.
+    charging: Option<CredentialId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct CredentialModel {
+    spec: CredentialSpec,
+    scopes: Scopes,
+    spent: u64,
+    revoked: bool,
+    in_use: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct BucketModel {
+    policy: BucketPolicy,
+    origin_ms: u64,
+    level: u64,
+    /// Whole intervals since `origin_ms` that the level accounts for.
+    tick: u64,
+}
+
+/// A `debit_as` between its steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+struct UseModel {
+    credential: CredentialId,
+    amount: u64,
+    /// Counted against the cap (0 without one).
+    counted: u64,
+    /// Taken from the rate-limit bucket.
+    charged: bool,
+    refusal: Option<QuotaError>,
+    result: Option<Result<i64, AccountError>>,
 }
 
 fn check_amount(amount: u64) -> Result<(), AccountError> {
@@ -425,7 +599,16 @@ impl Model {
                 self.now_ms += TICK_MS;
                 Outcome::Tick
             }
-            Op::Snapshot => unreachable!("stepped"),
+            Op::Snapshot | Op::DebitAs(..) | Op::Revoke(..) => unreachable!("stepped"),
+            Op::IssueCredential(id, kind) => Outcome::Issued(self.issue_credential(id.id(), kind.spec())),
+            Op::HoldAs(id, hold, to, amount, expiry) => {
+                Outcome::HoldAs(self.hold_as(id.id(), hold.id(), to.id(), amount.value(), expiry.at_ms()))
+            }
+            Op::CredentialInfo(id) => Outcome::CredentialInfo(self.credential_info(id.id())),
+            Op::OpenBucket(id, policy) => Outcome::Bucket(self.open_bucket(id.id(), policy.policy())),
+            Op::Take(id, units) => Outcome::Take(self.take(id.id(), units.value())),
+            Op::Refund(id, units) => Outcome::Refund(self.refund(id.id(), units.value())),
+            Op::BucketInfo(id) => Outcome::BucketInfo(self.bucket_info(id.id())),
             Op::Transfer(..) | Op::Linked(..) | Op::Hold(..) | Op::Post(..) | Op::Void(..) => {
                 unreachable!("multi-step")
             }
@@ -830,6 +1013,7 @@ impl Model {
             source.balance += hold.request.amount as i64;
             source.holds -= 1;
             self.holds.insert(id, HoldModel { state: HoldState::Expired, ..hold });
+            self.give_back(hold.charged, hold.request.amount);
             return HoldState::Expired;
         }
         hold.state
@@ -893,12 +1077,13 @@ impl Model {
             Ok(balance) => {
                 source.balance = balance;
                 source.holds += 1;
-                self.holds.insert(id, HoldModel { request, state: HoldState::Open });
+                self.holds.insert(id, HoldModel { request, state: HoldState::Open, charged: self.charging });
                 self.busy_holds.insert(id);
                 Stepped::Next
             }
             Err(reason) => {
-                self.holds.insert(id, HoldModel { request, state: HoldState::Rejected(reason) });
+                self.holds
+                    .insert(id, HoldModel { request, state: HoldState::Rejected(reason), charged: None });
                 Stepped::Done(Err(HoldError::Rejected { reason, repeat: false }))
             }
         }
@@ -972,6 +1157,9 @@ impl Model {
                 source.holds -= 1;
                 self.holds.insert(id, HoldModel { state: HoldState::Posted { amount }, ..hold });
                 self.busy_holds.remove(&id);
+                if returned > 0 {
+                    self.give_back(hold.charged, returned);
+                }
                 Stepped::Done(Ok(Posted { posted: amount, returned }))
             }
         }
@@ -998,6 +1186,7 @@ impl Model {
         source.holds -= 1;
         self.holds.insert(id, HoldModel { state: HoldState::Voided, ..hold });
         self.busy_holds.remove(&id);
+        self.give_back(hold.charged, hold.request.amount);
         Stepped::Done(Ok(hold.request.amount))
     }
 
@@ -1059,6 +1248,14 @@ impl Model {
 
     /// Asserts that the real ledger's state equals the model's.
     pub fn assert_matches(&self, ledger: &Ledger) {
+        for raw in 0..5u8 {
+            let id = CredentialRef(raw).id();
+            assert_eq!(ledger.credential_info(id), self.credential_info(id), "credential {id}");
+        }
+        for raw in 0..4u8 {
+            let id = BucketRef(raw).id();
+            assert_eq!(ledger.bucket_info(id), self.clone().bucket_info(id), "bucket {id}");
+        }
         for raw in 0..7u8 {
             let id = AccountRef(raw).id();
             assert_eq!(ledger.account_info(id), self.read(id), "state of account {id}");
@@ -1124,7 +1321,337 @@ impl Spec for Model {
             Op::Void(id) => map_step(self.void_step(id.id(), phase), Outcome::Void),
             Op::HoldInfo(id) if self.busy_holds.contains(&id.id()) => Stepped::Blocked,
             Op::Snapshot => self.snapshot(),
+            Op::DebitAs(id, amount, tag) => {
+                map_step(self.debit_as_step(id.id(), amount.value(), tag, phase), Outcome::DebitAs)
+            }
+            Op::Revoke(id) => map_step(self.revoke_step(id.id(), phase), Outcome::Revoked),
             _ => Stepped::Done(self.apply_single(op)),
         }
+    }
+}
+
+/// Credentials and quota buckets.
+impl Model {
+    fn credential(&self, id: CredentialId) -> Result<CredentialModel, CredentialError> {
+        if id.is_reserved() {
+            return Err(CredentialError::ReservedCredentialId(id));
+        }
+        self.credentials.get(&id).copied().ok_or(CredentialError::UnknownCredential(id))
+    }
+
+    fn credential_info(&self, id: CredentialId) -> Result<CredentialInfo, CredentialError> {
+        let credential = self.credential(id)?;
+        Ok(CredentialInfo {
+            id,
+            spec: credential.spec,
+            scopes: credential.scopes,
+            spent: credential.spent,
+            revoked: credential.revoked,
+            in_use: credential.in_use,
+        })
+    }
+
+    fn issue_credential(&mut self, id: CredentialId, spec: CredentialSpec) -> Result<(), CredentialError> {
+        if id.is_reserved() {
+            return Err(CredentialError::ReservedCredentialId(id));
+        }
+        if self.lookup(spec.account).is_err() {
+            return Err(CredentialError::UnknownAccount(spec.account));
+        }
+        if let Some(expires_at_ms) = spec.expires_at_ms {
+            if expires_at_ms <= self.now_ms {
+                return Err(CredentialError::ExpiryInPast { expires_at_ms, now_ms: self.now_ms });
+            }
+        }
+        if let Some(bucket) = spec.rate_limit {
+            if !self.buckets.contains_key(&bucket) {
+                return Err(CredentialError::UnknownBucket(bucket));
+            }
+        }
+        if let Some(existing) = self.credentials.get(&id) {
+            return if existing.spec == spec { Ok(()) } else { Err(CredentialError::IdConflict(id)) };
+        }
+        if self.credentials.len() == CREDENTIALS_MAX {
+            return Err(CredentialError::TableFull { credentials_max: CREDENTIALS_MAX });
+        }
+        let credential = CredentialModel { spec, scopes: spec.scopes, spent: 0, revoked: false, in_use: 0 };
+        self.credentials.insert(id, credential);
+        Ok(())
+    }
+
+    /// The credential checks of a use, in the real order; on success the use
+    /// is counted and its spend (against a cap) recorded. Returns what was counted.
+    fn begin_use(&mut self, id: CredentialId, needed: Scopes, amount: u64) -> Result<u64, CredentialError> {
+        let credential = self.credential(id)?;
+        if credential.revoked {
+            return Err(CredentialError::Revoked(id));
+        }
+        if let Some(expires_at_ms) = credential.spec.expires_at_ms {
+            if self.now_ms >= expires_at_ms {
+                return Err(CredentialError::Expired { id, expires_at_ms, now_ms: self.now_ms });
+            }
+        }
+        if !credential.scopes.contains(needed) {
+            return Err(CredentialError::ScopeMissing { id, needed, granted: credential.scopes });
+        }
+        if let Some(amount_max) = credential.spec.amount_max_per_op {
+            if amount > amount_max {
+                return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
+            }
+        }
+        let counted = match credential.spec.spend_cap {
+            Some(cap) if credential.spent.checked_add(amount).map_or(true, |total| total > cap) => {
+                return Err(CredentialError::SpendCapExceeded {
+                    id,
+                    cap,
+                    spent: credential.spent,
+                    requested: amount,
+                });
+            }
+            Some(_) => amount,
+            None => 0,
+        };
+        let credential = self.credentials.get_mut(&id).expect("looked up");
+        credential.spent += counted;
+        credential.in_use += 1;
+        Ok(counted)
+    }
+
+    fn end_use(&mut self, id: CredentialId, counted: u64, took_effect: bool) {
+        let credential = self.credentials.get_mut(&id).expect("in use");
+        credential.in_use -= 1;
+        if !took_effect {
+            credential.spent -= counted;
+        }
+    }
+
+    /// Takes `amount` from the credential's rate limit, if it has one and the
+    /// amount is not zero. `Ok(true)` if units were taken.
+    fn charge_rate(&mut self, id: CredentialId, amount: u64) -> Result<bool, QuotaError> {
+        match self.credentials[&id].spec.rate_limit {
+            Some(bucket) if amount > 0 => self.take(bucket, amount).map(|_| true),
+            _ => Ok(false),
+        }
+    }
+
+    /// The unposted part of a charged hold goes back to its credential.
+    fn give_back(&mut self, charged: Option<CredentialId>, amount: u64) {
+        let Some(id) = charged else { return };
+        let credential = self.credentials.get_mut(&id).expect("charged credentials exist");
+        if credential.spec.spend_cap.is_some() {
+            credential.spent -= amount;
+        }
+        if let Some(bucket) = credential.spec.rate_limit {
+            self.put_back(bucket, amount);
+        }
+    }
+
+    /// `debit_as`: (0) credential checks and counting; (1) the rate-limit
+    /// take; (2) the debit, or the end of a refused use; (3) the rate-limit
+    /// units back if the debit failed; (4) the end of the use.
+    fn debit_as_step(
+        &mut self,
+        id: CredentialId,
+        amount: u64,
+        tag: Tag,
+        phase: u32,
+    ) -> Stepped<Result<i64, AsError<AccountError>>> {
+        match phase {
+            0 => match self.begin_use(id, Scopes::DEBIT, amount) {
+                Err(error) => Stepped::Done(Err(AsError::Denied(error))),
+                Ok(counted) => {
+                    let new = UseModel {
+                        credential: id,
+                        amount,
+                        counted,
+                        charged: false,
+                        refusal: None,
+                        result: None,
+                    };
+                    assert!(self.uses.insert(tag, new).is_none(), "tags are unique among concurrent uses");
+                    Stepped::Next
+                }
+            },
+            1 => {
+                let charged = self.charge_rate(id, amount);
+                let used = self.uses.get_mut(&tag).expect("begun");
+                match charged {
+                    Ok(charged) => used.charged = charged,
+                    Err(error) => used.refusal = Some(error),
+                }
+                Stepped::Next
+            }
+            2 => {
+                let used = self.uses[&tag];
+                if let Some(error) = used.refusal {
+                    self.uses.remove(&tag);
+                    self.end_use(id, used.counted, false);
+                    return Stepped::Done(Err(AsError::Denied(CredentialError::RateLimited { id, error })));
+                }
+                let account = self.credentials[&id].spec.account;
+                let result = self.debit(account, amount);
+                self.uses.get_mut(&tag).expect("begun").result = Some(result);
+                Stepped::Next
+            }
+            3 => {
+                let used = self.uses[&tag];
+                if used.charged && used.result.is_some_and(|result| result.is_err()) {
+                    let bucket = self.credentials[&id].spec.rate_limit.expect("charged");
+                    self.put_back(bucket, used.amount);
+                }
+                Stepped::Next
+            }
+            _ => {
+                let used = self.uses.remove(&tag).expect("begun");
+                let result = used.result.expect("debited");
+                self.end_use(id, used.counted, result.is_ok());
+                Stepped::Done(result.map_err(AsError::Failed))
+            }
+        }
+    }
+
+    /// `hold_as`, all at once (harnesses with concurrent histories leave it out).
+    fn hold_as(
+        &mut self,
+        id: CredentialId,
+        hold: HoldId,
+        to: AccountId,
+        amount: u64,
+        expires_at_ms: u64,
+    ) -> Result<HoldReceipt, AsError<HoldError>> {
+        let credential = self.credential(id).map_err(AsError::Denied)?;
+        let request = HoldRequest { id: hold, from: credential.spec.account, to, amount, expires_at_ms };
+        let counted = self.begin_use(id, Scopes::HOLD, amount).map_err(AsError::Denied)?;
+        let charged = match self.charge_rate(id, amount) {
+            Ok(charged) => charged,
+            Err(error) => {
+                self.end_use(id, counted, false);
+                return Err(AsError::Denied(CredentialError::RateLimited { id, error }));
+            }
+        };
+        let charges = credential.spec.spend_cap.is_some() || credential.spec.rate_limit.is_some();
+        self.charging = charges.then_some(id);
+        let result = match self.hold_begin(request) {
+            Stepped::Done(result) => result,
+            Stepped::Next => match self.hold_finish(hold) {
+                Stepped::Done(result) => result,
+                _ => unreachable!("a hold finishes in two steps"),
+            },
+            Stepped::Blocked => unreachable!("sequential"),
+        };
+        self.charging = None;
+        let took_effect = matches!(result, Ok(receipt) if !receipt.repeat);
+        if charged && !took_effect {
+            self.put_back(credential.spec.rate_limit.expect("charged"), amount);
+        }
+        self.end_use(id, counted, took_effect);
+        result.map_err(AsError::Failed)
+    }
+
+    /// Revoke: (0) mark revoked (one revocation at a time); (1) wait for the
+    /// uses in flight, then answer whether this call revoked it.
+    fn revoke_step(&mut self, id: CredentialId, phase: u32) -> Stepped<Result<bool, CredentialError>> {
+        if phase == 0 {
+            if let Err(error) = self.credential(id) {
+                return Stepped::Done(Err(error));
+            }
+            if self.revoking.is_some() {
+                return Stepped::Blocked;
+            }
+            let credential = self.credentials.get_mut(&id).expect("looked up");
+            self.revoking = Some((id, !credential.revoked));
+            credential.revoked = true;
+            return Stepped::Next;
+        }
+        if self.credentials[&id].in_use > 0 {
+            return Stepped::Blocked;
+        }
+        let (_, revoked_now) = self.revoking.take().expect("revoking");
+        Stepped::Done(Ok(revoked_now))
+    }
+
+    fn bucket(&mut self, id: BucketId) -> Result<&mut BucketModel, QuotaError> {
+        if id.is_reserved() {
+            return Err(QuotaError::ReservedBucketId(id));
+        }
+        let now_ms = self.now_ms;
+        let bucket = self.buckets.get_mut(&id).ok_or(QuotaError::UnknownBucket(id))?;
+        // Refill up to now: `refill_amount` per whole interval since `origin_ms`.
+        let now_tick = now_ms.saturating_sub(bucket.origin_ms) / bucket.policy.refill_interval_ms;
+        if now_tick > bucket.tick {
+            let gained = (now_tick - bucket.tick) * bucket.policy.refill_amount;
+            bucket.level = (bucket.level + gained).min(bucket.policy.capacity);
+            bucket.tick = now_tick;
+        }
+        Ok(bucket)
+    }
+
+    fn open_bucket(&mut self, id: BucketId, policy: BucketPolicy) -> Result<(), QuotaError> {
+        if id.is_reserved() {
+            return Err(QuotaError::ReservedBucketId(id));
+        }
+        let BucketPolicy { capacity, refill_amount, refill_interval_ms } = policy;
+        let out_of_range =
+            |field, value, max| Err(QuotaError::PolicyOutOfRange { field, value, min: 1, max });
+        if capacity == 0 || capacity > atomic_ledger::BUCKET_CAPACITY_MAX {
+            return out_of_range("capacity", capacity, atomic_ledger::BUCKET_CAPACITY_MAX);
+        }
+        if refill_amount == 0 || refill_amount > capacity {
+            return out_of_range("refill_amount", refill_amount, capacity);
+        }
+        if refill_interval_ms == 0 {
+            return out_of_range("refill_interval_ms", 0, u64::MAX);
+        }
+        if let Some(existing) = self.buckets.get(&id) {
+            return if existing.policy == policy { Ok(()) } else { Err(QuotaError::IdConflict(id)) };
+        }
+        if self.buckets.len() == BUCKETS_MAX {
+            return Err(QuotaError::TableFull { buckets_max: BUCKETS_MAX });
+        }
+        self.buckets.insert(id, BucketModel { policy, origin_ms: self.now_ms, level: capacity, tick: 0 });
+        Ok(())
+    }
+
+    fn take(&mut self, id: BucketId, units: u64) -> Result<u64, QuotaError> {
+        let now_ms = self.now_ms;
+        let bucket = self.bucket(id)?;
+        let BucketPolicy { capacity, refill_amount, refill_interval_ms } = bucket.policy;
+        if units == 0 || units > capacity {
+            return Err(QuotaError::UnitsOutOfRange { id, units, capacity });
+        }
+        if bucket.level < units {
+            // Enough arrives at the boundary that ends the interval bringing the last missing unit.
+            let intervals = (units - bucket.level).div_ceil(refill_amount);
+            let due_ms = bucket.origin_ms + (bucket.tick + intervals) * refill_interval_ms;
+            let retry_after_ms = due_ms.saturating_sub(now_ms).max(1);
+            return Err(QuotaError::Exhausted {
+                id,
+                requested: units,
+                available: bucket.level,
+                retry_after_ms,
+            });
+        }
+        bucket.level -= units;
+        Ok(bucket.level)
+    }
+
+    fn refund(&mut self, id: BucketId, units: u64) -> Result<Refunded, QuotaError> {
+        let bucket = self.bucket(id)?;
+        let capacity = bucket.policy.capacity;
+        if units == 0 || units > capacity {
+            return Err(QuotaError::UnitsOutOfRange { id, units, capacity });
+        }
+        let before = bucket.level;
+        bucket.level = (before + units).min(capacity);
+        Ok(Refunded { restored: bucket.level - before, level: bucket.level })
+    }
+
+    fn put_back(&mut self, id: BucketId, units: u64) {
+        self.refund(id, units).expect("units this model took fit the bucket");
+    }
+
+    fn bucket_info(&mut self, id: BucketId) -> Result<BucketInfo, QuotaError> {
+        let bucket = *self.bucket(id)?;
+        Ok(BucketInfo { id, policy: bucket.policy, level: bucket.level })
     }
 }

@@ -1,0 +1,440 @@
+//! Quotas: refilling buckets (rate limits) whose level and time base change in
+//! one CAS, with refunds. A plain allowance needs no new type: it is an
+//! account with [`crate::Floor::Zero`], consumed by `debit` and topped up by
+//! `credit`.
+//!
+//! # Implementation details
+//!
+//! One 64-bit word per bucket:
+//!
+//! ```text
+//!  63              40 39                                          0
+//! +------------------+---------------------------------------------+
+//! | level (24 bits)  | tick: whole refill intervals since origin   |
+//! +------------------+---------------------------------------------+
+//! ```
+//!
+//! * `tick` is the time base: the number of whole `refill_interval_ms` that had
+//!   passed since the bucket was opened (`origin_ms`, the ledger clock then)
+//!   when the level was last brought up to date. Every take and refund reads
+//!   the clock once, turns it into `now_tick`, and in the **same CAS** writes
+//!   the refilled level minus (or plus) the units and `max(tick, now_tick)`.
+//!   A refill is therefore claimed exactly once: a racing operation that read
+//!   the old word fails its CAS and recomputes from the new one, whose time base
+//!   already covers the intervals just paid out.
+//! * The time base never moves back. A thread that read the clock earlier than
+//!   the last writer (`now_tick < tick`) gets no refill, so skewed readers can
+//!   only under-grant. Hence the invariant, checked by loom and the property
+//!   tests: units granted ≤ capacity + `refill_amount` × (the largest tick
+//!   written) + units refunded.
+//! * Refill is discrete: `refill_amount` arrives at each interval boundary, up
+//!   to `capacity`. The partial interval is never lost, because the tick is
+//!   counted from the origin, not from the last operation.
+//!
+//! Limits: capacity ≤ [`BUCKET_CAPACITY_MAX`] (2^24 − 1); the 40-bit tick lasts
+//! 34 years at a 1 ms interval (then the bucket stops refilling).
+
+use crate::directory::Inserted;
+use crate::sync::{AtomicU64, Ordering};
+use crate::{BucketId, Ledger, QuotaError};
+
+/// The largest bucket capacity: the level field is 24 bits.
+///
+/// ```
+/// use atomic_ledger::BUCKET_CAPACITY_MAX;
+/// assert_eq!(BUCKET_CAPACITY_MAX, 16_777_215);
+/// ```
+pub const BUCKET_CAPACITY_MAX: u64 = (1 << LEVEL_BITS) - 1;
+
+const LEVEL_BITS: u32 = 24;
+const TICK_BITS: u32 = 64 - LEVEL_BITS;
+const TICK_MAX: u64 = (1 << TICK_BITS) - 1;
+
+/// How a refilling bucket fills: it starts full at `capacity` and gains
+/// `refill_amount` units at the end of every `refill_interval_ms`, never
+/// holding more than `capacity`.
+///
+/// ```
+/// use atomic_ledger::BucketPolicy;
+/// // 100 requests per second, bursts of up to 100.
+/// let policy = BucketPolicy { capacity: 100, refill_amount: 100, refill_interval_ms: 1_000 };
+/// assert_eq!(policy.capacity, 100);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BucketPolicy {
+    /// The most units the bucket holds: `1..=BUCKET_CAPACITY_MAX`.
+    pub capacity: u64,
+    /// Units added per interval: `1..=capacity`.
+    pub refill_amount: u64,
+    /// The interval: at least 1 ms.
+    pub refill_interval_ms: u64,
+}
+
+/// A bucket as the ledger sees it now (level brought up to the clock).
+///
+/// ```
+/// use atomic_ledger::{BucketId, BucketPolicy, Ledger};
+/// let ledger = Ledger::new();
+/// let policy = BucketPolicy { capacity: 10, refill_amount: 1, refill_interval_ms: 100 };
+/// ledger.open_bucket(BucketId(1), policy).unwrap();
+/// ledger.take(BucketId(1), 4).unwrap();
+/// let info = ledger.bucket_info(BucketId(1)).unwrap();
+/// assert_eq!((info.level, info.policy), (6, policy));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BucketInfo {
+    /// The bucket.
+    pub id: BucketId,
+    /// Its policy.
+    pub policy: BucketPolicy,
+    /// Units available now.
+    pub level: u64,
+}
+
+/// What a refund restored.
+///
+/// ```
+/// use atomic_ledger::{BucketId, BucketPolicy, Ledger, Refunded};
+/// let ledger = Ledger::new();
+/// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 10, refill_amount: 10, refill_interval_ms: 1_000 }).unwrap();
+/// ledger.take(BucketId(1), 3).unwrap();
+/// assert_eq!(ledger.refund(BucketId(1), 5), Ok(Refunded { restored: 3, level: 10 })); // full at 10
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Refunded {
+    /// Units put back. Less than asked only when the bucket filled up first
+    /// (a refill already replaced the rest).
+    pub restored: u64,
+    /// The level after.
+    pub level: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct BucketCell {
+    id: BucketId,
+    policy: BucketPolicy,
+    origin_ms: u64,
+    /// `level << 40 | tick`; see the module docs.
+    word: AtomicU64,
+}
+
+impl crate::directory::Keyed for BucketCell {
+    fn key(&self) -> u128 {
+        self.id.0
+    }
+}
+
+fn decode(word: u64) -> (u64, u64) {
+    (word >> TICK_BITS, word & TICK_MAX)
+}
+
+fn encode(level: u64, tick: u64) -> u64 {
+    debug_assert!(level <= BUCKET_CAPACITY_MAX && tick <= TICK_MAX);
+    level << TICK_BITS | tick
+}
+
+/// Validates a policy: each field in its range.
+pub(crate) fn check_policy(policy: &BucketPolicy) -> Result<(), QuotaError> {
+    let out_of_range = |field, value, min, max| QuotaError::PolicyOutOfRange { field, value, min, max };
+    if !(1..=BUCKET_CAPACITY_MAX).contains(&policy.capacity) {
+        return Err(out_of_range("capacity", policy.capacity, 1, BUCKET_CAPACITY_MAX));
+    }
+    if !(1..=policy.capacity).contains(&policy.refill_amount) {
+        return Err(out_of_range("refill_amount", policy.refill_amount, 1, policy.capacity));
+    }
+    if policy.refill_interval_ms == 0 {
+        return Err(out_of_range("refill_interval_ms", 0, 1, u64::MAX));
+    }
+    Ok(())
+}
+
+impl BucketCell {
+    /// A full bucket. `policy` must have passed [`check_policy`].
+    pub(crate) fn new(id: BucketId, policy: BucketPolicy, origin_ms: u64) -> Self {
+        Self { id, policy, origin_ms, word: AtomicU64::new(encode(policy.capacity, 0)) }
+    }
+
+    pub(crate) fn policy(&self) -> BucketPolicy {
+        self.policy
+    }
+
+    fn tick_at(&self, now_ms: u64) -> u64 {
+        (now_ms.saturating_sub(self.origin_ms) / self.policy.refill_interval_ms).min(TICK_MAX)
+    }
+
+    /// The word's level brought up to `now_tick`, and the time base to write.
+    fn refilled(&self, word: u64, now_tick: u64) -> (u64, u64) {
+        let (level, tick) = decode(word);
+        let intervals = now_tick.saturating_sub(tick);
+        let gained = intervals.saturating_mul(self.policy.refill_amount);
+        (level.saturating_add(gained).min(self.policy.capacity), tick.max(now_tick))
+    }
+
+    /// Checks that `units` could ever be granted: 1..=capacity.
+    fn check_units(&self, units: u64) -> Result<(), QuotaError> {
+        if units == 0 || units > self.policy.capacity {
+            return Err(QuotaError::UnitsOutOfRange { id: self.id, units, capacity: self.policy.capacity });
+        }
+        Ok(())
+    }
+
+    /// Takes `units` if the refilled level has them; returns the level after.
+    /// One CAS decides; `Err` changed nothing.
+    pub(crate) fn take(&self, units: u64, now_ms: u64) -> Result<u64, QuotaError> {
+        self.check_units(units)?;
+        let now_tick = self.tick_at(now_ms);
+        // Acquire/AcqRel, as for the account word: an operation ordered after
+        // this one (same thread, or through a join or a lock) sees its result.
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let (level, tick) = self.refilled(word, now_tick);
+            if level < units {
+                let retry_after_ms = self.retry_after_ms(units - level, tick, now_ms);
+                return Err(QuotaError::Exhausted {
+                    id: self.id,
+                    requested: units,
+                    available: level,
+                    retry_after_ms,
+                });
+            }
+            let next = encode(level - units, tick);
+            #[cfg(feature = "_broken-quota-check-then-write")]
+            {
+                // Deliberately broken (test-only): check, then write, with no CAS.
+                self.word.store(next, Ordering::Release);
+                return Ok(level - units);
+            }
+            #[allow(unreachable_code)]
+            match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(level - units),
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Puts `units` back, up to capacity. One CAS.
+    pub(crate) fn refund(&self, units: u64, now_ms: u64) -> Result<Refunded, QuotaError> {
+        self.check_units(units)?;
+        Ok(self.put_back(units, now_ms))
+    }
+
+    /// [`Self::refund`] of units this crate took (always in range).
+    pub(crate) fn put_back(&self, units: u64, now_ms: u64) -> Refunded {
+        debug_assert!(units <= self.policy.capacity);
+        let now_tick = self.tick_at(now_ms);
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let (level, tick) = self.refilled(word, now_tick);
+            let after = (level + units).min(self.policy.capacity);
+            match self.word.compare_exchange_weak(
+                word,
+                encode(after, tick),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Refunded { restored: after - level, level: after },
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// How long until `missing` more units will have arrived, counted from
+    /// `now_ms`, if nobody else takes any. `tick` is the refilled time base.
+    fn retry_after_ms(&self, missing: u64, tick: u64, now_ms: u64) -> u64 {
+        let intervals = missing.div_ceil(self.policy.refill_amount);
+        let due_ms = tick
+            .saturating_add(intervals)
+            .saturating_mul(self.policy.refill_interval_ms)
+            .saturating_add(self.origin_ms);
+        due_ms.saturating_sub(now_ms).max(1)
+    }
+
+    /// The level now (the bucket's word is not written).
+    pub(crate) fn info(&self, now_ms: u64) -> BucketInfo {
+        let (level, _) = self.refilled(self.word.load(Ordering::Acquire), self.tick_at(now_ms));
+        BucketInfo { id: self.id, policy: self.policy, level }
+    }
+}
+
+impl Ledger {
+    fn bucket(&self, id: BucketId) -> Result<&BucketCell, QuotaError> {
+        if id.is_reserved() {
+            return Err(QuotaError::ReservedBucketId(id));
+        }
+        self.buckets.get(id.0).ok_or(QuotaError::UnknownBucket(id))
+    }
+
+    /// The bucket behind a credential's rate limit: checked to exist when the
+    /// credential was issued, and buckets are never removed.
+    pub(crate) fn rate_bucket(&self, id: BucketId) -> &BucketCell {
+        self.buckets.get(id.0).unwrap_or_else(|| unreachable!("bucket {id} vanished"))
+    }
+
+    /// Opens refilling bucket `id`, full, with its time base at the ledger
+    /// clock's now. Opening the same id with the same policy again is accepted
+    /// and changes nothing; with another policy it is [`QuotaError::IdConflict`].
+    ///
+    /// ```
+    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, QuotaError};
+    /// let ledger = Ledger::new();
+    /// let policy = BucketPolicy { capacity: 60, refill_amount: 1, refill_interval_ms: 1_000 };
+    /// ledger.open_bucket(BucketId(1), policy).unwrap();
+    /// ledger.open_bucket(BucketId(1), policy).unwrap(); // idempotent
+    /// let other = BucketPolicy { capacity: 61, ..policy };
+    /// assert_eq!(ledger.open_bucket(BucketId(1), other), Err(QuotaError::IdConflict(BucketId(1))));
+    /// assert!(matches!(
+    ///     ledger.open_bucket(BucketId(2), BucketPolicy { refill_interval_ms: 0, ..policy }),
+    ///     Err(QuotaError::PolicyOutOfRange { field: "refill_interval_ms", .. })
+    /// ));
+    /// ```
+    pub fn open_bucket(&self, id: BucketId, policy: BucketPolicy) -> Result<(), QuotaError> {
+        if id.is_reserved() {
+            return Err(QuotaError::ReservedBucketId(id));
+        }
+        check_policy(&policy)?;
+        let origin_ms = self.clock.now_ms();
+        match self.buckets.insert(id.0, || BucketCell::new(id, policy, origin_ms)) {
+            Inserted::New => Ok(()),
+            Inserted::Existing(cell) if cell.policy() == policy => Ok(()),
+            Inserted::Existing(_) => Err(QuotaError::IdConflict(id)),
+            Inserted::Full => Err(QuotaError::TableFull { buckets_max: self.buckets.entries_max() }),
+        }
+    }
+
+    /// Takes `units` from bucket `id`, refilled to the ledger clock's now, and
+    /// returns the level left. One CAS writes the new level and time base
+    /// together, so concurrent takers never get more than the capacity plus
+    /// what the refill has produced. Lock-free. When the bucket is short, the
+    /// error says how many units it has and when enough will have arrived.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, ManualClock, QuotaError};
+    /// let clock = Arc::new(ManualClock::new(0));
+    /// let ledger = Ledger::builder().clock(clock.clone()).build().unwrap();
+    /// // 10 requests per second per API key, bursts of up to 10.
+    /// ledger.open_bucket(BucketId(7), BucketPolicy { capacity: 10, refill_amount: 10, refill_interval_ms: 1_000 }).unwrap();
+    /// for left in (0..10).rev() {
+    ///     assert_eq!(ledger.take(BucketId(7), 1), Ok(left));
+    /// }
+    /// assert!(matches!(ledger.take(BucketId(7), 1), Err(QuotaError::Exhausted { available: 0, retry_after_ms: 1_000, .. })));
+    /// clock.advance_ms(1_000);
+    /// assert_eq!(ledger.take(BucketId(7), 1), Ok(9));
+    /// ```
+    pub fn take(&self, id: BucketId, units: u64) -> Result<u64, QuotaError> {
+        self.bucket(id)?.take(units, self.clock.now_ms())
+    }
+
+    /// Gives `units` back to bucket `id` (for work that was charged and then
+    /// not done), up to its capacity; says how many it restored. Unlike a
+    /// GCRA limiter's single timestamp, the level can go back up. The ledger
+    /// does not know what each caller took: give back only what you took. To
+    /// charge an estimate and settle the actual cost, place a hold with a
+    /// rate-limited credential ([`Ledger::hold_as`]): resolving the hold gives
+    /// the unused part back.
+    ///
+    /// ```
+    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, Refunded};
+    /// let ledger = Ledger::new();
+    /// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 5, refill_amount: 1, refill_interval_ms: 60_000 }).unwrap();
+    /// ledger.take(BucketId(1), 5).unwrap();
+    /// assert_eq!(ledger.refund(BucketId(1), 2), Ok(Refunded { restored: 2, level: 2 }));
+    /// ```
+    pub fn refund(&self, id: BucketId, units: u64) -> Result<Refunded, QuotaError> {
+        self.bucket(id)?.refund(units, self.clock.now_ms())
+    }
+
+    /// Bucket `id`: its policy and its level now. Writes nothing.
+    ///
+    /// ```
+    /// use atomic_ledger::{BucketId, Ledger, QuotaError};
+    /// let ledger = Ledger::new();
+    /// assert_eq!(ledger.bucket_info(BucketId(3)), Err(QuotaError::UnknownBucket(BucketId(3))));
+    /// ```
+    pub fn bucket_info(&self, id: BucketId) -> Result<BucketInfo, QuotaError> {
+        Ok(self.bucket(id)?.info(self.clock.now_ms()))
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use super::*;
+
+    fn bucket(capacity: u64, refill_amount: u64, refill_interval_ms: u64) -> BucketCell {
+        let policy = BucketPolicy { capacity, refill_amount, refill_interval_ms };
+        check_policy(&policy).unwrap();
+        BucketCell::new(BucketId(1), policy, 1_000)
+    }
+
+    #[test]
+    fn refills_at_each_interval_boundary_up_to_capacity() {
+        let bucket = bucket(5, 2, 100);
+        assert_eq!(bucket.take(5, 1_000), Ok(0));
+        assert!(matches!(
+            bucket.take(1, 1_099),
+            Err(QuotaError::Exhausted { available: 0, retry_after_ms: 1, .. })
+        ));
+        assert_eq!(bucket.take(2, 1_100), Ok(0));
+        assert_eq!(bucket.take(1, 1_350), Ok(3)); // two more intervals: 4, less 1
+        assert_eq!(bucket.info(9_000).level, 5); // never above capacity
+    }
+
+    #[test]
+    fn a_late_reader_gets_no_refill_and_does_not_move_the_base_back() {
+        let bucket = bucket(4, 1, 10);
+        assert_eq!(bucket.take(4, 1_000), Ok(0));
+        assert_eq!(bucket.take(1, 1_020), Ok(1)); // tick 2: two refills, one taken
+        assert_eq!(bucket.take(1, 1_010), Ok(0)); // an earlier clock reading: no refill
+        assert!(bucket.take(1, 1_015).is_err());
+        assert_eq!(bucket.take(1, 1_030), Ok(0)); // tick 3: exactly one more
+    }
+
+    #[test]
+    fn retry_after_counts_to_the_boundary_that_brings_enough() {
+        let bucket = bucket(10, 3, 1_000);
+        assert_eq!(bucket.take(10, 1_000), Ok(0));
+        // 7 missing at 1_250 → three refills → the boundary at 1_000 + 3 × 1_000.
+        let error = bucket.take(7, 1_250).unwrap_err();
+        assert_eq!(
+            error,
+            QuotaError::Exhausted { id: BucketId(1), requested: 7, available: 0, retry_after_ms: 2_750 }
+        );
+    }
+
+    #[test]
+    fn refund_restores_up_to_capacity_and_reports_how_much() {
+        let bucket = bucket(3, 1, 1_000);
+        assert_eq!(bucket.take(2, 1_000), Ok(1));
+        assert_eq!(bucket.refund(3, 1_000), Ok(Refunded { restored: 2, level: 3 }));
+        assert!(matches!(bucket.refund(0, 1_000), Err(QuotaError::UnitsOutOfRange { .. })));
+        assert!(matches!(bucket.take(4, 1_000), Err(QuotaError::UnitsOutOfRange { capacity: 3, .. })));
+    }
+
+    #[test]
+    fn policies_out_of_range_are_refused() {
+        let policy = |capacity, refill_amount, refill_interval_ms| BucketPolicy {
+            capacity,
+            refill_amount,
+            refill_interval_ms,
+        };
+        assert!(check_policy(&policy(0, 1, 1)).is_err());
+        assert!(check_policy(&policy(BUCKET_CAPACITY_MAX + 1, 1, 1)).is_err());
+        assert!(check_policy(&policy(5, 6, 1)).is_err());
+        assert!(check_policy(&policy(5, 0, 1)).is_err());
+        assert!(check_policy(&policy(5, 5, 0)).is_err());
+        assert!(check_policy(&policy(BUCKET_CAPACITY_MAX, BUCKET_CAPACITY_MAX, u64::MAX)).is_ok());
+    }
+
+    #[test]
+    fn huge_times_saturate_without_overflow() {
+        let policy = BucketPolicy {
+            capacity: BUCKET_CAPACITY_MAX,
+            refill_amount: BUCKET_CAPACITY_MAX,
+            refill_interval_ms: 1,
+        };
+        let bucket = BucketCell::new(BucketId(1), policy, 0);
+        assert_eq!(bucket.take(BUCKET_CAPACITY_MAX, u64::MAX), Ok(0));
+        assert_eq!(bucket.info(u64::MAX).level, 0); // the tick saturated: no more refills
+        assert!(matches!(bucket.take(1, u64::MAX), Err(QuotaError::Exhausted { .. })));
+    }
+}
