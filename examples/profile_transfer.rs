@@ -2,10 +2,15 @@
 //! (instructions per operation) or `perf`.
 //!
 //! `cargo run --release --example profile_transfer -- transfer 100000`
-//! (kinds: `debit-id`, `debit-handle`, `debit-as`, `transfer`).
+//! (kinds: `debit-id`, `debit-handle`, `debit-as`, `debit-as-rated` (with a
+//! rate-limit bucket), `take` (a bucket per account id), `governor` (its
+//! keyed limiter on the same keys), `transfer`).
+
+use std::num::NonZeroU32;
 
 use atomic_ledger::{
-    AccountId, AccountOptions, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId,
+    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, Scopes,
+    Transfer, TransferId,
 };
 
 fn main() {
@@ -13,11 +18,19 @@ fn main() {
     let kind = args.next().unwrap_or_else(|| "transfer".into());
     let count: u64 = args.next().and_then(|n| n.parse().ok()).unwrap_or(100_000);
     let accounts = 10_000u128;
-    let ledger = Ledger::builder().accounts_max(accounts as usize).build().expect("valid config");
+    let ledger = Ledger::builder()
+        .accounts_max(accounts as usize)
+        .buckets_max(accounts as usize)
+        .build()
+        .expect("valid config");
+    let policy = BucketPolicy { capacity: 1 << 23, refill_amount: 1 << 23, refill_interval_ms: 1_000 };
     for id in 1..=accounts {
         ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh");
         ledger.credit(AccountId(id), 1 << 40).expect("fits");
+        ledger.open_bucket(BucketId(id), policy).expect("fresh");
     }
+    let per_second = NonZeroU32::new(1 << 23).expect("positive");
+    let governor = governor::RateLimiter::dashmap(governor::Quota::per_second(per_second));
     let handle = ledger.account(AccountId(1)).expect("opened");
     let key = CredentialSpec {
         account: AccountId(1),
@@ -28,6 +41,8 @@ fn main() {
         rate_limit: None,
     };
     ledger.issue_credential(CredentialId(1), key).expect("fresh credential");
+    let rated = CredentialSpec { rate_limit: Some(BucketId(1)), ..key };
+    ledger.issue_credential(CredentialId(2), rated).expect("fresh credential");
     let mut state = 0x9e37_79b9_u64;
     let mut next = || {
         state ^= state << 13;
@@ -40,6 +55,9 @@ fn main() {
             "debit-id" => ledger.debit(AccountId(next()), 1).is_ok(),
             "debit-handle" => handle.debit(1).is_ok(),
             "debit-as" => ledger.debit_as(CredentialId(1), 1).is_ok(),
+            "debit-as-rated" => ledger.debit_as(CredentialId(2), 1).is_ok(),
+            "take" => ledger.take(BucketId(next()), 1).is_ok(),
+            "governor" => governor.check_key(&next()).is_ok(),
             _ => {
                 let (from, to) = (next(), next());
                 let to = if to == from { from % accounts + 1 } else { to };

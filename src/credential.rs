@@ -292,6 +292,32 @@ impl CredentialCell {
         }
     }
 
+    /// Adds `spend` to a use begun without it (`transfer_as` and `hold_as`
+    /// charge under the id's lock, once they know the id is fresh): one CAS
+    /// checking the cap. `end` gives it back with the rest if the operation
+    /// does not take effect.
+    pub(crate) fn charge(&self, ticket: &mut Ticket, spend: u64) -> Result<(), CredentialError> {
+        let Some(cap) = self.spec.spend_cap else {
+            return Ok(()); // nothing is counted without a cap
+        };
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let spent = word & SPENT_MASK;
+            if spend > cap - spent {
+                return Err(CredentialError::SpendCapExceeded { id: self.id, cap, spent, requested: spend });
+            }
+            // AcqRel, as `begin`. The use is already counted, so a revoke that
+            // began since waits for this use to end: the charge cannot outrun it.
+            match self.word.compare_exchange_weak(word, word + spend, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    ticket.spent += spend;
+                    return Ok(());
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
     /// Ends a use; gives its spend back if the operation did not take effect.
     pub(crate) fn end(&self, ticket: Ticket, took_effect: bool) {
         let one_use = 1 << USES_SHIFT[ticket.generation];

@@ -220,15 +220,18 @@ impl Holds {
         Self { table: IdTable::new(holds_max, shard_count), holds_max }
     }
 
-    /// Creates the hold once. `now_ms` must be earlier than its expiry (checked by the caller).
-    pub(crate) fn hold(
+    /// Creates the hold once; `Ok(Ok(repeat))`. `now_ms` must be earlier than
+    /// its expiry (checked by the caller). For a fresh id, `admit` runs first,
+    /// under the shard lock: if it declines, nothing is recorded (`Ok(Err)`).
+    pub(crate) fn hold<D>(
         &self,
         epoch: &Epoch,
         request: HoldRequest,
         cells: Cells<'_>,
         now_ms: u64,
         charged: Option<CredentialId>,
-    ) -> Result<bool, HoldError> {
+        admit: impl FnOnce() -> Result<(), D>,
+    ) -> Result<Result<bool, D>, HoldError> {
         let mut shard = self.table.lock(request.id.0);
         if let Some(record) = shard.records.get(&request.id.0).copied() {
             if let Some(field) = record.conflict(&request) {
@@ -237,7 +240,7 @@ impl Holds {
             let state = self.settle_if_due(epoch, &mut shard, record, cells, now_ms);
             return match state {
                 HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
-                _ => Ok(true),
+                _ => Ok(Ok(true)),
             };
         }
         if request.id.0 <= shard.low_water {
@@ -246,6 +249,9 @@ impl Holds {
         if !shard.make_room(self.table.shard_records_max(), 1, |record| !record.state.is_open()) {
             return Err(HoldError::TableFull { holds_max: self.holds_max });
         }
+        if let Err(declined) = admit() {
+            return Ok(Err(declined));
+        }
         let state = match cells.from.begin_hold(epoch, request.amount) {
             Ok(()) => HoldState::Open,
             Err(reason) => HoldState::Rejected(reason),
@@ -253,7 +259,7 @@ impl Holds {
         shard.records.insert(request.id.0, HoldRecord { request, state, charged });
         match state {
             HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: false }),
-            _ => Ok(false),
+            _ => Ok(Ok(false)),
         }
     }
 

@@ -1,10 +1,11 @@
 //! The ledger: accounts by id, transfers, linked batches, holds, external
 //! movements, snapshots and audit.
 
+use std::convert::Infallible;
 use std::sync::Arc;
 
 use crate::cell::{AccountCell, AMOUNT_MAX};
-use crate::credential::CredentialCell;
+use crate::credential::{CredentialCell, Ticket};
 use crate::directory::{Directory, Inserted};
 use crate::hold::{Cells, Holds};
 use crate::linked::{apply_linked, leg_errors, Leg};
@@ -125,6 +126,14 @@ fn hold_error(error: AccountError) -> HoldError {
 struct Amounts {
     amount: u64,
     spend: u64,
+}
+
+/// A credentialed use in progress: counted in the credential's word, with
+/// what it took from the rate limit.
+struct InUse<'a> {
+    cell: &'a CredentialCell,
+    ticket: Ticket,
+    bucket: Option<(&'a BucketCell, u64)>,
 }
 
 /// Options for a [`Ledger`]. Every table has a fixed capacity, chosen here.
@@ -640,8 +649,13 @@ impl Ledger {
         let Transfer { id, from, to, amount } = transfer;
         let (from_cell, to_cell) = self.resolve_transfer(&transfer)?;
         let fields = Record { from, to, amount, link: Link::Single, outcome: Outcome::Applied };
-        let decision =
-            self.transfer_ids.decide(id, fields, || move_funds(&self.epoch, from_cell, to_cell, amount))?;
+        let decided = self.transfer_ids.decide(id, fields, || {
+            Ok::<_, Infallible>(move_funds(&self.epoch, from_cell, to_cell, amount))
+        })?;
+        let decision = match decided {
+            Ok(decision) => decision,
+            Err(never) => match never {},
+        };
         match decision.outcome {
             Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
             Err(reason) => Err(TransferError::Rejected { reason, repeat: decision.repeat }),
@@ -783,16 +797,21 @@ impl Ledger {
     /// assert!(matches!(ledger.hold(second), Err(HoldError::Rejected { reason: Rejection::InsufficientFunds { available: 20, .. }, .. })));
     /// ```
     pub fn hold(&self, request: HoldRequest) -> Result<HoldReceipt, HoldError> {
-        self.hold_charged(request, None)
+        match self.hold_with(request, None, || Ok::<_, Infallible>(()))? {
+            Ok(receipt) => Ok(receipt),
+            Err(never) => match never {},
+        }
     }
 
-    /// [`Ledger::hold`], remembering the credential to give the unposted
-    /// part back to.
-    fn hold_charged(
+    /// [`Ledger::hold`]; for a fresh id, `admit` runs under the hold id's lock
+    /// first and may decline (inner `Err`, nothing recorded). `charged`: the
+    /// credential to give the unposted part back to.
+    fn hold_with<D>(
         &self,
         request: HoldRequest,
         charged: Option<CredentialId>,
-    ) -> Result<HoldReceipt, HoldError> {
+        admit: impl FnOnce() -> Result<(), D>,
+    ) -> Result<Result<HoldReceipt, D>, HoldError> {
         let HoldRequest { id, from, to, amount, expires_at_ms } = request;
         if id.is_reserved() {
             return Err(HoldError::ReservedHoldId(id));
@@ -810,8 +829,8 @@ impl Ledger {
         if expires_at_ms <= now_ms {
             return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
         }
-        let repeat = self.holds.hold(&self.epoch, request, cells, now_ms, charged)?;
-        Ok(HoldReceipt { id, repeat })
+        let decided = self.holds.hold(&self.epoch, request, cells, now_ms, charged, admit)?;
+        Ok(decided.map(|repeat| HoldReceipt { id, repeat }))
     }
 
     /// Captures `amount` of hold `id`: `amount` goes to the hold's `to`, the rest
@@ -1142,8 +1161,9 @@ impl Ledger {
 
     /// Runs `operation` as one use of credential `cell` needing `needed`, on
     /// account `account`, moving `amounts.amount` (checked against the
-    /// per-operation maximum) and spending `amounts.spend` against the cap. The
-    /// spend is given back unless `took_effect` says the operation moved money.
+    /// per-operation maximum) and spending `amounts.spend` against the cap and
+    /// the rate limit. Both are given back unless `took_effect` says the
+    /// operation moved money.
     fn use_credential<T, E>(
         &self,
         cell: &CredentialCell,
@@ -1153,30 +1173,68 @@ impl Ledger {
         operation: impl FnOnce() -> Result<T, E>,
         took_effect: impl FnOnce(&Result<T, E>) -> bool,
     ) -> Result<T, AsError<E>> {
-        if cell.account() != account {
-            let error =
-                CredentialError::WrongAccount { id: cell.id(), account: cell.account(), requested: account };
-            return Err(AsError::Denied(error));
-        }
-        let ticket = cell
-            .begin(needed, amounts.amount, amounts.spend, || self.clock.now_ms())
-            .map_err(AsError::Denied)?;
-        // The rate limit is taken after the credential's own checks, so that a
-        // refused use costs no units; it is given back if the operation fails.
-        let bucket = cell.spec().rate_limit.filter(|_| amounts.spend > 0).map(|id| self.rate_bucket(id));
-        if let Some(bucket) = bucket {
-            if let Err(error) = bucket.take(amounts.spend, self.clock.now_ms()) {
-                cell.end(ticket, false);
-                return Err(AsError::Denied(CredentialError::RateLimited { id: cell.id(), error }));
-            }
-        }
+        let in_use = self.begin_use(cell, needed, account, amounts).map_err(AsError::Denied)?;
         let result = operation();
         let effect = took_effect(&result);
-        if let (Some(bucket), false) = (bucket, effect) {
-            bucket.put_back(amounts.spend, self.clock.now_ms());
-        }
-        cell.end(ticket, effect);
+        self.end_use(in_use, effect);
         result.map_err(AsError::Failed)
+    }
+
+    /// Begins a use: the credential's checks and `amounts.spend` against its
+    /// cap in one CAS, then the rate limit (after the credential's own
+    /// checks, so that a refused use costs no units).
+    fn begin_use<'a>(
+        &'a self,
+        cell: &'a CredentialCell,
+        needed: Scopes,
+        account: AccountId,
+        amounts: Amounts,
+    ) -> Result<InUse<'a>, CredentialError> {
+        if cell.account() != account {
+            return Err(CredentialError::WrongAccount {
+                id: cell.id(),
+                account: cell.account(),
+                requested: account,
+            });
+        }
+        let ticket = cell.begin(needed, amounts.amount, amounts.spend, || self.clock.now_ms())?;
+        let mut in_use = InUse { cell, ticket, bucket: None };
+        if let Err(error) = self.take_rate(&mut in_use, amounts.spend) {
+            self.end_use(in_use, false);
+            return Err(error);
+        }
+        Ok(in_use)
+    }
+
+    /// Charges `spend` to a use begun without it: the cap, then the rate
+    /// limit. For `transfer_as` and `hold_as`, which charge under the id's
+    /// lock so that a repeat is answered without being charged. On `Err`, the
+    /// use's end gives back what was charged.
+    fn charge<'a>(&'a self, in_use: &mut InUse<'a>, spend: u64) -> Result<(), CredentialError> {
+        in_use.cell.charge(&mut in_use.ticket, spend)?;
+        self.take_rate(in_use, spend)
+    }
+
+    fn take_rate<'a>(&'a self, in_use: &mut InUse<'a>, spend: u64) -> Result<(), CredentialError> {
+        let Some(bucket) = in_use.cell.spec().rate_limit.filter(|_| spend > 0) else {
+            return Ok(());
+        };
+        debug_assert!(in_use.bucket.is_none(), "one rate-limit charge per use");
+        let bucket = self.rate_bucket(bucket);
+        bucket
+            .take(spend, self.clock.now_ms())
+            .map_err(|error| CredentialError::RateLimited { id: in_use.cell.id(), error })?;
+        in_use.bucket = Some((bucket, spend));
+        Ok(())
+    }
+
+    /// Ends a use; if the operation did not take effect, gives back its rate
+    /// limit units and its cap spend.
+    fn end_use(&self, in_use: InUse<'_>, took_effect: bool) {
+        if let (Some((bucket, units)), false) = (in_use.bucket, took_effect) {
+            bucket.put_back(units, self.clock.now_ms());
+        }
+        in_use.cell.end(in_use.ticket, took_effect);
     }
 
     /// Gives `amount` back to credential `id`'s cap and rate limit: the part
@@ -1251,9 +1309,13 @@ impl Ledger {
 
     /// [`Ledger::transfer`] out of the credential's account (scope
     /// [`Scopes::DEBIT`]; `transfer.from` must be that account; the amount
-    /// counts against the caps). A repeat of an applied transfer id moves
-    /// nothing, so it spends nothing; but the cap is checked before the id is
-    /// looked up, so the repeat is answered only if the cap has room for it.
+    /// counts against the caps and the rate limit). The credential must be
+    /// live and scoped for every call, repeats included. The amount is
+    /// charged under the transfer id's lock, and only for a fresh id: a repeat
+    /// (sequential, or concurrent with the first submission) gets the
+    /// recorded outcome and spends nothing, even when the cap has no room
+    /// left. A refusal by the cap or the rate limit records nothing, so the
+    /// id stays usable.
     ///
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes, Transfer, TransferId};
@@ -1277,15 +1339,33 @@ impl Ledger {
         transfer: Transfer,
     ) -> Result<TransferReceipt, AsError<TransferError>> {
         let (cell, _) = self.credential_for(id)?;
-        let amounts = Amounts { amount: transfer.amount, spend: transfer.amount };
-        self.use_credential(
-            cell,
-            Scopes::DEBIT,
-            transfer.from,
-            amounts,
-            || self.transfer(transfer),
-            |result| matches!(result, Ok(receipt) if !receipt.repeat),
-        )
+        // The spend is charged under the transfer id's lock, for a fresh id only.
+        let amounts = Amounts { amount: transfer.amount, spend: 0 };
+        let mut in_use =
+            self.begin_use(cell, Scopes::DEBIT, transfer.from, amounts).map_err(AsError::Denied)?;
+        let result = self.transfer_charged(transfer, &mut in_use);
+        self.end_use(in_use, matches!(result, Ok(receipt) if !receipt.repeat));
+        result
+    }
+
+    /// [`Ledger::transfer`], charging `in_use` the amount if the id is fresh.
+    fn transfer_charged<'a>(
+        &'a self,
+        transfer: Transfer,
+        in_use: &mut InUse<'a>,
+    ) -> Result<TransferReceipt, AsError<TransferError>> {
+        let Transfer { id, from, to, amount } = transfer;
+        let (from_cell, to_cell) = self.resolve_transfer(&transfer).map_err(AsError::Failed)?;
+        let fields = Record { from, to, amount, link: Link::Single, outcome: Outcome::Applied };
+        let decided = self.transfer_ids.decide(id, fields, || {
+            self.charge(in_use, amount)?;
+            Ok(move_funds(&self.epoch, from_cell, to_cell, amount))
+        });
+        let decision = decided.map_err(AsError::Failed)?.map_err(AsError::Denied)?;
+        match decision.outcome {
+            Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
+            Err(reason) => Err(AsError::Failed(TransferError::Rejected { reason, repeat: decision.repeat })),
+        }
     }
 
     /// [`Ledger::hold`] on the credential's account (scope [`Scopes::HOLD`];
@@ -1293,7 +1373,9 @@ impl Ledger {
     /// credential's caps and comes out of its rate limit now; whatever the
     /// hold does not post goes back to both when it resolves (a partial post
     /// returns the rest, a void or an expiry all of it). That is how to
-    /// reserve an estimated cost and settle the actual one.
+    /// reserve an estimated cost and settle the actual one. As for
+    /// [`Ledger::transfer_as`], the charge is made under the hold id's lock
+    /// and only for a fresh id: a repeat is answered and charged nothing.
     ///
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, HoldId, HoldRequest, Ledger, Scopes};
@@ -1316,15 +1398,18 @@ impl Ledger {
     /// ```
     pub fn hold_as(&self, id: CredentialId, request: HoldRequest) -> Result<HoldReceipt, AsError<HoldError>> {
         let (cell, _) = self.credential_for(id)?;
-        let amounts = Amounts { amount: request.amount, spend: request.amount };
-        self.use_credential(
-            cell,
-            Scopes::HOLD,
-            request.from,
-            amounts,
-            || self.hold_charged(request, Some(id).filter(|_| cell.charges_anything())),
-            |result| matches!(result, Ok(receipt) if !receipt.repeat),
-        )
+        // As for `transfer_as`: charged under the hold id's lock, for a fresh id only.
+        let amounts = Amounts { amount: request.amount, spend: 0 };
+        let mut in_use =
+            self.begin_use(cell, Scopes::HOLD, request.from, amounts).map_err(AsError::Denied)?;
+        let charged = Some(id).filter(|_| cell.charges_anything());
+        let result = match self.hold_with(request, charged, || self.charge(&mut in_use, request.amount)) {
+            Ok(Ok(receipt)) => Ok(receipt),
+            Ok(Err(denied)) => Err(AsError::Denied(denied)),
+            Err(error) => Err(AsError::Failed(error)),
+        };
+        self.end_use(in_use, matches!(result, Ok(receipt) if !receipt.repeat));
+        result
     }
 
     /// The account a hold-resolving credential must be for: the hold's source

@@ -113,13 +113,15 @@ impl TransferIds {
 
     /// Decides `id` exactly once. A repeat returns the recorded outcome, and
     /// `apply` does not run. A fresh id runs `apply` under the shard lock and
-    /// records its outcome.
-    pub(crate) fn decide(
+    /// records its outcome, unless `apply` declines (`Err(D)`: a credential's
+    /// cap or rate limit refused it, before any money moved), which records
+    /// nothing and is returned as the inner `Err`.
+    pub(crate) fn decide<D>(
         &self,
         id: TransferId,
         fields: Record,
-        apply: impl FnOnce() -> Result<(), Rejection>,
-    ) -> Result<Decision, TransferError> {
+        apply: impl FnOnce() -> Result<Result<(), Rejection>, D>,
+    ) -> Result<Result<Decision, D>, TransferError> {
         debug_assert_eq!(fields.link, Link::Single);
         #[cfg_attr(feature = "_broken-split-id-check", allow(unused_mut))]
         let mut shard = self.table.lock(id.0);
@@ -129,26 +131,33 @@ impl TransferIds {
                 Outcome::Rejected(reason) => Err(reason),
                 Outcome::LinkedLegFailed { .. } => unreachable!("a single transfer never records this"),
             };
-            return Ok(Decision { outcome, repeat: true });
+            return Ok(Ok(Decision { outcome, repeat: true }));
         }
         #[cfg(feature = "_broken-split-id-check")]
         {
             // Deliberately broken (test-only): the check and the insert are two critical sections.
             drop(shard);
-            let outcome = apply();
+            let outcome = match apply() {
+                Ok(outcome) => outcome,
+                Err(declined) => return Ok(Err(declined)),
+            };
             let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
             self.table.lock(id.0).records.insert(id.0, Record { outcome: recorded, ..fields });
-            return Ok(Decision { outcome, repeat: false });
+            return Ok(Ok(Decision { outcome, repeat: false }));
         }
         #[allow(unreachable_code)]
+        let outcome = match apply() {
+            Ok(outcome) => outcome,
+            Err(declined) => return Ok(Err(declined)),
+        };
+        // Room is made after `apply`, which may decline: a declined id evicts nothing.
         let has_room = shard.make_room(self.table.shard_records_max(), 1, |_| true);
         debug_assert!(has_room, "every transfer record is evictable");
-        let outcome = apply();
         let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
         let previous = shard.records.insert(id.0, Record { outcome: recorded, ..fields });
         debug_assert!(previous.is_none(), "a fresh id was already recorded");
         debug_assert!(shard.records.len() <= self.table.shard_records_max());
-        Ok(Decision { outcome, repeat: false })
+        Ok(Ok(Decision { outcome, repeat: false }))
     }
 
     /// Decides a linked batch exactly once: every leg fresh → `apply` runs with

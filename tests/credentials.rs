@@ -274,3 +274,37 @@ fn an_uncapped_credential_counts_nothing() {
     assert_eq!((info.spent, info.in_use, info.revoked, info.scopes), (0, 0, false, Scopes::DEBIT));
     assert_eq!(ledger.balance(A), Ok(1_000));
 }
+
+/// The same transfer id sent 20 times at once with a credential whose cap
+/// fits the amount once: applied once, and every response is that outcome
+/// (the repeats are answered under the id's lock, not refused by the cap).
+#[test]
+fn concurrent_duplicates_of_a_credentialed_transfer_all_get_the_same_answer() {
+    let (ledger, _) = ledger();
+    let capped = CredentialSpec { spend_cap: Some(100), ..spec(Scopes::DEBIT) };
+    ledger.issue_credential(KEY, capped).unwrap();
+    let transfer = Transfer { id: TransferId(9), from: A, to: B, amount: 100 };
+    let start = std::sync::Barrier::new(20);
+    let responses: Vec<_> = std::thread::scope(|scope| {
+        let senders: Vec<_> = (0..20)
+            .map(|_| {
+                scope.spawn(|| {
+                    start.wait();
+                    ledger.transfer_as(KEY, transfer)
+                })
+            })
+            .collect();
+        senders.into_iter().map(|sender| sender.join().unwrap()).collect()
+    });
+    assert!(
+        responses.iter().all(|response| matches!(response, Ok(receipt) if receipt.id == TransferId(9))),
+        "{responses:?}"
+    );
+    assert_eq!(
+        responses.iter().filter(|response| matches!(response, Ok(receipt) if !receipt.repeat)).count(),
+        1
+    );
+    assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(900), Ok(100)));
+    let info = ledger.credential_info(KEY).unwrap();
+    assert_eq!((info.spent, info.in_use), (100, 0));
+}

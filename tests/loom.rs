@@ -492,6 +492,7 @@ fn expiry_races_a_use() {
                 .transfer_ids_max(4)
                 .holds_max(4)
                 .credentials_max(2)
+                .buckets_max(1)
                 .clock(clock.clone())
                 .build()
                 .unwrap(),
@@ -624,5 +625,25 @@ fn a_credentialed_debit_that_fails_gives_back_cap_and_rate() {
         let info = ledger.credential_info(KEY).unwrap();
         assert_eq!((info.spent, info.in_use), (1, 0));
         assert_eq!(ledger.bucket_info(BUCKET).unwrap().level, 1);
+    });
+}
+
+/// Two submissions of one credentialed transfer whose amount fills the cap:
+/// whichever comes second is answered as a repeat, never refused by the cap
+/// the first one filled, and the cap is charged once.
+#[test]
+fn a_duplicate_credentialed_transfer_is_answered_not_refused() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2), (B, Floor::Zero, 0)]);
+        issue(&ledger, Some(2));
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (first, second) = race(
+            move || one.transfer_as(KEY, transfer(1, A, B, 2)),
+            move || two.transfer_as(KEY, transfer(1, A, B, 2)),
+        );
+        let (first, second) = (first.expect("answered"), second.expect("answered"));
+        assert!(first.repeat != second.repeat, "applied exactly once: {first:?} {second:?}");
+        assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(0), Ok(2)));
+        assert_eq!(ledger.credential_info(KEY).unwrap().spent, 2);
     });
 }

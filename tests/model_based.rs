@@ -65,6 +65,8 @@ fn credential_op() -> impl Strategy<Value = Op> {
         4 => (credential(), amount()).prop_map(|(id, amount)| Op::DebitAs(id, amount, Tag(0))),
         2 => (credential(), hold_id(), account(), amount(), any::<u8>())
             .prop_map(|(id, hold, to, amount, expiry)| Op::HoldAs(id, hold, to, amount, Expiry(expiry))),
+        3 => (credential(), transfer_id(), prop_oneof![3 => Just(AccountRef(1)), 1 => account()], account(), amount())
+            .prop_map(|(key, id, from, to, amount)| Op::TransferAs(key, id, from, to, amount)),
         1 => credential().prop_map(Op::Revoke),
         1 => credential().prop_map(Op::CredentialInfo),
         2 => (bucket(), any::<u8>()).prop_map(|(id, policy)| Op::OpenBucket(id, PolicyKind(policy))),
@@ -250,7 +252,7 @@ fn a_scripted_credential_and_quota_sequence_matches() {
         Op::CredentialInfo(k2),
         Op::DebitAs(k2, small(1), Tag(0)), // expired
         Op::HoldAs(k1, HoldRef(1), b, small(3), Expiry(9)),
-        Op::HoldAs(k1, HoldRef(1), b, small(3), Expiry(9)), // a repeat needs room under the cap: refused
+        Op::HoldAs(k1, HoldRef(1), b, small(3), Expiry(9)), // a repeat is answered, and charged nothing
         Op::CredentialInfo(k1),
         Op::Post(HoldRef(1), small(1)), // two go back to the cap and the bucket
         Op::CredentialInfo(k1),
@@ -261,8 +263,13 @@ fn a_scripted_credential_and_quota_sequence_matches() {
         Op::ExpireDue, // both units back
         Op::BucketInfo(q1),
         Op::HoldAs(k1, HoldRef(3), b, small(30), Expiry(15)), // above the cap
+        Op::TransferAs(k1, TransferRef(1), a, b, small(3)),
+        Op::TransferAs(k1, TransferRef(1), a, b, small(3)), // the cap is full: still answered as a repeat
+        Op::TransferAs(k1, TransferRef(2), a, b, small(1)), // a fresh id: refused by the cap
+        Op::TransferAs(k1, TransferRef(3), b, a, small(1)), // not its account
         Op::Revoke(k1),
         Op::Revoke(k1),
+        Op::TransferAs(k1, TransferRef(1), a, b, small(3)), // revoked: even a repeat is refused
         Op::DebitAs(k1, small(1), Tag(0)),
         Op::CredentialInfo(k1),
         Op::Read(a),

@@ -39,6 +39,7 @@ fn workload() {
             .transfer_ids_max(16)
             .transfer_id_shards(2)
             .credentials_max(1)
+            .buckets_max(1)
             .build()
             .unwrap(),
     );
@@ -138,6 +139,7 @@ fn snapshot_workload() {
             .holds_max(8)
             .transfer_id_shards(2)
             .credentials_max(1)
+            .buckets_max(1)
             .clock(std::sync::Arc::new(ManualClock::new(0)))
             .build()
             .unwrap(),

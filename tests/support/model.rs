@@ -295,6 +295,8 @@ pub enum Op {
     DebitAs(CredentialRef, Amount, Tag),
     /// `hold_as` (one step in the model: sequential harnesses only).
     HoldAs(CredentialRef, HoldRef, AccountRef, Amount, Expiry),
+    /// `transfer_as` (one step in the model: sequential harnesses only).
+    TransferAs(CredentialRef, TransferRef, AccountRef, AccountRef, Amount),
     Revoke(CredentialRef),
     CredentialInfo(CredentialRef),
     OpenBucket(BucketRef, PolicyKind),
@@ -322,6 +324,7 @@ pub enum Outcome {
     Issued(Result<(), CredentialError>),
     DebitAs(Result<i64, AsError<AccountError>>),
     HoldAs(Result<HoldReceipt, AsError<HoldError>>),
+    TransferAs(Result<TransferReceipt, AsError<TransferError>>),
     Revoked(Result<bool, CredentialError>),
     CredentialInfo(Result<CredentialInfo, CredentialError>),
     Bucket(Result<(), QuotaError>),
@@ -387,6 +390,10 @@ pub fn apply_real(real: &Real, op: &Op) -> Outcome {
                 expires_at_ms: expiry.at_ms(),
             };
             Outcome::HoldAs(ledger.hold_as(id.id(), request))
+        }
+        Op::TransferAs(key, id, from, to, amount) => {
+            let transfer = Transfer { id: id.id(), from: from.id(), to: to.id(), amount: amount.value() };
+            Outcome::TransferAs(ledger.transfer_as(key.id(), transfer))
         }
         Op::Revoke(id) => Outcome::Revoked(ledger.revoke(id.id())),
         Op::CredentialInfo(id) => Outcome::CredentialInfo(ledger.credential_info(id.id())),
@@ -499,6 +506,15 @@ struct BucketModel {
     tick: u64,
 }
 
+/// A sequential credentialed use in progress.
+struct InUseModel {
+    credential: CredentialId,
+    /// Counted against the cap.
+    counted: u64,
+    /// Units taken from the rate limit.
+    charged: Option<u64>,
+}
+
 /// A `debit_as` between its steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 struct UseModel {
@@ -603,6 +619,10 @@ impl Model {
             Op::IssueCredential(id, kind) => Outcome::Issued(self.issue_credential(id.id(), kind.spec())),
             Op::HoldAs(id, hold, to, amount, expiry) => {
                 Outcome::HoldAs(self.hold_as(id.id(), hold.id(), to.id(), amount.value(), expiry.at_ms()))
+            }
+            Op::TransferAs(key, id, from, to, amount) => {
+                let transfer = Transfer { id: id.id(), from: from.id(), to: to.id(), amount: amount.value() };
+                Outcome::TransferAs(self.transfer_as(key.id(), transfer))
             }
             Op::CredentialInfo(id) => Outcome::CredentialInfo(self.credential_info(id.id())),
             Op::OpenBucket(id, policy) => Outcome::Bucket(self.open_bucket(id.id(), policy.policy())),
@@ -1021,6 +1041,22 @@ impl Model {
 
     /// Hold, step 1: validation, the id, and the debit CAS. Step 2: `held` grows.
     fn hold_begin(&mut self, request: HoldRequest) -> Stepped<Result<HoldReceipt, HoldError>> {
+        match self.hold_check(request) {
+            Some(stepped) => stepped,
+            None => self.hold_debit(request),
+        }
+    }
+
+    /// Validation and the id: `Some` if decided without a debit (an error, a
+    /// repeat, or blocked), `None` for a fresh id.
+    fn hold_check(&mut self, request: HoldRequest) -> Option<Stepped<Result<HoldReceipt, HoldError>>> {
+        match self.hold_check_inner(request) {
+            Stepped::Next => None,
+            other => Some(other),
+        }
+    }
+
+    fn hold_check_inner(&mut self, request: HoldRequest) -> Stepped<Result<HoldReceipt, HoldError>> {
         let HoldRequest { id, from, to, amount, expires_at_ms } = request;
         if id.is_reserved() {
             return Stepped::Done(Err(HoldError::ReservedHoldId(id)));
@@ -1065,6 +1101,12 @@ impl Model {
                 _ => Ok(HoldReceipt { id, repeat: true }),
             });
         }
+        Stepped::Next
+    }
+
+    /// The hold's debit CAS, for a fresh id.
+    fn hold_debit(&mut self, request: HoldRequest) -> Stepped<Result<HoldReceipt, HoldError>> {
+        let HoldRequest { id, from, amount, .. } = request;
         let source = self.get(from);
         let decided = source.can_debit(from, amount).and_then(|balance| {
             if source.holds == HOLDS_OPEN_MAX {
@@ -1380,8 +1422,14 @@ impl Model {
     }
 
     /// The credential checks of a use, in the real order; on success the use
-    /// is counted and its spend (against a cap) recorded. Returns what was counted.
-    fn begin_use(&mut self, id: CredentialId, needed: Scopes, amount: u64) -> Result<u64, CredentialError> {
+    /// is counted and `spend` counted against a cap (no rate limit yet).
+    fn begin_use(
+        &mut self,
+        id: CredentialId,
+        needed: Scopes,
+        amount: u64,
+        spend: u64,
+    ) -> Result<InUseModel, CredentialError> {
         let credential = self.credential(id)?;
         if credential.revoked {
             return Err(CredentialError::Revoked(id));
@@ -1399,29 +1447,48 @@ impl Model {
                 return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
             }
         }
-        let counted = match credential.spec.spend_cap {
-            Some(cap) if credential.spent.checked_add(amount).map_or(true, |total| total > cap) => {
-                return Err(CredentialError::SpendCapExceeded {
-                    id,
-                    cap,
-                    spent: credential.spent,
-                    requested: amount,
-                });
-            }
-            Some(_) => amount,
-            None => 0,
-        };
-        let credential = self.credentials.get_mut(&id).expect("looked up");
-        credential.spent += counted;
-        credential.in_use += 1;
-        Ok(counted)
+        let counted = self.count_spend(id, spend)?;
+        self.credentials.get_mut(&id).expect("looked up").in_use += 1;
+        Ok(InUseModel { credential: id, counted, charged: None })
     }
 
-    fn end_use(&mut self, id: CredentialId, counted: u64, took_effect: bool) {
+    /// `spend` against the cap, if there is one: what was counted.
+    fn count_spend(&mut self, id: CredentialId, spend: u64) -> Result<u64, CredentialError> {
+        let credential = self.credentials.get_mut(&id).expect("looked up");
+        match credential.spec.spend_cap {
+            Some(cap) if credential.spent.checked_add(spend).map_or(true, |total| total > cap) => {
+                Err(CredentialError::SpendCapExceeded { id, cap, spent: credential.spent, requested: spend })
+            }
+            Some(_) => {
+                credential.spent += spend;
+                Ok(spend)
+            }
+            None => Ok(0),
+        }
+    }
+
+    /// The charge of `transfer_as` and `hold_as` for a fresh id: the cap, then the rate limit.
+    fn charge(&mut self, in_use: &mut InUseModel, spend: u64) -> Result<(), CredentialError> {
+        let id = in_use.credential;
+        in_use.counted += self.count_spend(id, spend)?;
+        match self.charge_rate(id, spend) {
+            Ok(true) => in_use.charged = Some(spend),
+            Ok(false) => {}
+            Err(error) => return Err(CredentialError::RateLimited { id, error }),
+        }
+        Ok(())
+    }
+
+    fn end_use(&mut self, in_use: InUseModel, took_effect: bool) {
+        let id = in_use.credential;
+        if let (Some(units), false) = (in_use.charged, took_effect) {
+            let bucket = self.credentials[&id].spec.rate_limit.expect("charged");
+            self.put_back(bucket, units);
+        }
         let credential = self.credentials.get_mut(&id).expect("in use");
         credential.in_use -= 1;
         if !took_effect {
-            credential.spent -= counted;
+            credential.spent -= in_use.counted;
         }
     }
 
@@ -1457,9 +1524,9 @@ impl Model {
         phase: u32,
     ) -> Stepped<Result<i64, AsError<AccountError>>> {
         match phase {
-            0 => match self.begin_use(id, Scopes::DEBIT, amount) {
+            0 => match self.begin_use(id, Scopes::DEBIT, amount, amount) {
                 Err(error) => Stepped::Done(Err(AsError::Denied(error))),
-                Ok(counted) => {
+                Ok(InUseModel { counted, .. }) => {
                     let new = UseModel {
                         credential: id,
                         amount,
@@ -1485,7 +1552,7 @@ impl Model {
                 let used = self.uses[&tag];
                 if let Some(error) = used.refusal {
                     self.uses.remove(&tag);
-                    self.end_use(id, used.counted, false);
+                    self.end_use(InUseModel { credential: id, counted: used.counted, charged: None }, false);
                     return Stepped::Done(Err(AsError::Denied(CredentialError::RateLimited { id, error })));
                 }
                 let account = self.credentials[&id].spec.account;
@@ -1504,13 +1571,19 @@ impl Model {
             _ => {
                 let used = self.uses.remove(&tag).expect("begun");
                 let result = used.result.expect("debited");
-                self.end_use(id, used.counted, result.is_ok());
+                // The rate-limit units went back in step 3.
+                self.end_use(
+                    InUseModel { credential: id, counted: used.counted, charged: None },
+                    result.is_ok(),
+                );
                 Stepped::Done(result.map_err(AsError::Failed))
             }
         }
     }
 
-    /// `hold_as`, all at once (harnesses with concurrent histories leave it out).
+    /// `hold_as`, all at once (harnesses with concurrent histories leave it
+    /// out): the credential's checks; then the hold's validation and id; for a
+    /// fresh id only, the charge (cap, then rate limit) and the debit.
     fn hold_as(
         &mut self,
         id: CredentialId,
@@ -1521,31 +1594,82 @@ impl Model {
     ) -> Result<HoldReceipt, AsError<HoldError>> {
         let credential = self.credential(id).map_err(AsError::Denied)?;
         let request = HoldRequest { id: hold, from: credential.spec.account, to, amount, expires_at_ms };
-        let counted = self.begin_use(id, Scopes::HOLD, amount).map_err(AsError::Denied)?;
-        let charged = match self.charge_rate(id, amount) {
-            Ok(charged) => charged,
-            Err(error) => {
-                self.end_use(id, counted, false);
-                return Err(AsError::Denied(CredentialError::RateLimited { id, error }));
+        let mut in_use = self.begin_use(id, Scopes::HOLD, amount, 0).map_err(AsError::Denied)?;
+        let result = match self.hold_check(request) {
+            Some(Stepped::Done(result)) => result.map_err(AsError::Failed),
+            Some(_) => unreachable!("sequential"),
+            None => match self.charge(&mut in_use, amount) {
+                Err(denied) => Err(AsError::Denied(denied)),
+                Ok(()) => {
+                    let charges = credential.spec.spend_cap.is_some() || credential.spec.rate_limit.is_some();
+                    self.charging = charges.then_some(id);
+                    let result = match self.hold_debit(request) {
+                        Stepped::Done(result) => result,
+                        Stepped::Next => match self.hold_finish(hold) {
+                            Stepped::Done(result) => result,
+                            _ => unreachable!("a hold finishes in two steps"),
+                        },
+                        Stepped::Blocked => unreachable!("sequential"),
+                    };
+                    self.charging = None;
+                    result.map_err(AsError::Failed)
+                }
+            },
+        };
+        self.end_use(in_use, matches!(result, Ok(receipt) if !receipt.repeat));
+        result
+    }
+
+    /// `transfer_as`, all at once (sequential harnesses only), in the same
+    /// order as `hold_as`.
+    fn transfer_as(
+        &mut self,
+        id: CredentialId,
+        transfer: Transfer,
+    ) -> Result<TransferReceipt, AsError<TransferError>> {
+        let credential = self.credential(id).map_err(AsError::Denied)?;
+        if transfer.from != credential.spec.account {
+            let error = CredentialError::WrongAccount {
+                id,
+                account: credential.spec.account,
+                requested: transfer.from,
+            };
+            return Err(AsError::Denied(error));
+        }
+        let mut in_use = self.begin_use(id, Scopes::DEBIT, transfer.amount, 0).map_err(AsError::Denied)?;
+        let result = self.transfer_as_inner(&mut in_use, transfer);
+        self.end_use(in_use, matches!(result, Ok(receipt) if !receipt.repeat));
+        result
+    }
+
+    fn transfer_as_inner(
+        &mut self,
+        in_use: &mut InUseModel,
+        transfer: Transfer,
+    ) -> Result<TransferReceipt, AsError<TransferError>> {
+        self.validate_transfer(&transfer).map_err(AsError::Failed)?;
+        let repeat = match self.classify(&transfer, None).map_err(AsError::Failed)? {
+            Some(Decided::Applied) => Ok(TransferReceipt { id: transfer.id, repeat: true }),
+            Some(Decided::Rejected(reason)) => Err(TransferError::Rejected { reason, repeat: true }),
+            Some(Decided::LinkedLegFailed) => unreachable!("link compared"),
+            None => {
+                self.charge(in_use, transfer.amount).map_err(AsError::Denied)?;
+                let mut stepped = self.transfer_begin(transfer);
+                for phase in 1..=2 {
+                    stepped = match stepped {
+                        Stepped::Done(result) => return result.map_err(AsError::Failed),
+                        Stepped::Next if phase == 1 => self.transfer_credit(transfer.id),
+                        Stepped::Next => self.transfer_finish(transfer.id),
+                        Stepped::Blocked => unreachable!("sequential"),
+                    };
+                }
+                match stepped {
+                    Stepped::Done(result) => return result.map_err(AsError::Failed),
+                    _ => unreachable!("a transfer finishes in three steps"),
+                }
             }
         };
-        let charges = credential.spec.spend_cap.is_some() || credential.spec.rate_limit.is_some();
-        self.charging = charges.then_some(id);
-        let result = match self.hold_begin(request) {
-            Stepped::Done(result) => result,
-            Stepped::Next => match self.hold_finish(hold) {
-                Stepped::Done(result) => result,
-                _ => unreachable!("a hold finishes in two steps"),
-            },
-            Stepped::Blocked => unreachable!("sequential"),
-        };
-        self.charging = None;
-        let took_effect = matches!(result, Ok(receipt) if !receipt.repeat);
-        if charged && !took_effect {
-            self.put_back(credential.spec.rate_limit.expect("charged"), amount);
-        }
-        self.end_use(id, counted, took_effect);
-        result.map_err(AsError::Failed)
+        repeat.map_err(AsError::Failed)
     }
 
     /// Revoke: (0) mark revoked (one revocation at a time); (1) wait for the
