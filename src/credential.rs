@@ -220,6 +220,11 @@ impl CredentialCell {
         self.id
     }
 
+    #[inline]
+    pub(crate) fn rate_limit(&self) -> Option<BucketId> {
+        self.spec.rate_limit
+    }
+
     /// Whether a hold it places must give anything back: it has a cap or a rate limit.
     pub(crate) fn charges_anything(&self) -> bool {
         self.spec.spend_cap.is_some() || self.spec.rate_limit.is_some()

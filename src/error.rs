@@ -601,15 +601,33 @@ pub enum CredentialError {
     /// Issuing with a rate limit whose bucket was not opened.
     #[error("cannot issue a credential limited by bucket {0}: no such bucket")]
     UnknownBucket(BucketId),
-    /// The credential's rate-limit bucket refused the amount: usually
-    /// [`QuotaError::Exhausted`] (with the time until it refills), or
-    /// [`QuotaError::UnitsOutOfRange`] for an amount above its capacity.
-    #[error("credential {id} is rate-limited: {error}")]
+    /// The credential's rate-limit bucket does not have the amount now.
+    #[error("credential {id} is rate-limited by bucket {bucket}: {requested} requested, {available} available; retry after {retry_after_ms} ms")]
     RateLimited {
         /// The credential.
         id: CredentialId,
-        /// What its bucket said.
-        error: QuotaError,
+        /// Its rate-limit bucket.
+        bucket: BucketId,
+        /// The units asked for (the operation's amount).
+        requested: u64,
+        /// The units the bucket had, at the decision.
+        available: u64,
+        /// How long until the refill will have brought enough, if nobody else takes any.
+        retry_after_ms: u64,
+    },
+    /// The amount is more than the credential's rate-limit bucket can ever hold.
+    #[error(
+        "credential {id} is rate-limited by bucket {bucket}, which holds at most {capacity}, not {amount}"
+    )]
+    ExceedsRateLimit {
+        /// The credential.
+        id: CredentialId,
+        /// Its rate-limit bucket.
+        bucket: BucketId,
+        /// The amount asked for.
+        amount: u64,
+        /// The bucket's capacity.
+        capacity: u64,
     },
 }
 

@@ -9,7 +9,7 @@ use crate::credential::{CredentialCell, Ticket};
 use crate::directory::{Directory, Inserted};
 use crate::hold::{Cells, Holds};
 use crate::linked::{apply_linked, leg_errors, Leg};
-use crate::quota::BucketCell;
+use crate::quota::{BucketCell, Shortfall};
 use crate::snapshot::Epoch;
 use crate::sync::Mutex;
 use crate::transfer::move_funds;
@@ -126,6 +126,27 @@ fn hold_error(error: AccountError) -> HoldError {
 struct Amounts {
     amount: u64,
     spend: u64,
+}
+
+/// The refusal of a credential whose rate-limit bucket was short of `requested`.
+#[cold]
+fn rate_limited(
+    id: CredentialId,
+    bucket: &BucketCell,
+    requested: u64,
+    shortfall: Shortfall,
+) -> CredentialError {
+    match shortfall {
+        Shortfall::Exhausted { available, retry_after_ms } => {
+            CredentialError::RateLimited { id, bucket: bucket.id(), requested, available, retry_after_ms }
+        }
+        Shortfall::OutOfRange => CredentialError::ExceedsRateLimit {
+            id,
+            bucket: bucket.id(),
+            amount: requested,
+            capacity: bucket.policy().capacity,
+        },
+    }
 }
 
 /// A credentialed use in progress: counted in the credential's word, with
@@ -1183,6 +1204,7 @@ impl Ledger {
     /// Begins a use: the credential's checks and `amounts.spend` against its
     /// cap in one CAS, then the rate limit (after the credential's own
     /// checks, so that a refused use costs no units).
+    #[inline(always)]
     fn begin_use<'a>(
         &'a self,
         cell: &'a CredentialCell,
@@ -1215,21 +1237,25 @@ impl Ledger {
         self.take_rate(in_use, spend)
     }
 
+    #[inline(always)]
     fn take_rate<'a>(&'a self, in_use: &mut InUse<'a>, spend: u64) -> Result<(), CredentialError> {
-        let Some(bucket) = in_use.cell.spec().rate_limit.filter(|_| spend > 0) else {
+        let Some(bucket) = in_use.cell.rate_limit().filter(|_| spend > 0) else {
             return Ok(());
         };
         debug_assert!(in_use.bucket.is_none(), "one rate-limit charge per use");
         let bucket = self.rate_bucket(bucket);
-        bucket
-            .take(spend, self.clock.now_ms())
-            .map_err(|error| CredentialError::RateLimited { id: in_use.cell.id(), error })?;
-        in_use.bucket = Some((bucket, spend));
-        Ok(())
+        match bucket.take_units(spend, self.clock.now_ms()) {
+            Ok(_) => {
+                in_use.bucket = Some((bucket, spend));
+                Ok(())
+            }
+            Err(shortfall) => Err(rate_limited(in_use.cell.id(), bucket, spend, shortfall)),
+        }
     }
 
     /// Ends a use; if the operation did not take effect, gives back its rate
     /// limit units and its cap spend.
+    #[inline(always)]
     fn end_use(&self, in_use: InUse<'_>, took_effect: bool) {
         if let (Some((bucket, units)), false) = (in_use.bucket, took_effect) {
             bucket.put_back(units, self.clock.now_ms());

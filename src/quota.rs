@@ -109,6 +109,15 @@ pub struct Refunded {
     pub level: u64,
 }
 
+/// Why a bucket refused a take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shortfall {
+    /// Not enough units now.
+    Exhausted { available: u64, retry_after_ms: u64 },
+    /// Zero, or more than the capacity.
+    OutOfRange,
+}
+
 #[derive(Debug)]
 pub(crate) struct BucketCell {
     id: BucketId,
@@ -158,6 +167,10 @@ impl BucketCell {
         self.policy
     }
 
+    pub(crate) fn id(&self) -> BucketId {
+        self.id
+    }
+
     fn tick_at(&self, now_ms: u64) -> u64 {
         (now_ms.saturating_sub(self.origin_ms) / self.policy.refill_interval_ms).min(TICK_MAX)
     }
@@ -178,10 +191,24 @@ impl BucketCell {
         Ok(())
     }
 
-    /// Takes `units` if the refilled level has them; returns the level after.
-    /// One CAS decides; `Err` changed nothing.
+    /// [`Self::take_units`], with the error as [`crate::Ledger::take`] reports it.
     pub(crate) fn take(&self, units: u64, now_ms: u64) -> Result<u64, QuotaError> {
-        self.check_units(units)?;
+        let capacity = self.policy.capacity;
+        self.take_units(units, now_ms).map_err(|shortfall| match shortfall {
+            Shortfall::Exhausted { available, retry_after_ms } => {
+                QuotaError::Exhausted { id: self.id, requested: units, available, retry_after_ms }
+            }
+            Shortfall::OutOfRange => QuotaError::UnitsOutOfRange { id: self.id, units, capacity },
+        })
+    }
+
+    /// Takes `units` if the refilled level has them; returns the level after.
+    /// One CAS decides; `Err` changed nothing. (A small error type: it is
+    /// returned on the credentialed hot path.)
+    pub(crate) fn take_units(&self, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
+        if units == 0 || units > self.policy.capacity {
+            return Err(Shortfall::OutOfRange);
+        }
         let now_tick = self.tick_at(now_ms);
         // Acquire/AcqRel, as for the account word: an operation ordered after
         // this one (same thread, or through a join or a lock) sees its result.
@@ -190,12 +217,7 @@ impl BucketCell {
             let (level, tick) = self.refilled(word, now_tick);
             if level < units {
                 let retry_after_ms = self.retry_after_ms(units - level, tick, now_ms);
-                return Err(QuotaError::Exhausted {
-                    id: self.id,
-                    requested: units,
-                    available: level,
-                    retry_after_ms,
-                });
+                return Err(Shortfall::Exhausted { available: level, retry_after_ms });
             }
             let next = encode(level - units, tick);
             #[cfg(feature = "_broken-quota-check-then-write")]

@@ -36,13 +36,10 @@ fn api_key(rate_limit: Option<BucketId>, spend_cap: Option<u64>) -> CredentialSp
     }
 }
 
-fn rate_limited<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, AsError<E>>) -> QuotaError {
+fn denied<T: std::fmt::Debug, E: std::fmt::Debug>(result: Result<T, AsError<E>>) -> CredentialError {
     match result {
-        Err(AsError::Denied(CredentialError::RateLimited { id, error })) => {
-            assert_eq!(id, KEY);
-            error
-        }
-        other => panic!("expected a rate limit, got {other:?}"),
+        Err(AsError::Denied(error)) => error,
+        other => panic!("expected a denial, got {other:?}"),
     }
 }
 
@@ -175,8 +172,15 @@ fn rate_limit_and_allowance_are_decided_together_or_rolled_back() {
     ledger.credit(CUSTOMER, 100).unwrap();
     let results: Vec<_> = (0..25).map(|_| ledger.debit_as(KEY, 1)).collect();
     assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 20);
-    let error = rate_limited(ledger.debit_as(KEY, 1));
-    assert!(matches!(error, QuotaError::Exhausted { available: 0, retry_after_ms: 3_600_000, .. }));
+    let error = denied(ledger.debit_as(KEY, 1));
+    let limited = CredentialError::RateLimited {
+        id: KEY,
+        bucket: BUCKET,
+        requested: 1,
+        available: 0,
+        retry_after_ms: 3_600_000,
+    };
+    assert_eq!(error, limited);
 }
 
 #[test]
@@ -192,14 +196,21 @@ fn a_rate_limited_use_spends_nothing_and_an_amount_above_capacity_is_refused() {
     );
     ledger.issue_credential(KEY, api_key(Some(BUCKET), Some(400))).unwrap();
     assert_eq!(ledger.debit_as(KEY, 90), Ok(410));
-    let error = rate_limited(ledger.debit_as(KEY, 20));
+    let limited = CredentialError::RateLimited {
+        id: KEY,
+        bucket: BUCKET,
+        requested: 20,
+        available: 10,
+        retry_after_ms: 1_000,
+    };
+    assert_eq!(denied(ledger.debit_as(KEY, 20)), limited);
     assert_eq!(
-        error,
-        QuotaError::Exhausted { id: BUCKET, requested: 20, available: 10, retry_after_ms: 1_000 }
+        limited.to_string(),
+        "credential 5 is rate-limited by bucket 9: 20 requested, 10 available; retry after 1000 ms"
     );
     assert_eq!(
-        rate_limited(ledger.debit_as(KEY, 101)),
-        QuotaError::UnitsOutOfRange { id: BUCKET, units: 101, capacity: 100 }
+        denied(ledger.debit_as(KEY, 101)),
+        CredentialError::ExceedsRateLimit { id: KEY, bucket: BUCKET, amount: 101, capacity: 100 }
     );
     assert_eq!(ledger.credential_info(KEY).unwrap().spent, 90); // the refusals spent nothing
     assert_eq!(ledger.balance(CUSTOMER), Ok(410));

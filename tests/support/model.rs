@@ -1474,7 +1474,7 @@ impl Model {
         match self.charge_rate(id, spend) {
             Ok(true) => in_use.charged = Some(spend),
             Ok(false) => {}
-            Err(error) => return Err(CredentialError::RateLimited { id, error }),
+            Err(error) => return Err(rate_limited(id, error)),
         }
         Ok(())
     }
@@ -1553,7 +1553,7 @@ impl Model {
                 if let Some(error) = used.refusal {
                     self.uses.remove(&tag);
                     self.end_use(InUseModel { credential: id, counted: used.counted, charged: None }, false);
-                    return Stepped::Done(Err(AsError::Denied(CredentialError::RateLimited { id, error })));
+                    return Stepped::Done(Err(AsError::Denied(rate_limited(id, error))));
                 }
                 let account = self.credentials[&id].spec.account;
                 let result = self.debit(account, amount);
@@ -1777,5 +1777,18 @@ impl Model {
     fn bucket_info(&mut self, id: BucketId) -> Result<BucketInfo, QuotaError> {
         let bucket = *self.bucket(id)?;
         Ok(BucketInfo { id, policy: bucket.policy, level: bucket.level })
+    }
+}
+
+/// A credential's refusal for its rate-limit bucket's error.
+fn rate_limited(id: CredentialId, error: QuotaError) -> CredentialError {
+    match error {
+        QuotaError::Exhausted { id: bucket, requested, available, retry_after_ms } => {
+            CredentialError::RateLimited { id, bucket, requested, available, retry_after_ms }
+        }
+        QuotaError::UnitsOutOfRange { id: bucket, units, capacity } => {
+            CredentialError::ExceedsRateLimit { id, bucket, amount: units, capacity }
+        }
+        other => unreachable!("a take from an open bucket cannot fail with {other:?}"),
     }
 }
