@@ -15,15 +15,14 @@
 #[path = "../benches/support/mod.rs"]
 mod support;
 
+use std::num::NonZeroU32;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Barrier;
+use std::sync::{Arc, Barrier};
 use std::time::Instant;
 
-use std::num::NonZeroU32;
-
 use atomic_ledger::{
-    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, Scopes,
-    Transfer, TransferId,
+    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, MonotonicClock,
+    Scopes, Transfer, TransferId,
 };
 use governor::{Quota, RateLimiter};
 
@@ -199,13 +198,20 @@ fn main() {
 
 /// One keyed workload, 10 000 keys drawn uniformly, one unit per request:
 /// `Ledger::take` on a bucket per key against governor's keyed (DashMap)
-/// limiter, each with its default clock. "Allowed": per-key quotas far above
+/// limiter: with each one's default clock (the OS clock for the ledger,
+/// quanta's counter for governor), and with the ledger on the same kind of
+/// counter (`MonotonicClock`). "Allowed": per-key quotas far above
 /// the request rate; "refused": 1 unit per hour, spent before timing.
 fn quota_vs_governor(index: &(dyn Fn(usize, usize) -> usize + Sync)) {
     const KEYS: usize = ACCOUNTS;
     for (regime, per_hour) in [("allowed", 3_600_000_000u64), ("refused", 1)] {
         let burst = per_hour.min(1_000_000);
         let ledger = Ledger::builder().buckets_max(KEYS).build().expect("valid config");
+        let fast = Ledger::builder()
+            .buckets_max(KEYS)
+            .clock(Arc::new(MonotonicClock::new()))
+            .build()
+            .expect("valid config");
         let policy = BucketPolicy {
             capacity: burst,
             refill_amount: burst,
@@ -217,8 +223,10 @@ fn quota_vs_governor(index: &(dyn Fn(usize, usize) -> usize + Sync)) {
         let governor = RateLimiter::dashmap(governor_quota);
         for key in 1..=KEYS as u128 {
             ledger.open_bucket(BucketId(key), policy).expect("fresh bucket");
+            fast.open_bucket(BucketId(key), policy).expect("fresh bucket");
             if regime == "refused" {
                 assert!(ledger.take(BucketId(key), 1).is_ok());
+                assert!(fast.take(BucketId(key), 1).is_ok());
                 assert!(governor.check_key(&key).is_ok());
             }
         }
@@ -232,9 +240,14 @@ fn quota_vs_governor(index: &(dyn Fn(usize, usize) -> usize + Sync)) {
                     Box::new(|t, i| assert_eq!(governor.check_key(&key(t, i)).is_ok(), allowed)),
                 ),
                 (
-                    "ledger take (bucket per key)",
+                    "ledger take, SystemClock",
                     false,
                     Box::new(|t, i| assert_eq!(ledger.take(BucketId(key(t, i)), 1).is_ok(), allowed)),
+                ),
+                (
+                    "ledger take, MonotonicClock",
+                    false,
+                    Box::new(|t, i| assert_eq!(fast.take(BucketId(key(t, i)), 1).is_ok(), allowed)),
                 ),
             ];
             report(&format!("quota consume, 10k keys, {regime}"), threads, &variants);

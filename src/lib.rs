@@ -62,7 +62,7 @@ mod transfer_ids;
 
 pub use account::{Account, AccountInfo, AccountOptions, Floor, Opened, Status};
 pub use cell::{AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN, HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, MonotonicClock, SystemClock};
 pub use credential::{AccountAction, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
     AccountError, AsError, ConfigError, CredentialError, HoldError, HoldField, LinkedError, OpenError,
