@@ -1,57 +1,62 @@
-//! Ratio report: atomic-ledger against the baselines, measured interleaved in one
-//! run (A B C … A B C …, `ROUNDS` rounds) and reported as medians, so machine
-//! noise hits every variant alike.
+//! Ratio report: atomic-ledger against what users would pick instead, every
+//! variant measured interleaved in one run (A B C … A B C …, `ROUNDS` rounds)
+//! and reported as medians, so that machine noise hits every variant alike.
 //!
-//! `cargo run --release --example bench_report`
+//! `cargo run --release --example bench_report` (27–40 s on 2 cores).
 //!
-//! Uniform over 10 000 accounts; 1 and 2 threads (threads start before timing
-//! and are released together by a barrier). Every debit succeeds (balances are
-//! large), so the figures compare the success path. Then: single-thread debits
-//! with and without a second thread taking snapshots back to back, and the
-//! time to snapshot 10 000 and 1 000 000 accounts at rest. And the refilling
-//! quota against `governor`'s keyed limiter on one keyed workload, both where
-//! every request is allowed and where nearly every one is refused.
+//! One table, printed as Markdown: for each operation, distribution and
+//! thread count (1 to `available_parallelism`), every variant's ops/s and its
+//! ratio to the floor (where the operation has one) and to the best baseline.
+//! Threads start before timing and are released together by a barrier. The
+//! operations, distributions and variants are `benches/support/world.rs`,
+//! shared with `cargo bench`. Then: memory per account at 1 000 000 accounts,
+//! debits beside a thread taking snapshots, and the snapshot's cost.
 
 #[path = "../benches/support/mod.rs"]
 mod support;
 
-use std::num::NonZeroU32;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Barrier};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Barrier;
 use std::time::Instant;
 
-use atomic_ledger::{
-    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, MonotonicClock,
-    Scopes, Transfer, TransferId,
-};
-use governor::{Quota, RateLimiter};
+use atomic_ledger::{AccountId, AccountOptions, Ledger};
+use support::world::{variants, Distribution, Kind, Operation, Variant, World};
 
-const ACCOUNTS: usize = 10_000;
-const BALANCE: u64 = 1 << 40;
-const OPS_PER_THREAD: usize = 400_000;
-const ROUNDS: usize = 7;
-const INDEX_MASK: usize = (1 << 20) - 1;
+const OPS_PER_THREAD: usize = 50_000;
+const WARM_UP_OPS: usize = 20_000;
+const ROUNDS: usize = 5;
 
-type Op<'a> = Box<dyn Fn(usize, usize) + Sync + 'a>;
-
-/// Runs `op(thread, i)` `OPS_PER_THREAD` times on each of `threads` threads; ops/s.
+/// Runs `op(thread, i)` `OPS_PER_THREAD` times on each of `threads` threads;
+/// ops/s over the wall time from the first thread's start to the last one's
+/// end (each thread reads the clock itself, after the barrier, so a slow
+/// wake-up of the coordinating thread cannot shorten the interval).
 fn measure(threads: usize, op: &(dyn Fn(usize, usize) + Sync)) -> f64 {
-    let barrier = Barrier::new(threads + 1);
-    let elapsed = std::thread::scope(|scope| {
-        for thread in 0..threads {
-            let barrier = &barrier;
-            scope.spawn(move || {
-                barrier.wait();
-                for i in 0..OPS_PER_THREAD {
-                    op(thread, i);
-                }
-            });
-        }
-        barrier.wait();
-        Instant::now()
-    })
-    .elapsed();
-    (threads * OPS_PER_THREAD) as f64 / elapsed.as_secs_f64()
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    // Untimed warm-up on this variant's data (operation
+                    // numbers past the timed ones, so ids stay unique): the
+                    // previous variant left the caches full of its own.
+                    for i in OPS_PER_THREAD..OPS_PER_THREAD + WARM_UP_OPS {
+                        op(thread, i);
+                    }
+                    barrier.wait();
+                    let started = Instant::now();
+                    for i in 0..OPS_PER_THREAD {
+                        op(thread, i);
+                    }
+                    (started, Instant::now())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().expect("worker")).collect()
+    });
+    let first = spans.iter().map(|span| span.0).min().expect("a thread");
+    let last = spans.iter().map(|span| span.1).max().expect("a thread");
+    (threads * OPS_PER_THREAD) as f64 / (last - first).as_secs_f64()
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -59,210 +64,101 @@ fn median(values: &mut [f64]) -> f64 {
     values[values.len() / 2]
 }
 
-fn report(title: &str, threads: usize, variants: &[(&str, bool, Op<'_>)]) {
+/// Measures `variants` interleaved and prints their rows.
+fn report(world: &World, operation: Operation, threads: usize, variants: &[Variant<'_>]) {
     let mut samples = vec![Vec::new(); variants.len()];
     for _ in 0..ROUNDS {
-        for (index, (_, _, op)) in variants.iter().enumerate() {
-            samples[index].push(measure(threads, op.as_ref()));
+        for (index, variant) in variants.iter().enumerate() {
+            world.round.fetch_add(1, Ordering::Relaxed);
+            samples[index].push(measure(threads, variant.run.as_ref()));
         }
     }
     let medians: Vec<f64> = samples.iter_mut().map(|samples| median(samples)).collect();
-    let floor = variants.iter().position(|(name, ..)| name.starts_with("floor")).map(|index| medians[index]);
-    let best_baseline = variants
-        .iter()
-        .zip(&medians)
-        .filter(|((_, is_baseline, _), _)| *is_baseline)
-        .map(|(_, ops)| *ops)
-        .fold(0.0, f64::max);
-    println!("\n{title}, {threads} thread(s), median of {ROUNDS} interleaved rounds");
-    println!("{:<28} {:>14} {:>10} {:>14}", "variant", "Mops/s", "÷ floor", "÷ best lock/map");
-    for ((name, _, _), ops) in variants.iter().zip(&medians) {
-        let vs_floor = floor.map_or("-".to_string(), |floor| format!("{:.2}", ops / floor));
-        println!("{name:<28} {:>14.2} {vs_floor:>10} {:>14.2}", ops / 1e6, ops / best_baseline);
+    let of_kind = |kind: Kind| {
+        variants.iter().zip(&medians).filter(move |(variant, _)| variant.kind == kind).map(|(_, ops)| *ops)
+    };
+    let floor = of_kind(Kind::Floor).next();
+    let best_baseline = of_kind(Kind::Baseline).fold(0.0, f64::max);
+    for (variant, ops) in variants.iter().zip(&medians) {
+        let vs_floor = floor.map_or("".to_string(), |floor| format!("{:.2}", ops / floor));
+        let name = if variant.kind == Kind::Ledger {
+            format!("**{}**", variant.name)
+        } else {
+            variant.name.to_string()
+        };
+        println!(
+            "| {} | {} | {threads} | {name} | {:.2} | {vs_floor} | {:.2} |",
+            operation.name(),
+            world.distribution.name,
+            ops / 1e6,
+            ops / best_baseline
+        );
     }
+}
+
+/// Resident memory of this process, in bytes (Linux; 0 elsewhere).
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|pages| pages.parse().ok()).unwrap_or(0);
+    pages * 4096
+}
+
+/// Resident bytes per account of a ledger of 1 000 000 opened accounts,
+/// directory included (the difference in RSS around building it).
+fn memory_per_account() {
+    const ACCOUNTS: usize = 1_000_000;
+    let before = resident_bytes();
+    let ledger = Ledger::builder().accounts_max(ACCOUNTS).build().expect("valid config");
+    for id in 1..=ACCOUNTS as u128 {
+        ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
+        ledger.credit(AccountId(id), 1).expect("fits");
+    }
+    let after = resident_bytes();
+    println!(
+        "\nmemory: {:.0} resident bytes per account at {ACCOUNTS} accounts (directory included; RSS difference)",
+        after.saturating_sub(before) as f64 / ACCOUNTS as f64
+    );
+    drop(ledger);
 }
 
 fn main() {
-    let indices = support::uniform_indices(ACCOUNTS, INDEX_MASK + 1, 7);
-    let index = |thread: usize, i: usize| indices[(i + thread * 7919) & INDEX_MASK] as usize;
-    let ledger =
-        Ledger::builder().accounts_max(ACCOUNTS).credentials_max(ACCOUNTS).build().expect("valid config");
-    for id in 1..=ACCOUNTS as u128 {
-        ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
-        ledger.credit(AccountId(id), BALANCE).expect("fits");
-        let key = CredentialSpec {
-            account: AccountId(id),
-            scopes: Scopes::DEBIT,
-            amount_max_per_op: Some(10),
-            spend_cap: None,
-            expires_at_ms: None,
-            rate_limit: None,
-        };
-        ledger.issue_credential(CredentialId(id), key).expect("fresh credential");
-    }
-    let handles: Vec<_> =
-        (1..=ACCOUNTS as u128).map(|id| ledger.account(AccountId(id)).expect("opened")).collect();
-    let floor = support::Floor::new(ACCOUNTS, BALANCE);
-    let std_map = support::std_mutex_map(ACCOUNTS, BALANCE);
-    let pl_map = support::pl_mutex_map(ACCOUNTS, BALANCE);
-    let dash = support::dashmap(ACCOUNTS, BALANCE);
-    let dash_atomic = support::dashmap_atomics(ACCOUNTS, BALANCE);
-    let id = |thread: usize, i: usize| index(thread, i) as u128 + 1;
-
-    for threads in [1, 2] {
-        let debits: Vec<(&str, bool, Op<'_>)> = vec![
-            ("floor (Vec<AtomicU64> CAS)", false, Box::new(|t, i| assert!(floor.debit(index(t, i), 1)))),
-            (
-                "std Mutex<HashMap>",
-                true,
-                Box::new(|t, i| assert!(support::std_mutex_debit(&std_map, id(t, i), 1))),
-            ),
-            (
-                "parking_lot Mutex<HashMap>",
-                true,
-                Box::new(|t, i| assert!(support::pl_mutex_debit(&pl_map, id(t, i), 1))),
-            ),
-            ("DashMap get_mut", true, Box::new(|t, i| assert!(support::dashmap_debit(&dash, id(t, i), 1)))),
-            (
-                "DashMap<AtomicU64> get+CAS",
-                true,
-                Box::new(|t, i| assert!(support::dashmap_atomic_debit(&dash_atomic, id(t, i), 1))),
-            ),
-            (
-                "ledger debit by id",
-                false,
-                Box::new(|t, i| assert!(ledger.debit(AccountId(id(t, i)), 1).is_ok())),
-            ),
-            (
-                "ledger debit by handle",
-                false,
-                Box::new(|t, i| assert!(handles[index(t, i)].debit(1).is_ok())),
-            ),
-            (
-                "ledger debit_as (credential)",
-                false,
-                Box::new(|t, i| assert!(ledger.debit_as(CredentialId(id(t, i)), 1).is_ok())),
-            ),
-        ];
-        report("conditional debit, uniform 10k accounts", threads, &debits);
-    }
-
-    let batch = AtomicU64::new(0);
-    let pair = |t: usize, i: usize| {
-        let (from, to) = (id(t, 2 * i), id(t, 2 * i + 1));
-        (from, if to == from { from % ACCOUNTS as u128 + 1 } else { to })
-    };
-    for threads in [1, 2] {
-        let transfers: Vec<(&str, bool, Op<'_>)> = vec![
-            (
-                "std Mutex<HashMap>",
-                true,
-                Box::new(|t, i| {
-                    let (from, to) = pair(t, i);
-                    assert!(support::std_mutex_transfer(&std_map, from, to, 1));
-                }),
-            ),
-            (
-                "parking_lot Mutex<HashMap>",
-                true,
-                Box::new(|t, i| {
-                    let (from, to) = pair(t, i);
-                    assert!(support::pl_mutex_transfer(&pl_map, from, to, 1));
-                }),
-            ),
-            (
-                "ledger transfer (with id)",
-                false,
-                Box::new(|t, i| {
-                    let (from, to) = pair(t, i);
-                    if i == 0 {
-                        batch.fetch_add(1, Ordering::Relaxed);
-                    }
-                    // Unique and increasing: batch, thread, sequence.
-                    let id =
-                        (u128::from(batch.load(Ordering::Relaxed)) << 64) | ((t as u128) << 32) | i as u128;
-                    let transfer =
-                        Transfer { id: TransferId(id), from: AccountId(from), to: AccountId(to), amount: 1 };
-                    assert!(ledger.transfer(transfer).is_ok());
-                }),
-            ),
-        ];
-        report("transfer, uniform 10k accounts", threads, &transfers);
-    }
-    quota_vs_governor(&index);
-    debit_beside_snapshots(&ledger, &handles, &index);
-    snapshot_cost();
-    let audit = ledger.audit();
-    assert!(audit.is_consistent(), "{audit:?}");
-}
-
-/// One keyed workload, 10 000 keys drawn uniformly, one unit per request:
-/// `Ledger::take` on a bucket per key against governor's keyed (DashMap)
-/// limiter: with each one's default clock (the OS clock for the ledger,
-/// quanta's counter for governor), and with the ledger on the same kind of
-/// counter (`MonotonicClock`). "Allowed": per-key quotas far above
-/// the request rate; "refused": 1 unit per hour, spent before timing.
-fn quota_vs_governor(index: &(dyn Fn(usize, usize) -> usize + Sync)) {
-    const KEYS: usize = ACCOUNTS;
-    for (regime, per_hour) in [("allowed", 3_600_000_000u64), ("refused", 1)] {
-        let burst = per_hour.min(1_000_000);
-        let ledger = Ledger::builder().buckets_max(KEYS).build().expect("valid config");
-        let fast = Ledger::builder()
-            .buckets_max(KEYS)
-            .clock(Arc::new(MonotonicClock::new()))
-            .build()
-            .expect("valid config");
-        let policy = BucketPolicy {
-            capacity: burst,
-            refill_amount: burst,
-            refill_interval_ms: 3_600_000 * burst / per_hour,
-        };
-        let governor_quota =
-            Quota::per_hour(NonZeroU32::new(per_hour.min(u64::from(u32::MAX)) as u32).expect("positive"))
-                .allow_burst(NonZeroU32::new(burst as u32).expect("positive"));
-        let governor = RateLimiter::dashmap(governor_quota);
-        for key in 1..=KEYS as u128 {
-            ledger.open_bucket(BucketId(key), policy).expect("fresh bucket");
-            fast.open_bucket(BucketId(key), policy).expect("fresh bucket");
-            if regime == "refused" {
-                assert!(ledger.take(BucketId(key), 1).is_ok());
-                assert!(fast.take(BucketId(key), 1).is_ok());
-                assert!(governor.check_key(&key).is_ok());
+    let started = Instant::now();
+    let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
+    memory_per_account();
+    println!("\n| operation | distribution | threads | variant | M ops/s | ÷ floor | ÷ best baseline |");
+    println!("|---|---|---|---|---|---|---|");
+    let mut first = None;
+    for distribution in Distribution::all() {
+        let setup = Instant::now();
+        let world = World::new(distribution);
+        eprintln!("({}: set up in {:.1} s)", world.distribution.name, setup.elapsed().as_secs_f64());
+        let handles = world.handles();
+        for threads in 1..=parallelism {
+            for operation in Operation::ALL {
+                report(&world, operation, threads, &variants(&world, &handles, operation));
             }
         }
-        let allowed = regime == "allowed";
-        let key = |t: usize, i: usize| index(t, i) as u128 + 1;
-        for threads in [1, 2] {
-            let variants: Vec<(&str, bool, Op<'_>)> = vec![
-                (
-                    "governor keyed (DashMap)",
-                    true,
-                    Box::new(|t, i| assert_eq!(governor.check_key(&key(t, i)).is_ok(), allowed)),
-                ),
-                (
-                    "ledger take, SystemClock",
-                    false,
-                    Box::new(|t, i| assert_eq!(ledger.take(BucketId(key(t, i)), 1).is_ok(), allowed)),
-                ),
-                (
-                    "ledger take, MonotonicClock",
-                    false,
-                    Box::new(|t, i| assert_eq!(fast.take(BucketId(key(t, i)), 1).is_ok(), allowed)),
-                ),
-            ];
-            report(&format!("quota consume, 10k keys, {regime}"), threads, &variants);
+        eprintln!("({}: done at {:.1} s)", world.distribution.name, started.elapsed().as_secs_f64());
+        let audit = world.ledger.audit();
+        assert!(audit.is_consistent(), "{audit:?}");
+        if first.is_none() {
+            first = Some(world);
         }
     }
+    println!("\n(median of {ROUNDS} interleaved rounds of {OPS_PER_THREAD} operations per thread; ratios within this run)");
+    let world = first.expect("at least one distribution");
+    let handles = world.handles();
+    debit_beside_snapshots(&world, &handles);
+    snapshot_cost();
+    println!("\nbench_report took {:.1} s", started.elapsed().as_secs_f64());
 }
 
 /// Single-thread debits by handle alone, and with a second thread taking
 /// snapshots of the same ledger back to back (interleaved rounds, medians).
-fn debit_beside_snapshots(
-    ledger: &Ledger,
-    handles: &[atomic_ledger::Account<'_>],
-    index: &(dyn Fn(usize, usize) -> usize + Sync),
-) {
-    let debit = |t: usize, i: usize| assert!(handles[index(t, i)].debit(1).is_ok());
+fn debit_beside_snapshots(world: &World, handles: &[atomic_ledger::Account<'_>]) {
+    let ledger = &world.ledger;
+    let accounts = world.distribution.accounts;
+    let debit = |t: usize, i: usize| assert!(handles[world.distribution.index(t, i)].debit(1).is_ok());
     // More rounds than elsewhere: a second busy thread makes this VM's timings jumpier.
     const BESIDE_ROUNDS: usize = 15;
     let (mut alone, mut beside, mut snapshots_per_s) = (Vec::new(), Vec::new(), Vec::new());
@@ -274,7 +170,7 @@ fn debit_beside_snapshots(
                 let started = Instant::now();
                 let mut taken = 0u64;
                 while !stop.load(Ordering::Relaxed) {
-                    assert_eq!(ledger.snapshot().accounts().len(), ACCOUNTS);
+                    assert_eq!(ledger.snapshot().accounts().len(), accounts);
                     taken += 1;
                 }
                 (taken, started.elapsed())

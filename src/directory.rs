@@ -20,8 +20,15 @@
 //!   other: probing for the id and claiming an empty slot cannot race. Opening
 //!   accounts is rare next to using them.
 //! * **References live as long as `&self`**, because nothing is ever removed.
+//! * **Cells are carved from chunks** of up to [`CHUNK_LEN`] cells, allocated
+//!   under the insert lock and freed in `Drop`. One allocation per cell would
+//!   cost glibc's 128-byte-aligned allocator about as much again as the cell
+//!   (measured: 336 resident bytes per account at 1 M accounts, against 145
+//!   with chunks).
 //!
 //! The hash is [`crate::hash::hash_id`], keyed per ledger.
+
+use std::mem::MaybeUninit;
 
 use crossbeam_utils::CachePadded;
 
@@ -37,14 +44,72 @@ pub(crate) struct Directory<T> {
     slot_mask: usize,
     seed: [u64; 2],
     entries_max: usize,
-    /// Entries inserted so far; guarded so that the capacity check and the
-    /// insert are one step.
-    writer: Mutex<usize>,
+    /// Entries inserted so far and the chunks they live in; guarded so that
+    /// the capacity check, the allocation and the insert are one step.
+    writer: Mutex<Writer<T>>,
 }
 
-// SAFETY: the raw pointers in `slots` point to heap cells that the directory owns
-// and frees only in `Drop` (with `&mut self`). Cells are only ever accessed through
-// `&T`, so sending or sharing the directory is sound when `T` is `Send + Sync`.
+/// Cells per chunk (fewer for a directory that holds fewer).
+const CHUNK_LEN: usize = 64;
+
+/// The insert side: how many cells exist, and the chunks they were written
+/// into, in order (cell `n` is element `n % chunk_len` of chunk `n / chunk_len`).
+pub(crate) struct Writer<T> {
+    len: usize,
+    chunk_len: usize,
+    /// Raw, so that writing a new cell never creates a `&mut` to a chunk
+    /// other threads hold `&T` into. Each came from `Box::into_raw`.
+    chunks: Vec<*mut [MaybeUninit<CachePadded<T>>]>,
+}
+
+impl<T> Writer<T> {
+    /// How many entries exist.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Moves `cell` into the next free place and returns where it lives.
+    fn place(&mut self, cell: T) -> *mut CachePadded<T> {
+        let (chunk, offset) = (self.len / self.chunk_len, self.len % self.chunk_len);
+        if offset == 0 {
+            debug_assert_eq!(chunk, self.chunks.len());
+            let fresh: Box<[MaybeUninit<CachePadded<T>>]> =
+                (0..self.chunk_len).map(|_| MaybeUninit::uninit()).collect();
+            self.chunks.push(Box::into_raw(fresh));
+        }
+        // SAFETY: `chunks[chunk]` is a live allocation of `chunk_len` elements
+        // and `offset < chunk_len`; element `offset` was never written (cells
+        // are placed in order), so no reference to it exists.
+        let place = unsafe { self.chunks[chunk].cast::<CachePadded<T>>().add(offset) };
+        // SAFETY: as above: valid for writes, aligned, uninitialised.
+        unsafe { place.write(CachePadded::new(cell)) };
+        self.len += 1;
+        place
+    }
+}
+
+impl<T> Drop for Writer<T> {
+    fn drop(&mut self) {
+        let mut remaining = self.len;
+        for &chunk in &self.chunks {
+            let written = remaining.min(self.chunk_len);
+            remaining -= written;
+            // SAFETY: the first `written` elements of this chunk were
+            // initialised by `place` and are dropped once, here; then the
+            // chunk goes back to the `Box` it came from.
+            unsafe {
+                let first = chunk.cast::<CachePadded<T>>();
+                std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(first, written));
+                drop(Box::from_raw(chunk));
+            }
+        }
+    }
+}
+
+// SAFETY: the raw pointers in `slots` and in the writer's chunks point to heap
+// cells that the directory owns and frees only when it is dropped (with
+// `&mut self`). Cells are only ever accessed through `&T`, so sending or sharing
+// the directory is sound when `T` is `Send + Sync`.
 unsafe impl<T: Send + Sync> Send for Directory<T> {}
 // SAFETY: as above.
 unsafe impl<T: Send + Sync> Sync for Directory<T> {}
@@ -66,7 +131,7 @@ impl<T: Keyed> Directory<T> {
             slot_mask: slot_count - 1,
             seed: crate::sync::hash_seed(),
             entries_max,
-            writer: Mutex::new(0),
+            writer: Mutex::new(Writer { len: 0, chunk_len: entries_max.min(CHUNK_LEN), chunks: Vec::new() }),
         }
     }
 
@@ -103,7 +168,7 @@ impl<T: Keyed> Directory<T> {
     /// an account cell reads its birth epoch there, so it is in exactly the
     /// snapshots that follow it.
     pub(crate) fn insert(&self, id: u128, make: impl FnOnce() -> T) -> Inserted<'_, T> {
-        let mut count = self.writer.lock();
+        let mut writer = self.writer.lock();
         let mut index = self.home_slot(id);
         loop {
             // Relaxed would do under the lock, but the same Acquire as `get` keeps
@@ -119,16 +184,15 @@ impl<T: Keyed> Directory<T> {
             }
             index = (index + 1) & self.slot_mask;
         }
-        if *count == self.entries_max {
+        if writer.len == self.entries_max {
             return Inserted::Full;
         }
-        let boxed = Box::new(CachePadded::new(make()));
-        debug_assert_eq!(boxed.key(), id, "made a cell for another id");
-        let cell = Box::into_raw(boxed);
+        let cell = make();
+        debug_assert_eq!(cell.key(), id, "made a cell for another id");
+        let cell = writer.place(cell);
         // Release: publishes the initialised cell to lock-free readers.
         self.slots[index].store(cell, Ordering::Release);
-        *count += 1;
-        debug_assert!(*count * 2 <= self.slots.len());
+        debug_assert!(writer.len * 2 <= self.slots.len());
         Inserted::New
     }
 
@@ -144,26 +208,13 @@ impl<T: Keyed> Directory<T> {
     }
 
     pub(crate) fn len(&self) -> usize {
-        *self.writer.lock()
+        self.writer.lock().len
     }
 
-    /// Holds off inserts: the directory's part of the snapshot gate. The guard
-    /// derefs to the number of entries.
-    pub(crate) fn lock_inserts(&self) -> MutexGuard<'_, usize> {
+    /// Holds off inserts: the directory's part of the snapshot gate. The
+    /// guard tells the number of entries.
+    pub(crate) fn lock_inserts(&self) -> MutexGuard<'_, Writer<T>> {
         self.writer.lock()
-    }
-}
-
-impl<T> Drop for Directory<T> {
-    fn drop(&mut self) {
-        for slot in self.slots.iter() {
-            let cell = slot.load(Ordering::Acquire);
-            if !cell.is_null() {
-                // SAFETY: every non-null slot holds a pointer from `Box::into_raw`,
-                // stored once; `&mut self` means no reference into it remains.
-                drop(unsafe { Box::from_raw(cell) });
-            }
-        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! conditional debit (`balance >= amount` then subtract) and transfer.
 #![allow(dead_code)]
 
+pub mod world;
+
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
