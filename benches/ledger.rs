@@ -12,38 +12,16 @@
 
 mod support;
 
-use std::sync::Barrier;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use support::world::{variants, Distribution, Operation, World};
 
-/// Runs `iters` operations split over `threads` threads; the wall time from
-/// the first thread's start to the last one's end (each thread reads the
-/// clock itself, after the barrier that releases them together).
+/// Runs `iters` operations split over `threads` threads (criterion warms
+/// up on its own); the wall time of the timed part.
 fn run_threads(world: &World, threads: usize, iters: u64, op: &(dyn Fn(usize, usize) + Sync)) -> Duration {
     world.round.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let per_thread = (iters as usize).div_ceil(threads);
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    barrier.wait();
-                    let started = Instant::now();
-                    for i in 0..per_thread {
-                        op(thread, i);
-                    }
-                    (started, Instant::now())
-                })
-            })
-            .collect();
-        workers.into_iter().map(|worker| worker.join().expect("worker")).collect()
-    });
-    let first = spans.iter().map(|span| span.0).min().expect("a thread");
-    let last = spans.iter().map(|span| span.1).max().expect("a thread");
-    last - first
+    support::run_threads(threads, (iters as usize).div_ceil(threads), 0, op)
 }
 
 fn slug(name: &str) -> String {

@@ -16,7 +16,6 @@
 mod support;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Barrier;
 use std::time::Instant;
 
 use atomic_ledger::{AccountId, AccountOptions, Ledger};
@@ -26,37 +25,12 @@ const OPS_PER_THREAD: usize = 50_000;
 const WARM_UP_OPS: usize = 20_000;
 const ROUNDS: usize = 5;
 
-/// Runs `op(thread, i)` `OPS_PER_THREAD` times on each of `threads` threads;
-/// ops/s over the wall time from the first thread's start to the last one's
-/// end (each thread reads the clock itself, after the barrier, so a slow
-/// wake-up of the coordinating thread cannot shorten the interval).
+/// Runs `op` `OPS_PER_THREAD` times on each of `threads` threads, after an
+/// untimed warm-up on this variant's data (the previous variant left the
+/// caches full of its own); ops/s.
 fn measure(threads: usize, op: &(dyn Fn(usize, usize) + Sync)) -> f64 {
-    let barrier = Barrier::new(threads);
-    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|thread| {
-                let barrier = &barrier;
-                scope.spawn(move || {
-                    // Untimed warm-up on this variant's data (operation
-                    // numbers past the timed ones, so ids stay unique): the
-                    // previous variant left the caches full of its own.
-                    for i in OPS_PER_THREAD..OPS_PER_THREAD + WARM_UP_OPS {
-                        op(thread, i);
-                    }
-                    barrier.wait();
-                    let started = Instant::now();
-                    for i in 0..OPS_PER_THREAD {
-                        op(thread, i);
-                    }
-                    (started, Instant::now())
-                })
-            })
-            .collect();
-        workers.into_iter().map(|worker| worker.join().expect("worker")).collect()
-    });
-    let first = spans.iter().map(|span| span.0).min().expect("a thread");
-    let last = spans.iter().map(|span| span.1).max().expect("a thread");
-    (threads * OPS_PER_THREAD) as f64 / (last - first).as_secs_f64()
+    let elapsed = support::run_threads(threads, OPS_PER_THREAD, WARM_UP_OPS, op);
+    (threads * OPS_PER_THREAD) as f64 / elapsed.as_secs_f64()
 }
 
 fn median(values: &mut [f64]) -> f64 {

@@ -7,6 +7,8 @@ pub mod world;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
 use dashmap::DashMap;
@@ -137,4 +139,41 @@ pub fn uniform_indices(accounts: usize, count: usize, seed: u64) -> Vec<u32> {
             (state.wrapping_mul(0x2545_f491_4f6c_dd1d) % accounts as u64) as u32
         })
         .collect()
+}
+
+/// Runs `op(thread, i)` for `i` in `0..ops_per_thread` on each of `threads`
+/// threads, released together by a barrier, after `warm_up` untimed
+/// operations each (numbered from `ops_per_thread` up, so ids stay unique).
+/// Returns the wall time from the first thread's start to the last one's
+/// end: each thread reads the clock itself, so a slow wake-up of the
+/// coordinating thread cannot shorten the interval.
+pub fn run_threads(
+    threads: usize,
+    ops_per_thread: usize,
+    warm_up: usize,
+    op: &(dyn Fn(usize, usize) + Sync),
+) -> Duration {
+    let barrier = Barrier::new(threads);
+    let spans: Vec<(Instant, Instant)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|thread| {
+                let barrier = &barrier;
+                scope.spawn(move || {
+                    for i in ops_per_thread..ops_per_thread + warm_up {
+                        op(thread, i);
+                    }
+                    barrier.wait();
+                    let started = Instant::now();
+                    for i in 0..ops_per_thread {
+                        op(thread, i);
+                    }
+                    (started, Instant::now())
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().expect("worker")).collect()
+    });
+    let first = spans.iter().map(|span| span.0).min().expect("a thread");
+    let last = spans.iter().map(|span| span.1).max().expect("a thread");
+    last - first
 }
