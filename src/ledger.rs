@@ -128,6 +128,14 @@ struct Amounts {
     spend: u64,
 }
 
+/// The outcome of a decision whose admission cannot decline (no credential).
+fn never_declined<T>(decided: Result<T, Infallible>) -> T {
+    match decided {
+        Ok(value) => value,
+        Err(never) => match never {},
+    }
+}
+
 /// The refusal of a credential whose rate-limit bucket was short of `requested`.
 #[cold]
 fn rate_limited(
@@ -670,13 +678,10 @@ impl Ledger {
         let Transfer { id, from, to, amount } = transfer;
         let (from_cell, to_cell) = self.resolve_transfer(&transfer)?;
         let fields = Record { from, to, amount, link: Link::Single, outcome: Outcome::Applied };
-        let decided = self.transfer_ids.decide(id, fields, || {
-            Ok::<_, Infallible>(move_funds(&self.epoch, from_cell, to_cell, amount))
-        })?;
-        let decision = match decided {
-            Ok(decision) => decision,
-            Err(never) => match never {},
-        };
+        let decision = never_declined(
+            self.transfer_ids
+                .decide(id, fields, || Ok(move_funds(&self.epoch, from_cell, to_cell, amount)))?,
+        );
         match decision.outcome {
             Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
             Err(reason) => Err(TransferError::Rejected { reason, repeat: decision.repeat }),
@@ -818,10 +823,7 @@ impl Ledger {
     /// assert!(matches!(ledger.hold(second), Err(HoldError::Rejected { reason: Rejection::InsufficientFunds { available: 20, .. }, .. })));
     /// ```
     pub fn hold(&self, request: HoldRequest) -> Result<HoldReceipt, HoldError> {
-        match self.hold_with(request, None, || Ok::<_, Infallible>(()))? {
-            Ok(receipt) => Ok(receipt),
-            Err(never) => match never {},
-        }
+        Ok(never_declined(self.hold_with(request, None, || Ok(()))?))
     }
 
     /// [`Ledger::hold`]; for a fresh id, `admit` runs under the hold id's lock
@@ -1267,10 +1269,11 @@ impl Ledger {
     /// of a hold it placed that was not posted, when the hold resolves.
     pub(crate) fn give_back(&self, id: CredentialId, amount: u64) {
         let Some(cell) = self.credentials.get(id.0) else {
-            return debug_assert!(false, "credential {id} vanished");
+            debug_assert!(false, "credential {id} vanished: credentials are never removed");
+            return;
         };
         cell.give_back(amount);
-        if let Some(bucket) = cell.spec().rate_limit {
+        if let Some(bucket) = cell.rate_limit() {
             self.rate_bucket(bucket).put_back(amount, self.clock.now_ms());
         }
     }
