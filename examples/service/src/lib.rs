@@ -1,0 +1,564 @@
+//! An HTTP service built on atomic-ledger. It authenticates with bearer
+//! tokens (signed JWTs) and API keys, and it cannot be raced: every
+//! authorization decision that matters (revoked? scoped? capped? within
+//! quota?) is made by the ledger in the same step sequence as the action,
+//! never cached from the start of the request.
+//!
+//! * **Bearer tokens**: HS256 JWTs, checked at the edge for signature and
+//!   expiry only. Their `jti` is a ledger credential id, and their `sub` the
+//!   account it acts for; the handler calls `transfer_as`, `hold_as`, … with
+//!   that credential, so a token revoked (`DELETE /v1/tokens/{id}`) while its
+//!   request is in flight does not move money after the revoke returns.
+//! * **API keys**: `X-API-Key`, stored only as a SHA-256 hash and mapped to a
+//!   credential with a refilling rate-limit bucket, for an allowance account.
+//!   `GET /v1/data` spends one unit of both (429 with `Retry-After` when short).
+//! * **Admin**: a JWT with `"admin": true`, minted from the same secret
+//!   ([`AppState::admin_token`]), for creating accounts, deposits, tokens and
+//!   keys. Admin calls are the operator's, not a ledger credential's.
+//!
+//! Errors are JSON bodies `{"error": {"code": "...", "message": "..."}}` with
+//! stable codes; a malformed body or header changes nothing.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use atomic_ledger::{
+    AccountError, AccountId, AccountOptions, AsError, BucketId, BucketPolicy, CredentialError, CredentialId,
+    CredentialSpec, HoldError, HoldId, HoldRequest, Ledger, Rejection, Scopes, Transfer, TransferError,
+    TransferId,
+};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+/// The service's state: the ledger, the JWT keys and the API-key index.
+pub struct AppState {
+    /// The ledger; public so that tests and operators can inspect it.
+    pub ledger: Ledger,
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    secret: Vec<u8>,
+    /// SHA-256 of an API key → its credential. Written only when a key is created.
+    api_keys: RwLock<HashMap<[u8; 32], CredentialId>>,
+    next_id: AtomicU64,
+}
+
+/// What a bearer token carries. `jti` is the ledger credential.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// The account the token acts for (decimal).
+    pub sub: String,
+    /// The ledger credential id (decimal).
+    pub jti: String,
+    /// Expiry, seconds since the Unix epoch.
+    pub exp: u64,
+    /// An operator token.
+    #[serde(default)]
+    pub admin: bool,
+}
+
+fn now_s() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}
+
+impl AppState {
+    /// A service around `ledger`, signing tokens with `secret`.
+    pub fn new(ledger: Ledger, secret: &[u8]) -> Self {
+        Self {
+            ledger,
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            secret: secret.to_vec(),
+            api_keys: RwLock::new(HashMap::new()),
+            next_id: AtomicU64::new(1),
+        }
+    }
+
+    /// An operator token valid for `ttl_s` seconds.
+    pub fn admin_token(&self, ttl_s: u64) -> String {
+        let claims = Claims { sub: "admin".into(), jti: "0".into(), exp: now_s() + ttl_s, admin: true };
+        self.sign(&claims)
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        // HS256 with a byte secret cannot fail to encode these claims.
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
+    }
+
+    fn fresh_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Signature and expiry: the edge's only checks.
+    fn verify(&self, headers: &HeaderMap) -> Result<Claims, ApiError> {
+        let value =
+            headers.get(header::AUTHORIZATION).ok_or(ApiError::unauthorized("missing bearer token"))?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .ok_or(ApiError::unauthorized("the Authorization header is not a bearer token"))?;
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.required_spec_claims = ["exp", "sub", "jti"].into_iter().map(String::from).collect();
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map(|data| data.claims)
+            .map_err(|error| ApiError::unauthorized(&format!("invalid token: {error}")))
+    }
+
+    fn admin(&self, headers: &HeaderMap) -> Result<(), ApiError> {
+        if self.verify(headers)?.admin {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::FORBIDDEN, "admin_only", "this endpoint needs an admin token"))
+        }
+    }
+
+    /// The credential a (non-admin) bearer token stands for.
+    fn credential(&self, headers: &HeaderMap) -> Result<CredentialId, ApiError> {
+        let claims = self.verify(headers)?;
+        claims
+            .jti
+            .parse::<u128>()
+            .map(CredentialId)
+            .map_err(|_| ApiError::unauthorized("the token's jti is not a credential id"))
+    }
+
+    fn api_key(&self, headers: &HeaderMap) -> Result<CredentialId, ApiError> {
+        let key = headers
+            .get("x-api-key")
+            .and_then(|value| value.to_str().ok())
+            .ok_or(ApiError::unauthorized("missing or unreadable X-API-Key"))?;
+        let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        let keys = self.api_keys.read().map_err(|_| ApiError::internal())?;
+        keys.get(&hash).copied().ok_or(ApiError::unauthorized("unknown API key"))
+    }
+}
+
+/// The routes.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/accounts/{id}", get(get_account))
+        .route("/v1/accounts/{id}/deposits", post(deposit))
+        .route("/v1/tokens", post(create_token))
+        .route("/v1/tokens/{id}", delete(revoke_token))
+        .route("/v1/api-keys", post(create_api_key))
+        .route("/v1/transfers", post(create_transfer))
+        .route("/v1/holds", post(create_hold))
+        .route("/v1/holds/{id}/post", post(post_hold))
+        .route("/v1/holds/{id}/void", post(void_hold))
+        .route("/v1/data", get(get_data))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A JSON error with a stable code.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    retry_after_s: Option<u64>,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), retry_after_s: None }
+    }
+
+    fn unauthorized(message: &str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    fn internal() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
+        let mut response = (self.status, body).into_response();
+        if let Some(seconds) = self.retry_after_s {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        ApiError::bad_request(rejection.body_text())
+    }
+}
+
+fn rejection(reason: Rejection) -> ApiError {
+    let code = match reason {
+        Rejection::InsufficientFunds { .. } => "insufficient_funds",
+        Rejection::AccountFrozen { .. } => "account_frozen",
+        Rejection::AccountClosed { .. } => "account_closed",
+        _ => "rejected",
+    };
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, reason.to_string())
+}
+
+fn account_error(error: AccountError) -> ApiError {
+    match error {
+        AccountError::UnknownAccount(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
+        }
+        AccountError::Rejected(reason) => rejection(reason),
+        _ => ApiError::bad_request(error.to_string()),
+    }
+}
+
+fn credential_error(error: CredentialError) -> ApiError {
+    match error {
+        CredentialError::RateLimited { retry_after_ms, .. } => {
+            let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", error.to_string());
+            error.retry_after_s = Some(retry_after_ms.div_ceil(1_000));
+            error
+        }
+        CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
+            ApiError::unauthorized("the token's credential is unknown")
+        }
+        CredentialError::UnknownAccount(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
+        }
+        CredentialError::CapOutOfRange { .. } | CredentialError::ExpiryInPast { .. } => {
+            ApiError::bad_request(error.to_string())
+        }
+        CredentialError::Revoked(_) => ApiError::new(StatusCode::FORBIDDEN, "revoked", error.to_string()),
+        _ => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
+    }
+}
+
+fn as_error<E>(error: AsError<E>, failed: impl FnOnce(E) -> ApiError) -> ApiError {
+    match error {
+        AsError::Denied(error) => credential_error(error),
+        AsError::Failed(error) => failed(error),
+    }
+}
+
+fn transfer_error(error: TransferError) -> ApiError {
+    match error {
+        TransferError::UnknownAccount(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
+        }
+        TransferError::IdConflict { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "transfer_id_reused", error.to_string())
+        }
+        TransferError::IdExpired { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "transfer_id_expired", error.to_string())
+        }
+        TransferError::Rejected { reason, .. } => rejection(reason),
+        _ => ApiError::bad_request(error.to_string()),
+    }
+}
+
+fn hold_error(error: HoldError) -> ApiError {
+    match error {
+        HoldError::UnknownAccount(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
+        }
+        HoldError::UnknownHold(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_hold", error.to_string()),
+        HoldError::IdConflict { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "hold_id_reused", error.to_string())
+        }
+        HoldError::AlreadyResolved { .. } => {
+            ApiError::new(StatusCode::CONFLICT, "hold_already_resolved", error.to_string())
+        }
+        HoldError::Rejected { reason, .. } => rejection(reason),
+        _ => ApiError::bad_request(error.to_string()),
+    }
+}
+
+fn nonzero_id(id: u64, what: &str) -> Result<u128, ApiError> {
+    if id == 0 {
+        return Err(ApiError::bad_request(format!("{what} must not be 0")));
+    }
+    Ok(u128::from(id))
+}
+
+type Body<T> = Result<Json<T>, JsonRejection>;
+type Reply = Result<(StatusCode, Json<serde_json::Value>), ApiError>;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewAccount {
+    id: u64,
+}
+
+async fn create_account(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body<NewAccount>,
+) -> Reply {
+    state.admin(&headers)?;
+    let Json(request) = body?;
+    let id = AccountId(nonzero_id(request.id, "id")?);
+    match state.ledger.open_account(id, AccountOptions::default()) {
+        Ok(_) => Ok((StatusCode::CREATED, Json(json!({ "id": request.id })))),
+        Err(error) => Err(ApiError::new(StatusCode::CONFLICT, "account_not_opened", error.to_string())),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Amount {
+    amount: u64,
+}
+
+async fn deposit(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+    body: Body<Amount>,
+) -> Reply {
+    state.admin(&headers)?;
+    let Json(request) = body?;
+    let balance = state.ledger.credit(AccountId(u128::from(id)), request.amount).map_err(account_error)?;
+    Ok((StatusCode::OK, Json(json!({ "balance": balance }))))
+}
+
+async fn get_account(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+    let claims = state.verify(&headers)?;
+    let account = AccountId(u128::from(id));
+    let info = if claims.admin {
+        state.ledger.account_info(account).map_err(account_error)?
+    } else {
+        let credential = state.credential(&headers)?;
+        if claims.sub != id.to_string() {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "the token is for another account",
+            ));
+        }
+        state.ledger.account_info_as(credential).map_err(|error| as_error(error, account_error))?
+    };
+    let body = json!({ "id": id, "balance": info.balance, "held": info.held, "status": format!("{:?}", info.status) });
+    Ok((StatusCode::OK, Json(body)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewToken {
+    account: u64,
+    scopes: Vec<String>,
+    spend_cap: Option<u64>,
+    amount_max_per_op: Option<u64>,
+    #[serde(default = "default_ttl_s")]
+    ttl_s: u64,
+}
+
+fn default_ttl_s() -> u64 {
+    3_600
+}
+
+fn scopes(names: &[String]) -> Result<Scopes, ApiError> {
+    names.iter().try_fold(Scopes::NONE, |scopes, name| {
+        let scope = match name.as_str() {
+            "debit" => Scopes::DEBIT,
+            "hold" => Scopes::HOLD,
+            "resolve" => Scopes::RESOLVE,
+            "credit" => Scopes::CREDIT,
+            "read" => Scopes::READ,
+            "admin" => Scopes::ADMIN,
+            other => return Err(ApiError::bad_request(format!("unknown scope {other:?}"))),
+        };
+        Ok(scopes | scope)
+    })
+}
+
+async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewToken>) -> Reply {
+    state.admin(&headers)?;
+    let Json(request) = body?;
+    if request.ttl_s == 0 || request.ttl_s > 366 * 86_400 {
+        return Err(ApiError::bad_request("ttl_s must be between 1 and 31 622 400"));
+    }
+    let id = state.fresh_id();
+    let spec = CredentialSpec {
+        account: AccountId(u128::from(request.account)),
+        scopes: scopes(&request.scopes)?,
+        amount_max_per_op: request.amount_max_per_op,
+        spend_cap: request.spend_cap,
+        expires_at_ms: None, // the JWT's exp is checked at the edge
+        rate_limit: None,
+    };
+    state.ledger.issue_credential(CredentialId(u128::from(id)), spec).map_err(credential_error)?;
+    let claims = Claims {
+        sub: request.account.to_string(),
+        jti: id.to_string(),
+        exp: now_s() + request.ttl_s,
+        admin: false,
+    };
+    Ok((StatusCode::CREATED, Json(json!({ "token_id": id, "token": state.sign(&claims) }))))
+}
+
+async fn revoke_token(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+    state.admin(&headers)?;
+    let revoked = state.ledger.revoke(CredentialId(u128::from(id))).map_err(|error| match error {
+        CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
+            ApiError::new(StatusCode::NOT_FOUND, "unknown_token", error.to_string())
+        }
+        other => credential_error(other),
+    })?;
+    Ok((StatusCode::OK, Json(json!({ "token_id": id, "revoked_now": revoked }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewApiKey {
+    /// The allowance account its requests spend.
+    account: u64,
+    capacity: u64,
+    refill_amount: u64,
+    refill_interval_ms: u64,
+}
+
+async fn create_api_key(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body<NewApiKey>,
+) -> Reply {
+    state.admin(&headers)?;
+    let Json(request) = body?;
+    let id = state.fresh_id();
+    let bucket = BucketId(u128::from(id));
+    let policy = BucketPolicy {
+        capacity: request.capacity,
+        refill_amount: request.refill_amount,
+        refill_interval_ms: request.refill_interval_ms,
+    };
+    state.ledger.open_bucket(bucket, policy).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let spec = CredentialSpec {
+        account: AccountId(u128::from(request.account)),
+        scopes: Scopes::DEBIT,
+        amount_max_per_op: Some(1),
+        spend_cap: None,
+        expires_at_ms: None,
+        rate_limit: Some(bucket),
+    };
+    state.ledger.issue_credential(CredentialId(u128::from(id)), spec).map_err(credential_error)?;
+    // The key: unguessable without the secret; only its hash is kept.
+    let key =
+        hex::encode(Sha256::digest([&state.secret[..], &id.to_le_bytes(), &now_s().to_le_bytes()].concat()));
+    let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    state.api_keys.write().map_err(|_| ApiError::internal())?.insert(hash, CredentialId(u128::from(id)));
+    Ok((StatusCode::CREATED, Json(json!({ "key_id": id, "api_key": key }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTransfer {
+    id: u64,
+    to: u64,
+    amount: u64,
+}
+
+async fn create_transfer(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body<NewTransfer>,
+) -> Reply {
+    let credential = state.credential(&headers)?;
+    let Json(request) = body?;
+    let from = state.verify(&headers)?.sub.parse::<u128>().map_err(|_| ApiError::unauthorized("bad sub"))?;
+    let transfer = Transfer {
+        id: TransferId(nonzero_id(request.id, "id")?),
+        from: AccountId(from),
+        to: AccountId(u128::from(request.to)),
+        amount: request.amount,
+    };
+    state.ledger.transfer_as(credential, transfer).map_err(|error| as_error(error, transfer_error))?;
+    // The same body for the first submission and every repeat of the id.
+    Ok((StatusCode::OK, Json(json!({ "transfer_id": request.id, "outcome": "applied" }))))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewHold {
+    id: u64,
+    to: u64,
+    amount: u64,
+    expires_in_ms: u64,
+}
+
+async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewHold>) -> Reply {
+    let credential = state.credential(&headers)?;
+    let Json(request) = body?;
+    let from = state.verify(&headers)?.sub.parse::<u128>().map_err(|_| ApiError::unauthorized("bad sub"))?;
+    let expires_at_ms = now_s().saturating_mul(1_000).saturating_add(request.expires_in_ms);
+    let hold = HoldRequest {
+        id: HoldId(nonzero_id(request.id, "id")?),
+        from: AccountId(from),
+        to: AccountId(u128::from(request.to)),
+        amount: request.amount,
+        expires_at_ms,
+    };
+    state.ledger.hold_as(credential, hold).map_err(|error| as_error(error, hold_error))?;
+    Ok((StatusCode::CREATED, Json(json!({ "hold_id": request.id, "state": "open" }))))
+}
+
+async fn post_hold(
+    State(state): State<Arc<AppState>>,
+    Path(id): Path<u64>,
+    headers: HeaderMap,
+    body: Body<Amount>,
+) -> Reply {
+    let credential = state.credential(&headers)?;
+    let Json(request) = body?;
+    let posted = state
+        .ledger
+        .post_as(credential, HoldId(u128::from(id)), request.amount)
+        .map_err(|error| as_error(error, hold_error))?;
+    Ok((StatusCode::OK, Json(json!({ "hold_id": id, "posted": posted.posted, "returned": posted.returned }))))
+}
+
+async fn void_hold(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+    let credential = state.credential(&headers)?;
+    let returned = state
+        .ledger
+        .void_as(credential, HoldId(u128::from(id)))
+        .map_err(|error| as_error(error, hold_error))?;
+    Ok((StatusCode::OK, Json(json!({ "hold_id": id, "returned": returned }))))
+}
+
+async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Reply {
+    let key = state.api_key(&headers)?;
+    let remaining = state.ledger.debit_as(key, 1).map_err(|error| {
+        as_error(error, |error| match error {
+            // The allowance is spent: a quota, not a payment.
+            AccountError::Rejected(Rejection::InsufficientFunds { .. }) => {
+                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", error.to_string())
+            }
+            other => account_error(other),
+        })
+    })?;
+    Ok((StatusCode::OK, Json(json!({ "data": "the protected resource", "allowance_remaining": remaining }))))
+}
+
+/// Serves `state` on `listener` until `shutdown` completes, then finishes
+/// the requests in flight.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
+}
