@@ -66,6 +66,15 @@ pub struct Claims {
     pub admin: bool,
 }
 
+/// The credential and the account of verified (non-admin) claims.
+fn user(claims: &Claims) -> Result<(CredentialId, AccountId), ApiError> {
+    let credential =
+        claims.jti.parse::<u128>().map_err(|_| ApiError::unauthorized("the token's jti is not a number"));
+    let account =
+        claims.sub.parse::<u128>().map_err(|_| ApiError::unauthorized("the token's sub is not an account"));
+    Ok((CredentialId(credential?), AccountId(account?)))
+}
+
 fn now_s() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }
@@ -123,14 +132,9 @@ impl AppState {
         }
     }
 
-    /// The credential a (non-admin) bearer token stands for.
-    fn credential(&self, headers: &HeaderMap) -> Result<CredentialId, ApiError> {
-        let claims = self.verify(headers)?;
-        claims
-            .jti
-            .parse::<u128>()
-            .map(CredentialId)
-            .map_err(|_| ApiError::unauthorized("the token's jti is not a credential id"))
+    /// The credential a bearer token stands for, and the account it acts for.
+    fn credential(&self, headers: &HeaderMap) -> Result<(CredentialId, AccountId), ApiError> {
+        user(&self.verify(headers)?)
     }
 
     fn api_key(&self, headers: &HeaderMap) -> Result<CredentialId, ApiError> {
@@ -341,8 +345,8 @@ async fn get_account(State(state): State<Arc<AppState>>, Path(id): Path<u64>, he
     let info = if claims.admin {
         state.ledger.account_info(account).map_err(account_error)?
     } else {
-        let credential = state.credential(&headers)?;
-        if claims.sub != id.to_string() {
+        let (credential, own) = user(&claims)?;
+        if own != account {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
                 "forbidden",
@@ -476,12 +480,11 @@ async fn create_transfer(
     headers: HeaderMap,
     body: Body<NewTransfer>,
 ) -> Reply {
-    let credential = state.credential(&headers)?;
+    let (credential, from) = state.credential(&headers)?;
     let Json(request) = body?;
-    let from = state.verify(&headers)?.sub.parse::<u128>().map_err(|_| ApiError::unauthorized("bad sub"))?;
     let transfer = Transfer {
         id: TransferId(nonzero_id(request.id, "id")?),
-        from: AccountId(from),
+        from,
         to: AccountId(u128::from(request.to)),
         amount: request.amount,
     };
@@ -500,13 +503,12 @@ struct NewHold {
 }
 
 async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewHold>) -> Reply {
-    let credential = state.credential(&headers)?;
+    let (credential, from) = state.credential(&headers)?;
     let Json(request) = body?;
-    let from = state.verify(&headers)?.sub.parse::<u128>().map_err(|_| ApiError::unauthorized("bad sub"))?;
     let expires_at_ms = now_s().saturating_mul(1_000).saturating_add(request.expires_in_ms);
     let hold = HoldRequest {
         id: HoldId(nonzero_id(request.id, "id")?),
-        from: AccountId(from),
+        from,
         to: AccountId(u128::from(request.to)),
         amount: request.amount,
         expires_at_ms,
@@ -521,7 +523,7 @@ async fn post_hold(
     headers: HeaderMap,
     body: Body<Amount>,
 ) -> Reply {
-    let credential = state.credential(&headers)?;
+    let (credential, _) = state.credential(&headers)?;
     let Json(request) = body?;
     let posted = state
         .ledger
@@ -531,7 +533,7 @@ async fn post_hold(
 }
 
 async fn void_hold(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
-    let credential = state.credential(&headers)?;
+    let (credential, _) = state.credential(&headers)?;
     let returned = state
         .ledger
         .void_as(credential, HoldId(u128::from(id)))

@@ -367,3 +367,31 @@ async fn holds_are_created_posted_and_voided_over_http() {
     assert_eq!((server.balance(1), server.balance(2)), (55, 45));
     assert!(server.state.ledger.audit().is_consistent());
 }
+
+/// Graceful shutdown: once told to stop, the server finishes and `serve`
+/// returns; it accepted and answered requests until then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_shuts_down_gracefully() {
+    let ledger = Ledger::builder().accounts_max(4).credentials_max(4).buckets_max(4).build().unwrap();
+    let state = Arc::new(AppState::new(ledger, b"test secret"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state.clone(), async move {
+        let _ = stopped.await;
+    }));
+    let client = Client::new();
+    let created = client
+        .post(format!("{base}/v1/accounts"))
+        .bearer_auth(state.admin_token(60))
+        .json(&json!({ "id": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    drop(client); // close the pooled connection, which graceful shutdown would wait for
+    stop.send(()).unwrap();
+    let served = tokio::time::timeout(std::time::Duration::from_secs(30), server).await;
+    assert!(matches!(served, Ok(Ok(Ok(())))), "serve returned after the signal: {served:?}");
+    assert!(state.ledger.account(AccountId(1)).is_ok());
+}
