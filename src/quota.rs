@@ -183,22 +183,22 @@ impl BucketCell {
         (level.saturating_add(gained).min(self.policy.capacity), tick.max(now_tick))
     }
 
-    /// Checks that `units` could ever be granted: 1..=capacity.
-    fn check_units(&self, units: u64) -> Result<(), QuotaError> {
-        if units == 0 || units > self.policy.capacity {
-            return Err(QuotaError::UnitsOutOfRange { id: self.id, units, capacity: self.policy.capacity });
-        }
-        Ok(())
+    /// Whether `units` could ever be granted: 1..=capacity.
+    fn units_in_range(&self, units: u64) -> bool {
+        (1..=self.policy.capacity).contains(&units)
+    }
+
+    fn units_out_of_range(&self, units: u64) -> QuotaError {
+        QuotaError::UnitsOutOfRange { id: self.id, units, capacity: self.policy.capacity }
     }
 
     /// [`Self::take_units`], with the error as [`crate::Ledger::take`] reports it.
     pub(crate) fn take(&self, units: u64, now_ms: u64) -> Result<u64, QuotaError> {
-        let capacity = self.policy.capacity;
         self.take_units(units, now_ms).map_err(|shortfall| match shortfall {
             Shortfall::Exhausted { available, retry_after_ms } => {
                 QuotaError::Exhausted { id: self.id, requested: units, available, retry_after_ms }
             }
-            Shortfall::OutOfRange => QuotaError::UnitsOutOfRange { id: self.id, units, capacity },
+            Shortfall::OutOfRange => self.units_out_of_range(units),
         })
     }
 
@@ -206,7 +206,7 @@ impl BucketCell {
     /// One CAS decides; `Err` changed nothing. (A small error type: it is
     /// returned on the credentialed hot path.)
     pub(crate) fn take_units(&self, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
-        if units == 0 || units > self.policy.capacity {
+        if !self.units_in_range(units) {
             return Err(Shortfall::OutOfRange);
         }
         let now_tick = self.tick_at(now_ms);
@@ -236,7 +236,9 @@ impl BucketCell {
 
     /// Puts `units` back, up to capacity. One CAS.
     pub(crate) fn refund(&self, units: u64, now_ms: u64) -> Result<Refunded, QuotaError> {
-        self.check_units(units)?;
+        if !self.units_in_range(units) {
+            return Err(self.units_out_of_range(units));
+        }
         Ok(self.put_back(units, now_ms))
     }
 
