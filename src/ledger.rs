@@ -500,14 +500,23 @@ impl Ledger {
     /// assert_eq!(ledger.balance(AccountId(1)), Ok(5)); // the same account, by id
     /// assert!(matches!(ledger.account(AccountId(2)), Err(AccountError::UnknownAccount(AccountId(2)))));
     /// ```
+    #[inline]
     pub fn account(&self, id: AccountId) -> Result<Account<'_>, AccountError> {
-        if id.is_reserved() {
-            return Err(AccountError::ReservedAccountId(id));
+        match self.directory.get(id.0) {
+            Some(cell) => Ok(Account { cell, epoch: &self.epoch }),
+            None => Err(Self::no_account(id)),
         }
-        self.directory
-            .get(id.0)
-            .map(|cell| Account { cell, epoch: &self.epoch })
-            .ok_or(AccountError::UnknownAccount(id))
+    }
+
+    /// Why `id` has no cell. Reserved ids are never inserted, so the hit path
+    /// need not test for them; only a miss asks which error it is.
+    #[cold]
+    fn no_account(id: AccountId) -> AccountError {
+        if id.is_reserved() {
+            AccountError::ReservedAccountId(id)
+        } else {
+            AccountError::UnknownAccount(id)
+        }
     }
 
     /// Debits `amount` from `id` to the outside world; returns the new balance.
