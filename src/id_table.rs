@@ -1,5 +1,6 @@
-//! A bounded, sharded table of records keyed by 128-bit id: what makes
-//! transfers and holds idempotent.
+//! A bounded, sharded table of records keyed by 128-bit id: what makes holds
+//! idempotent. (Transfers keep theirs in [`crate::record_lanes`], sharded the
+//! same way, by [`shard_of`].)
 //!
 //! # Implementation details
 //!
@@ -77,6 +78,16 @@ impl<R> Shard<R> {
     }
 }
 
+/// The shard of `id` among `shard_count` (a power of two). Folds and mixes,
+/// so that sequential ids and time-prefixed ids alike spread.
+#[inline]
+pub(crate) fn shard_of(id: u128, shard_count: usize) -> usize {
+    debug_assert!(shard_count.is_power_of_two());
+    let folded = (id as u64) ^ ((id >> 64) as u64);
+    let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> 32) as usize & (shard_count - 1)
+}
+
 pub(crate) struct IdTable<R> {
     shards: Box<[CachePadded<Mutex<Shard<R>>>]>,
     shard_records_max: usize,
@@ -106,10 +117,7 @@ impl<R> IdTable<R> {
     }
 
     pub(crate) fn shard_index(&self, id: u128) -> usize {
-        // Fold and mix, so that sequential ids and time-prefixed ids alike spread.
-        let folded = (id as u64) ^ ((id >> 64) as u64);
-        let mixed = folded.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        (mixed >> 32) as usize & (self.shards.len() - 1)
+        shard_of(id, self.shards.len())
     }
 
     pub(crate) fn lock(&self, id: u128) -> MutexGuard<'_, Shard<R>> {

@@ -217,9 +217,10 @@ impl LedgerBuilder {
     }
 
     /// How many transfer ids the ledger remembers at most (default 2^20; at most
-    /// [`TRANSFER_IDS_MAX_LIMIT`]). When a shard of the table fills, about the
-    /// smallest eighth of its ids is forgotten at once, and any unknown id at or
-    /// below them is refused with [`TransferError::IdExpired`].
+    /// [`TRANSFER_IDS_MAX_LIMIT`]). When a shard of the table fills, its
+    /// smallest ids are forgotten, up to 64 at once (an eighth of a small
+    /// shard), and any unknown id at or below them is refused with
+    /// [`TransferError::IdExpired`].
     ///
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferError, TransferId};

@@ -55,6 +55,7 @@ mod id_table;
 mod ledger;
 mod linked;
 mod quota;
+mod record_lanes;
 mod snapshot;
 mod sync;
 mod transfer;

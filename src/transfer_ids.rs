@@ -3,8 +3,9 @@
 //!
 //! # Implementation details
 //!
-//! An [`IdTable`] of decided transfers (see [`crate::id_table`] for sharding,
-//! the low-water mark and eviction). [`TransferIds::decide`] holds the id's
+//! Shards of decided transfers, each a mutex over a [`RecordLanes`] (the
+//! records, their index, eviction and the low-water mark), spread over the
+//! shards as in [`crate::id_table`]. [`TransferIds::decide`] holds the id's
 //! shard lock from the lookup, through applying the transfer, to recording
 //! its outcome: a concurrent duplicate waits on the lock, for the few CAS steps
 //! of the transfer, and then finds the recorded outcome.
@@ -14,9 +15,13 @@
 //!
 //! Why not DashMap: the eviction and the mark must change under the same lock
 //! as the insert, and the lock must be held across the transfer itself.
+//! Why not a `HashMap` per shard (as before 0.4): see [`crate::record_lanes`].
 
-use crate::id_table::{IdTable, Shard};
-use crate::sync::MutexGuard;
+use crossbeam_utils::CachePadded;
+
+use crate::id_table::shard_of;
+use crate::record_lanes::RecordLanes;
+use crate::sync::{Mutex, MutexGuard};
 use crate::{AccountId, Rejection, TransferError, TransferField, TransferId};
 
 /// Whether a transfer was submitted alone or as a leg of a linked batch. Part
@@ -71,12 +76,8 @@ pub(crate) struct LinkedDecision {
 
 /// Looks `id` up: `Ok(Some(outcome))` for a repeat with the same fields,
 /// `Ok(None)` for a fresh id, `Err` for a conflict or an expired id.
-fn classify(
-    shard: &Shard<Record>,
-    id: TransferId,
-    fields: &Record,
-) -> Result<Option<Outcome>, TransferError> {
-    if let Some(seen) = shard.records.get(&id.0) {
+fn classify(shard: &RecordLanes, id: TransferId, fields: &Record) -> Result<Option<Outcome>, TransferError> {
+    if let Some(seen) = shard.get(id.0) {
         let field = if seen.from != fields.from {
             TransferField::From
         } else if seen.to != fields.to {
@@ -103,12 +104,27 @@ pub(crate) fn leg_byte(leg: usize) -> u8 {
 }
 
 pub(crate) struct TransferIds {
-    table: IdTable<Record>,
+    shards: Box<[CachePadded<Mutex<RecordLanes>>]>,
 }
 
+type Guard<'a> = MutexGuard<'a, RecordLanes>;
+
 impl TransferIds {
+    /// `shard_count` shards (a power of two ≤ `transfer_ids_max`) sharing
+    /// `transfer_ids_max` records; each can take a whole linked batch.
     pub(crate) fn new(transfer_ids_max: usize, shard_count: usize) -> Self {
-        Self { table: IdTable::new(transfer_ids_max, shard_count) }
+        assert!(shard_count.is_power_of_two() && transfer_ids_max >= shard_count);
+        let records_max = transfer_ids_max.div_ceil(shard_count);
+        let shard = || CachePadded::new(Mutex::new(RecordLanes::new(records_max, crate::LINKED_LEGS_MAX)));
+        Self { shards: (0..shard_count).map(|_| shard()).collect() }
+    }
+
+    fn shard_index(&self, id: TransferId) -> usize {
+        shard_of(id.0, self.shards.len())
+    }
+
+    fn lock(&self, id: TransferId) -> Guard<'_> {
+        self.shards[self.shard_index(id)].lock()
     }
 
     /// Decides `id` exactly once. A repeat returns the recorded outcome, and
@@ -124,7 +140,7 @@ impl TransferIds {
     ) -> Result<Result<Decision, D>, TransferError> {
         debug_assert_eq!(fields.link, Link::Single);
         #[cfg_attr(feature = "_broken-split-id-check", allow(unused_mut))]
-        let mut shard = self.table.lock(id.0);
+        let mut shard = self.lock(id);
         if let Some(outcome) = classify(&shard, id, &fields)? {
             let outcome = match outcome {
                 Outcome::Applied => Ok(()),
@@ -142,7 +158,11 @@ impl TransferIds {
                 Err(declined) => return Ok(Err(declined)),
             };
             let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
-            self.table.lock(id.0).records.insert(id.0, Record { outcome: recorded, ..fields });
+            let mut shard = self.lock(id);
+            if shard.get(id.0).is_none() {
+                shard.make_room(1);
+                shard.insert(id.0, Record { outcome: recorded, ..fields });
+            }
             return Ok(Ok(Decision { outcome, repeat: false }));
         }
         #[allow(unreachable_code)]
@@ -151,12 +171,9 @@ impl TransferIds {
             Err(declined) => return Ok(Err(declined)),
         };
         // Room is made after `apply`, which may decline: a declined id evicts nothing.
-        let has_room = shard.make_room(self.table.shard_records_max(), 1, |_| true);
-        debug_assert!(has_room, "every transfer record is evictable");
+        shard.make_room(1);
         let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
-        let previous = shard.records.insert(id.0, Record { outcome: recorded, ..fields });
-        debug_assert!(previous.is_none(), "a fresh id was already recorded");
-        debug_assert!(shard.records.len() <= self.table.shard_records_max());
+        shard.insert(id.0, Record { outcome: recorded, ..fields });
         Ok(Ok(Decision { outcome, repeat: false }))
     }
 
@@ -169,14 +186,14 @@ impl TransferIds {
         legs: &[(TransferId, Record)],
         apply: impl FnOnce() -> Result<(), (usize, Rejection)>,
     ) -> Result<LinkedDecision, (usize, TransferError)> {
-        let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.table.shard_index(id.0)).collect();
+        let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.shard_index(*id)).collect();
         shard_indices.sort_unstable();
         shard_indices.dedup();
         // Ascending index order: the global lock order.
-        let mut guards: Vec<(usize, MutexGuard<'_, Shard<Record>>)> =
-            shard_indices.into_iter().map(|index| (index, self.table.lock_index(index))).collect();
-        let slot = |id: TransferId, guards: &[(usize, MutexGuard<'_, Shard<Record>>)]| {
-            let index = self.table.shard_index(id.0);
+        let mut guards: Vec<(usize, Guard<'_>)> =
+            shard_indices.into_iter().map(|index| (index, self.shards[index].lock())).collect();
+        let slot = |id: TransferId, guards: &[(usize, Guard<'_>)]| {
+            let index = self.shard_index(id);
             guards
                 .binary_search_by_key(&index, |(shard, _)| *shard)
                 .unwrap_or_else(|_| unreachable!("locked"))
@@ -199,11 +216,11 @@ impl TransferIds {
             return Ok(LinkedDecision { outcome: failed.map_or(Ok(()), Err), repeat: true });
         }
         for (position, (index, guard)) in guards.iter_mut().enumerate() {
-            let needed = legs.iter().filter(|(id, _)| self.table.shard_index(id.0) == *index).count();
+            let needed = legs.iter().filter(|(id, _)| self.shard_index(*id) == *index).count();
             debug_assert!(needed >= 1, "shard {position} was locked for no leg");
             // A shard smaller than the batch's share of it overshoots its bound
-            // by at most that share (fewer than `LINKED_LEGS_MAX` records).
-            guard.make_room(self.table.shard_records_max(), needed, |_| true);
+            // by at most that share (at most `LINKED_LEGS_MAX` records).
+            guard.make_room(needed);
         }
         let outcome = apply();
         for (leg, (id, fields)) in legs.iter().enumerate() {
@@ -213,19 +230,19 @@ impl TransferIds {
                 Err((failed, _)) => Outcome::LinkedLegFailed { failed_index: leg_byte(failed) },
             };
             let position = slot(*id, &guards);
-            let previous = guards[position].1.records.insert(id.0, Record { outcome: recorded, ..*fields });
-            debug_assert!(previous.is_none(), "a fresh id was already recorded");
+            guards[position].1.insert(id.0, Record { outcome: recorded, ..*fields });
         }
         Ok(LinkedDecision { outcome, repeat: false })
     }
 
-    /// Every shard locked: the transfer half of the snapshot gate.
-    pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard<Record>>> {
-        self.table.lock_all()
+    /// Every shard locked, in index order (the one global lock order): the
+    /// transfer half of the snapshot gate.
+    pub(crate) fn lock_all(&self) -> Vec<Guard<'_>> {
+        self.shards.iter().map(|shard| shard.lock()).collect()
     }
 
     /// Records currently held, over all shards (takes each shard lock in turn).
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.shards.iter().map(|shard| shard.lock().len()).sum()
     }
 }

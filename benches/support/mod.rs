@@ -141,9 +141,10 @@ pub fn uniform_indices(accounts: usize, count: usize, seed: u64) -> Vec<u32> {
         .collect()
 }
 
-/// Runs `op(thread, i)` for `i` in `0..ops_per_thread` on each of `threads`
-/// threads, released together by a barrier, after `warm_up` untimed
-/// operations each (numbered from `ops_per_thread` up, so ids stay unique).
+/// Runs `op(thread, i)` on each of `threads` threads: `warm_up` untimed
+/// operations (`i` in `0..warm_up`), then, released together by a barrier,
+/// `ops_per_thread` timed ones (`i` from `warm_up` on). Ids built from `i`
+/// stay unique and keep increasing over the run, as time-ordered ids do.
 /// Returns the wall time from the first thread's start to the last one's
 /// end: each thread reads the clock itself, so a slow wake-up of the
 /// coordinating thread cannot shorten the interval.
@@ -159,12 +160,12 @@ pub fn run_threads(
             .map(|thread| {
                 let barrier = &barrier;
                 scope.spawn(move || {
-                    for i in ops_per_thread..ops_per_thread + warm_up {
+                    for i in 0..warm_up {
                         op(thread, i);
                     }
                     barrier.wait();
                     let started = Instant::now();
-                    for i in 0..ops_per_thread {
+                    for i in warm_up..warm_up + ops_per_thread {
                         op(thread, i);
                     }
                     (started, Instant::now())

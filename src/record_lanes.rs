@@ -1,0 +1,453 @@
+//! One shard's memory of decided transfers: what a repeat is answered from,
+//! and what the low-water mark stands for once a record is forgotten.
+//!
+//! # Implementation details
+//!
+//! Plain memory, guarded by the shard's mutex (see [`crate::transfer_ids`]).
+//! Transfer ids are mostly generated in increasing order (a sequence, or a
+//! time-ordered id such as [`crate::IdGenerator`]'s) by a few clients at a
+//! time, and arrive in nearly that order. So the records are kept in a few
+//! **lanes**, each sorted by id:
+//!
+//! * **Lanes** (at most [`LANES_MAX`]): one 64-byte entry per record (a cache
+//!   line: id, from, to, amount, kind) in a `VecDeque`, ascending. An id goes
+//!   to the end of the lane whose last id is the largest below it (patience
+//!   sorting), so each client's stream, even one that lags the others, keeps
+//!   appending to a lane of its own; an id a little late for every lane is
+//!   placed by a scan of at most [`TAIL_SCAN_MAX`] entries back from a tail. An applied single
+//!   transfer fits its entry whole; any other record (a rejection with its
+//!   numbers, a leg of a linked batch) keeps its link and outcome in a side
+//!   map, `spilled`.
+//! * **The overflow**, a `BTreeMap`, takes the ids no lane can: ids in random
+//!   order (UUIDv4 keys), or more streams than lanes.
+//! * **Lookups**: an id above every remembered one is fresh without a look,
+//!   which is the common case. Any other is binary-searched in each lane
+//!   whose range holds it, then looked up in the overflow. A stream that lags
+//!   another searches near where its previous ids were, in cache lines the
+//!   last search left warm.
+//!
+//! **Eviction** removes the smallest remembered id (the least of the lanes'
+//! first ids and the overflow's first) and raises the low-water mark to it,
+//! so an unknown id at or under the mark is refused as expired, never applied
+//! again. Evicting the smallest, not the oldest, means a client whose clock
+//! runs ahead cannot drag the mark past everyone else's ids. It runs in
+//! batches of up to [`EVICTION_BATCH_MAX`], each a sequential run over the
+//! lanes' heads.
+//!
+//! Before the lanes (0.3.x) each shard was a `HashMap<u128, Record>`: about
+//! 160 bytes per remembered id against 64 here, two random cache misses per
+//! transfer whatever the order of the ids, and every eviction a sweep of the
+//! whole shard. Ids in random order were never a good fit for a low-water
+//! mark (see the README), and here they take the overflow path.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::hash::IdHashBuilder;
+use crate::transfer_ids::{Link, Outcome, Record};
+use crate::AccountId;
+
+/// Sorted lanes per shard: concurrent id streams kept apart.
+pub(crate) const LANES_MAX: usize = 8;
+/// Entries scanned back from a lane's tail to place an id late for every lane.
+pub(crate) const TAIL_SCAN_MAX: usize = 64;
+/// Records evicted at once when a shard is full, at most (and an eighth of
+/// the shard, if less).
+const EVICTION_BATCH_MAX: usize = 64;
+
+/// `Entry::kind`: an applied single transfer; link and outcome are implied.
+const KIND_APPLIED_SINGLE: u64 = 0;
+/// `Entry::kind`: link and outcome are in `spilled`.
+const KIND_SPILLED: u64 = 1;
+
+/// One remembered transfer, one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(64))]
+struct Entry {
+    id: u128,
+    from: u128,
+    to: u128,
+    amount: u64,
+    kind: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 64);
+
+pub(crate) struct RecordLanes {
+    /// Each ascending by id; none empty.
+    lanes: Vec<VecDeque<Entry>>,
+    overflow: BTreeMap<u128, Record>,
+    spilled: HashMap<u128, (Link, Outcome), IdHashBuilder>,
+    /// Records remembered (lanes and overflow).
+    len: usize,
+    /// The bound on remembered records between inserts.
+    records_max: usize,
+    /// The most records a batch may need at once.
+    batch_max: usize,
+    /// Every remembered id is ≤ this (the largest ever inserted).
+    id_max: u128,
+    /// Every evicted id is ≤ this; 0 (reserved) while nothing was evicted.
+    pub(crate) low_water: u128,
+}
+
+impl RecordLanes {
+    /// Lanes for up to `records_max` records (≥ 1), or `batch_max` while a
+    /// batch of that many is recorded at once.
+    pub(crate) fn new(records_max: usize, batch_max: usize) -> Self {
+        assert!(records_max >= 1);
+        Self {
+            lanes: Vec::new(),
+            overflow: BTreeMap::new(),
+            spilled: HashMap::with_hasher(IdHashBuilder::new()),
+            len: 0,
+            records_max,
+            batch_max,
+            id_max: 0,
+            low_water: 0,
+        }
+    }
+
+    /// Records remembered.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The record of `id`, if remembered.
+    #[inline]
+    pub(crate) fn get(&self, id: u128) -> Option<Record> {
+        if id > self.id_max {
+            return None;
+        }
+        self.search(id)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn search(&self, id: u128) -> Option<Record> {
+        for lane in &self.lanes {
+            let (Some(first), Some(last)) = (lane.front(), lane.back()) else { continue };
+            if id < first.id || id > last.id {
+                continue;
+            }
+            if let Ok(index) = lane.binary_search_by_key(&id, |entry| entry.id) {
+                return Some(self.record_of(&lane[index]));
+            }
+        }
+        self.overflow.get(&id).copied()
+    }
+
+    fn record_of(&self, entry: &Entry) -> Record {
+        let (link, outcome) = if entry.kind == KIND_SPILLED {
+            *self
+                .spilled
+                .get(&entry.id)
+                .unwrap_or_else(|| unreachable!("a spilled record has its side entry"))
+        } else {
+            (Link::Single, Outcome::Applied)
+        };
+        Record { from: AccountId(entry.from), to: AccountId(entry.to), amount: entry.amount, link, outcome }
+    }
+
+    /// Evicts until `needed` more records fit under `records_max`, and a
+    /// little more (see [`EVICTION_BATCH_MAX`]) when it has to evict at all.
+    /// A batch of more than `records_max` (at most `batch_max`) evicts
+    /// everything and overshoots the bound by the difference, until the next
+    /// insert.
+    #[inline]
+    pub(crate) fn make_room(&mut self, needed: usize) {
+        assert!(needed <= self.records_max.max(self.batch_max), "{needed} records cannot fit");
+        let bound = self.records_max.max(needed);
+        if self.len + needed > bound {
+            self.evict_batch(needed, bound);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn evict_batch(&mut self, needed: usize, bound: usize) {
+        let slack = EVICTION_BATCH_MAX.min(self.records_max / 8);
+        let target = bound.saturating_sub(slack).max(needed);
+        while self.len + needed > target {
+            self.evict_smallest();
+        }
+    }
+
+    /// Forgets the smallest remembered id and raises the mark to it.
+    fn evict_smallest(&mut self) {
+        let lane_first = self
+            .lanes
+            .iter()
+            .enumerate()
+            .filter_map(|(lane, entries)| Some((entries.front()?.id, lane)))
+            .min();
+        let overflow_first = self.overflow.first_key_value().map(|(&id, _)| id);
+        let evicted = match (lane_first, overflow_first) {
+            (Some((lane_id, _)), Some(overflow_id)) if overflow_id < lane_id => self.pop_overflow(),
+            (Some((_, lane)), _) => self.pop_lane(lane),
+            (None, Some(_)) => self.pop_overflow(),
+            (None, None) => unreachable!("make_room asks for no more than fits"),
+        };
+        self.len -= 1;
+        self.low_water = self.low_water.max(evicted);
+    }
+
+    fn pop_overflow(&mut self) -> u128 {
+        self.overflow.pop_first().map_or_else(|| unreachable!("not empty"), |(id, _)| id)
+    }
+
+    fn pop_lane(&mut self, lane: usize) -> u128 {
+        let entry = self.lanes[lane].pop_front().unwrap_or_else(|| unreachable!("lanes are never empty"));
+        if entry.kind == KIND_SPILLED {
+            self.spilled.remove(&entry.id);
+        }
+        let entries = &mut self.lanes[lane];
+        if entries.is_empty() {
+            self.lanes.swap_remove(lane);
+        } else if entries.capacity() > 4 * entries.len().max(64) {
+            // A lane that had its turn gives its memory back.
+            entries.shrink_to(2 * entries.len());
+        }
+        entry.id
+    }
+
+    /// Remembers `record` under `id`, which must not be remembered, after
+    /// [`Self::make_room`]. (If `make_room` evicted ids above `id`, `id` sits
+    /// under the mark until it is evicted in turn, first, being the smallest.)
+    #[inline]
+    pub(crate) fn insert(&mut self, id: u128, record: Record) {
+        debug_assert!(self.get(id).is_none(), "{id} is remembered already");
+        debug_assert!(self.len < self.records_max.max(self.batch_max), "make_room first");
+        let kind = if record.link == Link::Single && record.outcome == Outcome::Applied {
+            KIND_APPLIED_SINGLE
+        } else {
+            KIND_SPILLED
+        };
+        let entry = Entry { id, from: record.from.0, to: record.to.0, amount: record.amount, kind };
+        if self.place(entry) {
+            if kind == KIND_SPILLED {
+                self.spilled.insert(id, (record.link, record.outcome));
+            }
+        } else {
+            self.overflow.insert(id, record);
+        }
+        self.len += 1;
+        self.id_max = self.id_max.max(id);
+    }
+
+    /// Puts `entry` in a lane, if one takes it.
+    #[inline]
+    fn place(&mut self, entry: Entry) -> bool {
+        // The lane ending just below the id: the id's own stream.
+        let below = self.lanes.iter_mut().filter(|lane| lane.back().is_some_and(|last| last.id < entry.id));
+        if let Some(lane) = below.max_by_key(|lane| lane.back().map_or(0, |last| last.id)) {
+            lane.push_back(entry);
+            return true;
+        }
+        if self.lanes.len() < LANES_MAX {
+            self.lanes.push(VecDeque::from([entry]));
+            return true;
+        }
+        self.place_late(entry)
+    }
+
+    /// A late id: inserted within the last `TAIL_SCAN_MAX` entries of a lane.
+    #[cold]
+    #[inline(never)]
+    fn place_late(&mut self, entry: Entry) -> bool {
+        for lane in &mut self.lanes {
+            let scan = lane.len().min(TAIL_SCAN_MAX);
+            if scan < lane.len() && lane[lane.len() - 1 - scan].id > entry.id {
+                continue; // further back than the scan reaches
+            }
+            let after = lane.iter().rev().take(scan).take_while(|later| later.id > entry.id).count();
+            lane.insert(lane.len() - after, entry);
+            return true;
+        }
+        false
+    }
+
+    /// Checks every invariant (tests; O(records)).
+    #[cfg(test)]
+    fn check(&self) {
+        assert!(self.lanes.len() <= LANES_MAX);
+        let mut ids: Vec<u128> = self.overflow.keys().copied().collect();
+        for lane in &self.lanes {
+            assert!(!lane.is_empty());
+            let lane_ids: Vec<u128> = lane.iter().map(|entry| entry.id).collect();
+            assert!(lane_ids.windows(2).all(|pair| pair[0] < pair[1]), "lanes are sorted");
+            ids.extend(lane_ids);
+        }
+        assert_eq!(ids.len(), self.len);
+        ids.sort_unstable();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "each id once");
+        assert!(ids.iter().all(|&id| id <= self.id_max));
+        let spilled = self.lanes.iter().flatten().filter(|entry| entry.kind == KIND_SPILLED).count();
+        assert_eq!(spilled, self.spilled.len());
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::{Rejection, TransferId};
+
+    fn record(n: u128) -> Record {
+        Record {
+            from: AccountId(n),
+            to: AccountId(n + 1),
+            amount: n as u64,
+            link: Link::Single,
+            outcome: Outcome::Applied,
+        }
+    }
+
+    fn rejected(n: u128) -> Record {
+        let reason = Rejection::InsufficientFunds { account: AccountId(n), available: 3, requested: 5 };
+        Record { outcome: Outcome::Rejected(reason), ..record(n) }
+    }
+
+    fn leg(n: u128) -> Record {
+        Record { link: Link::Leg { first: TransferId(n), legs: 2, index: 1 }, ..record(n) }
+    }
+
+    /// Against a model (every record ever inserted): each remembered id
+    /// answers its record; each forgotten one is ≤ the mark and was among the
+    /// smallest; the bound holds. Ids come in order, a little late, far
+    /// late, far ahead and at random.
+    #[test]
+    fn agrees_with_a_model_through_growth_eviction_and_wrapping() {
+        for records_max in [1usize, 2, 7, 64, 100, 1000] {
+            let mut ring = RecordLanes::new(records_max, 1);
+            let mut model: BTreeMap<u128, Record> = BTreeMap::new();
+            let mut state = 0x2545_f491_u64;
+            for step in 0..6000u128 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                let id = match state % 16 {
+                    0 => 1 + u128::from(state % 3000),
+                    1 => 1 << 100 | step,
+                    2 => u128::from(state) << 40,
+                    3..=5 => 1000 + step.saturating_sub(u128::from(state % 40)),
+                    _ => 1000 + step,
+                };
+                if model.contains_key(&id) || id <= ring.low_water {
+                    assert!(ring.get(id).is_none() || model.get(&id) == ring.get(id).as_ref());
+                    continue;
+                }
+                assert_eq!(ring.get(id), None);
+                let fields = match state % 7 {
+                    0 => rejected(id),
+                    1 => leg(id),
+                    _ => record(id),
+                };
+                ring.make_room(1);
+                let forgotten: Vec<u128> =
+                    model.keys().copied().filter(|&id| ring.get(id).is_none()).collect();
+                let smallest: Vec<u128> = model.keys().copied().take(forgotten.len()).collect();
+                assert_eq!(forgotten, smallest, "the smallest go first");
+                for id in forgotten {
+                    assert!(id <= ring.low_water, "{id} forgotten above the mark {}", ring.low_water);
+                    model.remove(&id);
+                }
+                ring.insert(id, fields);
+                model.insert(id, fields);
+                assert_eq!(model.len(), ring.len());
+                assert!(ring.len() <= records_max);
+                if step % 97 == 0 {
+                    ring.check();
+                }
+            }
+            ring.check();
+            for (&id, fields) in &model {
+                assert_eq!(ring.get(id), Some(*fields));
+            }
+        }
+    }
+
+    #[test]
+    fn ordered_and_slightly_late_ids_stay_in_the_ring() {
+        let mut ring = RecordLanes::new(10_000, 1);
+        for id in 1..=5000u128 {
+            // Pairs swapped: each even id arrives just before its odd predecessor.
+            let id = if id % 2 == 0 { id - 1 } else { id + 1 };
+            ring.make_room(1);
+            ring.insert(id, record(id));
+        }
+        assert_eq!((ring.len, ring.overflow.len()), (5000, 0));
+        assert!((1..=5000u128).all(|id| ring.get(id) == Some(record(id))));
+        ring.check();
+        // Three clients, one 300 ids behind and one 5 000 behind: each keeps
+        // appending to its own lane, and every id is found.
+        let mut streams = RecordLanes::new(100_000, 1);
+        for step in 10_000..20_000u128 {
+            for (client, lag) in [(0u128, 0u128), (1, 300), (2, 5000)] {
+                let id = (step - lag) * 4 + client;
+                streams.make_room(1);
+                streams.insert(id, record(id));
+            }
+        }
+        assert_eq!((streams.lanes.len(), streams.overflow.len()), (3, 0));
+        assert!((10_000..20_000u128).all(|step| streams.get((step - 300) * 4 + 1).is_some()));
+        streams.check();
+        // More streams than lanes: the overflow takes the rest.
+        let mut many = RecordLanes::new(100_000, 1);
+        for step in 1..=100u128 {
+            for client in 0..(LANES_MAX as u128 + 2) {
+                let id = (1000 - client * 90) * 1000 + step;
+                many.insert(id, record(id));
+            }
+        }
+        assert_eq!(many.lanes.len(), LANES_MAX);
+        assert!(!many.overflow.is_empty());
+        many.check();
+    }
+
+    #[test]
+    fn evicts_the_smallest_and_keeps_far_future_ids() {
+        let mut ring = RecordLanes::new(1024, 1);
+        let future = 1u128 << 120;
+        ring.insert(future, record(future));
+        for id in 2..=1024u128 {
+            ring.insert(id, record(id));
+        }
+        ring.make_room(1);
+        ring.insert(2000, record(2000));
+        // One more than needed and 64 of slack went, at once: ids 2 to 66.
+        assert_eq!((ring.low_water, ring.len()), (66, 960));
+        assert!(ring.get(future).is_some(), "a far-future id does not drag the mark up");
+        ring.check();
+    }
+
+    #[test]
+    fn batches_make_room_for_several_records_at_once() {
+        let mut ring = RecordLanes::new(16, 16);
+        for id in 1..=16u128 {
+            ring.insert(id, if id % 2 == 0 { leg(id) } else { record(id) });
+        }
+        ring.make_room(5);
+        // 16 / 8 = 2 more than needed go at once.
+        assert_eq!((ring.len(), ring.low_water), (9, 7));
+        for id in 100..105u128 {
+            ring.insert(id, leg(id));
+        }
+        ring.check();
+        assert_eq!(ring.get(104), Some(leg(104)));
+        // A batch larger than the bound: everything else goes, the bound is
+        // overshot until the next single insert.
+        let mut small = RecordLanes::new(4, 16);
+        for id in 1..=4u128 {
+            small.insert(id, record(id));
+        }
+        small.make_room(16);
+        assert_eq!((small.len(), small.low_water), (0, 4));
+        for id in 10..26u128 {
+            small.insert(id, leg(id));
+        }
+        assert_eq!(small.len(), 16);
+        small.make_room(1);
+        assert_eq!((small.len(), small.low_water), (3, 22), "4 / 8 = 0: no slack");
+        small.check();
+    }
+}
