@@ -22,15 +22,39 @@ use atomic_ledger::{AccountId, AccountOptions, Ledger};
 use support::world::{variants, Distribution, Kind, Operation, Variant, World};
 
 const OPS_PER_THREAD: usize = 50_000;
-const WARM_UP_OPS: usize = 20_000;
+/// At a million accounts every operation misses the caches, so a run of this
+/// many already lasts 10 ms or more; fewer keep the report within a minute.
+const OPS_PER_THREAD_1M: usize = 25_000;
 const ROUNDS: usize = 5;
 
-/// Runs `op` `OPS_PER_THREAD` times on each of `threads` threads, after an
-/// untimed warm-up on this variant's data (the previous variant left the
-/// caches full of its own); ops/s.
-fn measure(threads: usize, op: &(dyn Fn(usize, usize) + Sync)) -> f64 {
-    let elapsed = support::run_threads(threads, OPS_PER_THREAD, WARM_UP_OPS, op);
-    (threads * OPS_PER_THREAD) as f64 / elapsed.as_secs_f64()
+fn ops_per_thread(accounts: usize) -> usize {
+    if accounts <= 10_000 {
+        OPS_PER_THREAD
+    } else {
+        OPS_PER_THREAD_1M
+    }
+}
+
+/// Untimed operations before each measurement, on the measured variant's
+/// data (the previous variant left the caches full of its own): about ten
+/// per account, from 20 000 to 100 000. With 20 000, the 10 000-account runs
+/// had not reached their steady state: the baselines and the crate alike
+/// measured up to 2× slower than with 100 000, and unevenly. A million
+/// accounts never fit the caches, so 20 000 do there.
+fn warm_up_ops(accounts: usize) -> usize {
+    if accounts <= 10_000 {
+        (10 * accounts).clamp(20_000, 100_000)
+    } else {
+        20_000
+    }
+}
+
+/// Runs `op` on each of `threads` threads, `warm_up_ops(accounts)` untimed
+/// times and then `ops_per_thread(accounts)` timed; ops/s.
+fn measure(threads: usize, accounts: usize, op: &(dyn Fn(usize, usize) + Sync)) -> f64 {
+    let ops = ops_per_thread(accounts);
+    let elapsed = support::run_threads(threads, ops, warm_up_ops(accounts), op);
+    (threads * ops) as f64 / elapsed.as_secs_f64()
 }
 
 fn median(values: &mut [f64]) -> f64 {
@@ -44,7 +68,7 @@ fn report(world: &World, operation: Operation, threads: usize, variants: &[Varia
     for _ in 0..ROUNDS {
         for (index, variant) in variants.iter().enumerate() {
             world.round.fetch_add(1, Ordering::Relaxed);
-            samples[index].push(measure(threads, variant.run.as_ref()));
+            samples[index].push(measure(threads, world.distribution.accounts, variant.run.as_ref()));
         }
     }
     let medians: Vec<f64> = samples.iter_mut().map(|samples| median(samples)).collect();
@@ -119,7 +143,10 @@ fn main() {
             first = Some(world);
         }
     }
-    println!("\n(median of {ROUNDS} interleaved rounds of {OPS_PER_THREAD} operations per thread; ratios within this run)");
+    println!(
+        "\n(median of {ROUNDS} interleaved rounds of {OPS_PER_THREAD} operations per thread ({OPS_PER_THREAD_1M} at 1M \
+         accounts), each after an untimed warm-up; ratios within this run)"
+    );
     let world = first.expect("at least one distribution");
     let handles = world.handles();
     debit_beside_snapshots(&world, &handles);
@@ -137,7 +164,7 @@ fn debit_beside_snapshots(world: &World, handles: &[atomic_ledger::Account<'_>])
     const BESIDE_ROUNDS: usize = 15;
     let (mut alone, mut beside, mut snapshots_per_s) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..BESIDE_ROUNDS {
-        alone.push(measure(1, &debit));
+        alone.push(measure(1, accounts, &debit));
         let stop = AtomicBool::new(false);
         let (ops, taken, elapsed) = std::thread::scope(|scope| {
             let snapshotter = scope.spawn(|| {
@@ -149,7 +176,7 @@ fn debit_beside_snapshots(world: &World, handles: &[atomic_ledger::Account<'_>])
                 }
                 (taken, started.elapsed())
             });
-            let ops = measure(1, &debit);
+            let ops = measure(1, accounts, &debit);
             stop.store(true, Ordering::Relaxed);
             let (taken, elapsed) = snapshotter.join().expect("snapshotter");
             (ops, taken, elapsed)

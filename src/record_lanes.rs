@@ -21,10 +21,10 @@
 //! * **The overflow**, a `BTreeMap`, takes the ids no lane can: ids in random
 //!   order (UUIDv4 keys), or more streams than lanes.
 //! * **Lookups**: an id above every remembered one is fresh without a look,
-//!   which is the common case. Any other is binary-searched in each lane
-//!   whose range holds it, then looked up in the overflow. A stream that lags
-//!   another searches near where its previous ids were, in cache lines the
-//!   last search left warm.
+//!   which is the common case. Any other is searched for in each lane whose
+//!   range holds it, galloping back from the tail (`gallop_from_back`), then
+//!   in the overflow. An id of a stream that lags another sits a little below
+//!   the other lane's tail, so the search stays in the tail's warm lines.
 //!
 //! **Eviction** removes the smallest remembered id (the least of the lanes'
 //! first ids and the overflow's first) and raises the low-water mark to it,
@@ -71,6 +71,38 @@ struct Entry {
 }
 
 const _: () = assert!(std::mem::size_of::<Entry>() == 64);
+
+/// Where `id` is in `lane` (ascending, holding ids on both sides of `id`):
+/// probes back from the tail 1, 2, 4, … entries until one is at or below
+/// `id`, then bisects that last step. A lagging stream's id sits a little
+/// below another lane's tail, so this touches only the tail's warm lines
+/// and O(log lag) of them; a plain binary search starts in the middle, in
+/// lines the evictions keep moving and the cache has not seen.
+fn gallop_from_back(lane: &VecDeque<Entry>, id: u128) -> Option<usize> {
+    let last = lane.len() - 1;
+    let (mut above, mut step) = (last + 1, 1);
+    let below = loop {
+        let probe = last.saturating_sub(step - 1);
+        match lane[probe].id.cmp(&id) {
+            std::cmp::Ordering::Equal => return Some(probe),
+            std::cmp::Ordering::Less => break probe,
+            std::cmp::Ordering::Greater if probe == 0 => return None,
+            std::cmp::Ordering::Greater => above = probe,
+        }
+        step *= 2;
+    };
+    // lane[below] < id < lane[above]: bisect between them.
+    let (mut low, mut high) = (below + 1, above);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        match lane[middle].id.cmp(&id) {
+            std::cmp::Ordering::Less => low = middle + 1,
+            std::cmp::Ordering::Greater => high = middle,
+            std::cmp::Ordering::Equal => return Some(middle),
+        }
+    }
+    None
+}
 
 pub(crate) struct RecordLanes {
     /// Each ascending by id; none empty.
@@ -128,7 +160,7 @@ impl RecordLanes {
             if id < first.id || id > last.id {
                 continue;
             }
-            if let Ok(index) = lane.binary_search_by_key(&id, |entry| entry.id) {
+            if let Some(index) = gallop_from_back(lane, id) {
                 return Some(self.record_of(&lane[index]));
             }
         }
@@ -402,6 +434,19 @@ mod tests {
         assert_eq!(many.lanes.len(), LANES_MAX);
         assert!(!many.overflow.is_empty());
         many.check();
+    }
+
+    #[test]
+    fn galloping_finds_every_id_and_no_other() {
+        for len in [1usize, 2, 3, 5, 8, 64, 100, 1000] {
+            let lane: VecDeque<Entry> =
+                (1..=len as u128).map(|n| Entry { id: 10 * n, from: 0, to: 0, amount: 0, kind: 0 }).collect();
+            for n in 1..=len as u128 {
+                assert_eq!(gallop_from_back(&lane, 10 * n), Some(n as usize - 1), "len {len}");
+                assert_eq!(gallop_from_back(&lane, 10 * n + 5), None);
+            }
+            assert_eq!(gallop_from_back(&lane, 5), None);
+        }
     }
 
     #[test]

@@ -20,6 +20,10 @@ use super::{cas_debit, debit_in_map, transfer_in_map, Floor};
 
 /// Every balance starts here: every debit in a run succeeds.
 pub const BALANCE: u64 = 1 << 40;
+/// Transfer ids remembered before timing starts, by the ledger (its default
+/// `transfer_ids_max`, so its table is full and evicting) and by the
+/// idempotent baselines' sets: what a service that has run a while holds.
+pub const REMEMBERED_IDS: usize = 1 << 20;
 /// Precomputed access indices per distribution (a power of two).
 pub const INDICES: usize = 1 << 20;
 
@@ -106,6 +110,8 @@ impl Bank {
         Self {
             balances: ids.clone().map(|id| (id, BALANCE)).collect(),
             credentials: ids.map(|id| (id, (id, false))).collect(),
+            // As many ids as the ledger remembers: both start in their steady state.
+            applied: (1..=REMEMBERED_IDS as u128).collect(),
             ..Self::default()
         }
     }
@@ -191,6 +197,17 @@ impl World {
             ledger.issue_credential(CredentialId(id), key).expect("fresh");
             ledger.open_bucket(BucketId(id), policy).expect("fresh");
             fast_ledger.open_bucket(BucketId(id), policy).expect("fresh");
+        }
+        // Fill the ledger's transfer-id table (ids 1.., below every timed one).
+        for step in 0..REMEMBERED_IDS {
+            let (from, to) = (step % accounts, (step + 1) % accounts);
+            let transfer = Transfer {
+                id: TransferId(step as u128 + 1),
+                from: AccountId(from as u128 + 1),
+                to: AccountId(to as u128 + 1),
+                amount: 1,
+            };
+            ledger.transfer(transfer).expect("funded");
         }
         let per_second = NonZeroU32::MAX;
         let governor = RateLimiter::dashmap(Quota::per_second(per_second).allow_burst(per_second));
