@@ -214,3 +214,71 @@ fn errors_explain_themselves() {
         "transfer rejected (repeat of a recorded outcome): account 1 is frozen: it accepts credits but not debits"
     );
 }
+
+/// Three clients with their own id streams, two of them behind the leader
+/// (whatever the scheduling, their ids stay below the leader's), each
+/// retrying recent ids, against a table small enough to evict all the time:
+/// no id applies twice, a retry gets the recorded answer or `IdExpired`, and
+/// the leader's ids, the largest, are never refused and its recent ones stay
+/// remembered (the smallest go first). Streams that interleave closely are
+/// covered by `record_lanes`'s unit tests and the benchmarks' two threads.
+#[test]
+fn lagging_streams_and_retries_under_constant_eviction_apply_each_id_once() {
+    const STEPS: u128 = 3000;
+    let ledger = Ledger::builder().transfer_ids_max(256).transfer_id_shards(2).build().unwrap();
+    let source = AccountId(100);
+    ledger.open_account(source, AccountOptions { floor: Floor::Unbounded }).unwrap();
+    // Lags in id units: at least 4 × STEPS, so a lagging client's ids stay
+    // below the leader's even if the leader's thread is descheduled throughout.
+    let clients: [(u128, AccountId); 3] =
+        [(0, AccountId(10)), (16_000, AccountId(11)), (40_000, AccountId(12))];
+    for (_, destination) in clients {
+        ledger.open_account(destination, AccountOptions::default()).unwrap();
+    }
+    let applied: Vec<usize> = std::thread::scope(|scope| {
+        let workers: Vec<_> = clients
+            .iter()
+            .enumerate()
+            .map(|(client, &(lag, destination))| {
+                let ledger = &ledger;
+                scope.spawn(move || {
+                    let id = |step: u128| (1_000_000 + step * 4 - lag) * 4 + client as u128;
+                    let mut applied = std::collections::HashSet::new();
+                    for step in 0..STEPS {
+                        let mut submissions = vec![step];
+                        if step > 0 && step % 3 == 0 {
+                            submissions.push(step - 1); // a retry of the last one
+                        }
+                        if step >= 40 && step % 7 == 0 {
+                            submissions.push(step - 40); // a much later retry
+                        }
+                        for submitted in submissions {
+                            let transfer = transfer(id(submitted), source, destination, 1);
+                            match ledger.transfer(transfer) {
+                                Ok(receipt) if receipt.repeat => {
+                                    assert!(applied.contains(&submitted), "a repeat of an id never applied")
+                                }
+                                Ok(_) => assert!(applied.insert(submitted), "id {submitted} applied twice"),
+                                Err(TransferError::IdExpired { id: expired, low_water }) => {
+                                    assert!(expired <= low_water);
+                                    assert_ne!(
+                                        client, 0,
+                                        "the leader's id {submitted} expired at step {step}"
+                                    );
+                                }
+                                Err(other) => panic!("client {client}: {other}"),
+                            }
+                        }
+                    }
+                    assert_eq!(ledger.balance(destination), Ok(applied.len() as i64));
+                    applied.len()
+                })
+            })
+            .collect();
+        workers.into_iter().map(|worker| worker.join().unwrap()).collect()
+    });
+    assert_eq!(applied[0], STEPS as usize, "the leader's fresh ids are never refused");
+    assert!(ledger.transfer_ids_remembered() <= 256);
+    assert_eq!(ledger.balance(source), Ok(-(applied.iter().sum::<usize>() as i64)));
+    assert!(ledger.audit().is_consistent());
+}
