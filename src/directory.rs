@@ -346,11 +346,15 @@ mod tests {
     #[test]
     fn tags_tell_ids_apart_without_reading_cells() {
         let (directory, ids) = filled(1..=1000u128, 1000, [3, 4]);
+        let mut tags_seen = [false; 1 << TAG_BITS];
         for &id in &ids {
             let (_, tag) = directory.home_slot(id.0);
-            assert!(tag <= TAG_MASK);
+            tags_seen[tag] = true;
             assert_eq!(directory.get(id.0).map(|cell| cell.key()), Some(id.0));
         }
+        // A tag from the wrong bits (shifted out, or all zero) filters nothing.
+        let distinct = tags_seen.iter().filter(|&&seen| seen).count();
+        assert!(distinct >= 100, "1000 ids use only {distinct} of 128 tags");
         assert!(directory.get(1001).is_none() && directory.get(u128::MAX - 1).is_none());
     }
 }
