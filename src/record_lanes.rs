@@ -437,6 +437,55 @@ mod tests {
         many.check();
     }
 
+    /// Eight long lanes and an overflow, evicted together: exactly the
+    /// smallest ids go, from whichever holds them, and the mark covers them.
+    #[test]
+    fn overflow_and_lanes_evict_together_smallest_first() {
+        let mut lanes = RecordLanes::new(700, 1);
+        // Streams 7 down to 0, 70 ids each, 1 000 apart: each stream starts
+        // below every tail, so each gets a lane.
+        let stream_id = |stream: u128, step: u128| stream * 1_000_000 + step * 1000;
+        for stream in (0..8u128).rev() {
+            for step in 1..=70 {
+                lanes.insert(stream_id(stream, step), record(stream));
+            }
+        }
+        // Below everything, and between stream 0's second and third ids: far
+        // back from every tail, so no lane takes them and the overflow does.
+        for id in (1..=100u128).chain(2001..=2020) {
+            lanes.insert(id, record(id));
+        }
+        assert_eq!((lanes.lanes.len(), lanes.overflow.len(), lanes.len()), (8, 120, 680));
+        // Exactly full: nothing is evicted yet.
+        for id in 9_000_001..=9_000_020u128 {
+            lanes.make_room(1);
+            lanes.insert(id, record(id));
+        }
+        assert_eq!((lanes.len(), lanes.low_water), (700, 0));
+        let mut remembered: Vec<u128> = (0..8u128)
+            .flat_map(|stream| (1..=70).map(move |step| stream_id(stream, step)))
+            .chain((1..=100).chain(2001..=2020))
+            .chain(9_000_001..=9_000_020)
+            .collect();
+        remembered.sort_unstable();
+        for id in 9_000_021..=9_000_300u128 {
+            lanes.make_room(1);
+            // The first batch (65 ids) comes from the overflow alone: the mark is its largest.
+            if id == 9_000_021 {
+                assert_eq!((lanes.overflow.len(), lanes.low_water), (55, 65));
+            }
+            lanes.insert(id, record(id));
+            remembered.push(id);
+            let forgotten = remembered.iter().take_while(|&&kept| lanes.get(kept).is_none()).count();
+            assert!(remembered[forgotten..].iter().all(|&kept| lanes.get(kept).is_some()), "smallest first");
+            assert_eq!(lanes.low_water, if forgotten == 0 { 0 } else { remembered[forgotten - 1] });
+            lanes.check();
+        }
+        assert!(lanes.overflow.is_empty(), "the overflow's ids were among the smallest");
+        assert!((2001..=2020u128).all(|id| lanes.get(id).is_none() && id <= lanes.low_water));
+        assert!(lanes.get(stream_id(7, 70)).is_some(), "the largest ids stay");
+    }
+
     #[test]
     fn galloping_finds_every_id_and_no_other() {
         for len in [1usize, 2, 3, 5, 8, 64, 100, 1000] {
