@@ -4,8 +4,8 @@
 //!
 //! # Implementation details
 //!
-//! A power-of-two number of shards, each a cache-padded mutex over a `HashMap`
-//! and a low-water mark. Callers hold the shard lock from the lookup, through
+//! A power-of-two number of shards ([`Shards`], shared with the transfer-id
+//! table), each a cache-padded mutex over a `HashMap` and a low-water mark. Callers hold the shard lock from the lookup, through
 //! applying the operation, to recording its outcome, so "was this id seen?" and
 //! "apply it" are one critical section. The shard locks are also the snapshot
 //! gate (see [`crate::snapshot`]): [`IdTable::lock_all`] takes every one.
@@ -88,24 +88,59 @@ pub(crate) fn shard_of(id: u128, shard_count: usize) -> usize {
     (mixed >> 32) as usize & (shard_count - 1)
 }
 
+/// A power-of-two number of cache-padded mutexes over `S`, an id's shard
+/// chosen by [`shard_of`]: the sharding both id tables share (the holds'
+/// [`IdTable`] and the transfers' [`crate::record_lanes`]).
+pub(crate) struct Shards<S> {
+    shards: Box<[CachePadded<Mutex<S>>]>,
+}
+
+impl<S> Shards<S> {
+    pub(crate) fn new(shard_count: usize, mut make: impl FnMut() -> S) -> Self {
+        assert!(shard_count.is_power_of_two());
+        Self { shards: (0..shard_count).map(|_| CachePadded::new(Mutex::new(make()))).collect() }
+    }
+
+    pub(crate) fn count(&self) -> usize {
+        self.shards.len()
+    }
+
+    #[inline]
+    pub(crate) fn index(&self, id: u128) -> usize {
+        shard_of(id, self.shards.len())
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self, id: u128) -> MutexGuard<'_, S> {
+        self.lock_index(self.index(id))
+    }
+
+    #[inline]
+    pub(crate) fn lock_index(&self, index: usize) -> MutexGuard<'_, S> {
+        self.shards[index].lock()
+    }
+
+    /// Every shard, locked in index order (the one global lock order).
+    pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, S>> {
+        self.shards.iter().map(|shard| shard.lock()).collect()
+    }
+
+    /// The sum of `count` over the shards, each locked in turn.
+    pub(crate) fn sum(&self, count: impl Fn(&S) -> usize) -> usize {
+        self.shards.iter().map(|shard| count(&shard.lock())).sum()
+    }
+}
+
 pub(crate) struct IdTable<R> {
-    shards: Box<[CachePadded<Mutex<Shard<R>>>]>,
+    shards: Shards<Shard<R>>,
     shard_records_max: usize,
 }
 
 impl<R> IdTable<R> {
     pub(crate) fn new(records_max: usize, shard_count: usize) -> Self {
-        assert!(shard_count.is_power_of_two() && records_max >= shard_count);
-        let shard = || {
-            CachePadded::new(Mutex::new(Shard {
-                records: HashMap::with_hasher(IdHashBuilder::new()),
-                low_water: 0,
-            }))
-        };
-        Self {
-            shards: (0..shard_count).map(|_| shard()).collect(),
-            shard_records_max: records_max.div_ceil(shard_count),
-        }
+        assert!(records_max >= shard_count);
+        let shard = || Shard { records: HashMap::with_hasher(IdHashBuilder::new()), low_water: 0 };
+        Self { shards: Shards::new(shard_count, shard), shard_records_max: records_max.div_ceil(shard_count) }
     }
 
     pub(crate) fn shard_records_max(&self) -> usize {
@@ -113,29 +148,25 @@ impl<R> IdTable<R> {
     }
 
     pub(crate) fn shard_count(&self) -> usize {
-        self.shards.len()
-    }
-
-    pub(crate) fn shard_index(&self, id: u128) -> usize {
-        shard_of(id, self.shards.len())
+        self.shards.count()
     }
 
     pub(crate) fn lock(&self, id: u128) -> MutexGuard<'_, Shard<R>> {
-        self.lock_index(self.shard_index(id))
+        self.shards.lock(id)
     }
 
     pub(crate) fn lock_index(&self, index: usize) -> MutexGuard<'_, Shard<R>> {
-        self.shards[index].lock()
+        self.shards.lock_index(index)
     }
 
     /// Every shard, locked in index order (the one global lock order).
     pub(crate) fn lock_all(&self) -> Vec<MutexGuard<'_, Shard<R>>> {
-        self.shards.iter().map(|shard| shard.lock()).collect()
+        self.shards.lock_all()
     }
 
     /// Records currently held, over all shards (takes each shard lock in turn).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().records.len()).sum()
+        self.shards.sum(|shard| shard.records.len())
     }
 }
 
@@ -151,7 +182,7 @@ mod tests {
         for ids in [(1..=4096).collect::<Vec<u128>>(), time_ordered] {
             let mut counts = [0usize; 16];
             for id in ids {
-                counts[table.shard_index(id)] += 1;
+                counts[table.shards.index(id)] += 1;
             }
             // 256 expected per shard; a broken mix piles ids into a few.
             assert!(counts.iter().all(|&count| (128..=384).contains(&count)), "{counts:?}");

@@ -17,11 +17,9 @@
 //! as the insert, and the lock must be held across the transfer itself.
 //! Why not a `HashMap` per shard (as before 0.4): see [`crate::record_lanes`].
 
-use crossbeam_utils::CachePadded;
-
-use crate::id_table::shard_of;
+use crate::id_table::Shards;
 use crate::record_lanes::RecordLanes;
-use crate::sync::{Mutex, MutexGuard};
+use crate::sync::MutexGuard;
 use crate::{AccountId, Rejection, TransferError, TransferField, TransferId};
 
 /// Whether a transfer was submitted alone or as a leg of a linked batch. Part
@@ -104,7 +102,7 @@ pub(crate) fn leg_byte(leg: usize) -> u8 {
 }
 
 pub(crate) struct TransferIds {
-    shards: Box<[CachePadded<Mutex<RecordLanes>>]>,
+    shards: Shards<RecordLanes>,
 }
 
 type Guard<'a> = MutexGuard<'a, RecordLanes>;
@@ -113,18 +111,17 @@ impl TransferIds {
     /// `shard_count` shards (a power of two ≤ `transfer_ids_max`) sharing
     /// `transfer_ids_max` records; each can take a whole linked batch.
     pub(crate) fn new(transfer_ids_max: usize, shard_count: usize) -> Self {
-        assert!(shard_count.is_power_of_two() && transfer_ids_max >= shard_count);
+        assert!(transfer_ids_max >= shard_count);
         let records_max = transfer_ids_max.div_ceil(shard_count);
-        let shard = || CachePadded::new(Mutex::new(RecordLanes::new(records_max, crate::LINKED_LEGS_MAX)));
-        Self { shards: (0..shard_count).map(|_| shard()).collect() }
+        Self { shards: Shards::new(shard_count, || RecordLanes::new(records_max, crate::LINKED_LEGS_MAX)) }
     }
 
     fn shard_index(&self, id: TransferId) -> usize {
-        shard_of(id.0, self.shards.len())
+        self.shards.index(id.0)
     }
 
     fn lock(&self, id: TransferId) -> Guard<'_> {
-        self.shards[self.shard_index(id)].lock()
+        self.shards.lock(id.0)
     }
 
     /// Decides `id` exactly once. A repeat returns the recorded outcome, and
@@ -191,7 +188,7 @@ impl TransferIds {
         shard_indices.dedup();
         // Ascending index order: the global lock order.
         let mut guards: Vec<(usize, Guard<'_>)> =
-            shard_indices.into_iter().map(|index| (index, self.shards[index].lock())).collect();
+            shard_indices.into_iter().map(|index| (index, self.shards.lock_index(index))).collect();
         let slot = |id: TransferId, guards: &[(usize, Guard<'_>)]| {
             let index = self.shard_index(id);
             guards
@@ -238,11 +235,11 @@ impl TransferIds {
     /// Every shard locked, in index order (the one global lock order): the
     /// transfer half of the snapshot gate.
     pub(crate) fn lock_all(&self) -> Vec<Guard<'_>> {
-        self.shards.iter().map(|shard| shard.lock()).collect()
+        self.shards.lock_all()
     }
 
     /// Records currently held, over all shards (takes each shard lock in turn).
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|shard| shard.lock().len()).sum()
+        self.shards.sum(RecordLanes::len)
     }
 }
