@@ -52,6 +52,12 @@ pub(crate) struct Directory<T> {
     writer: Mutex<Writer<T>>,
 }
 
+/// Where an entry sits in its directory: fixed for the directory's life, so
+/// within one directory two entries have the same slot exactly when they
+/// have the same id. Fits 32 bits: slots ≤ 2 × `*_MAX_LIMIT` ≤ 2^29.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) struct Slot(pub(crate) u32);
+
 /// Cells per chunk (fewer for a directory that holds fewer).
 const CHUNK_LEN: usize = 64;
 
@@ -153,6 +159,7 @@ impl<T: Keyed> Directory<T> {
         assert!(entries_max >= 1);
         let slot_count = (entries_max * 2).next_power_of_two();
         assert!(slot_count.trailing_zeros() + TAG_BITS <= 64, "room for the tag below the slot bits");
+        assert!(u32::try_from(slot_count).is_ok(), "a slot's index fits a `Slot`");
         let slots = (0..slot_count).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect();
         Self {
             slots,
@@ -197,6 +204,15 @@ impl<T: Keyed> Directory<T> {
     /// The cell for `id`, if it was inserted. Writes no memory.
     #[inline]
     pub(crate) fn get(&self, id: u128) -> Option<&T> {
+        self.find(id).map(|(cell, _)| cell)
+    }
+
+    /// The cell for `id` and its slot, if it was inserted. Writes no memory.
+    /// The slot names the entry as exactly as its id does, for the
+    /// directory's life (entries never move or leave), in 32 bits: what the
+    /// transfer records keep instead of two 128-bit account ids.
+    #[inline]
+    pub(crate) fn find(&self, id: u128) -> Option<(&T, Slot)> {
         // Locals: the Acquire load below would otherwise make the compiler
         // reload the slice and the mask on every probe.
         let (slots, slot_mask) = (&*self.slots, self.slot_mask);
@@ -213,7 +229,7 @@ impl<T: Keyed> Directory<T> {
                 // SAFETY: non-null slots point to cells that live until `Drop`.
                 let cell: &T = unsafe { &*untagged(tagged) };
                 if cell.key() == id {
-                    return Some(cell);
+                    return Some((cell, Slot(index as u32)));
                 }
             }
             index = (index + 1) & slot_mask;

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::cell::{AccountCell, AMOUNT_MAX};
 use crate::credential::{CredentialCell, Ticket};
-use crate::directory::{Directory, Inserted};
+use crate::directory::{Directory, Inserted, Slot};
 use crate::hold::{Cells, Holds};
 use crate::linked::{apply_linked, leg_errors, Leg};
 use crate::quota::{BucketCell, Shortfall};
@@ -30,6 +30,8 @@ use crate::{
 /// assert!(matches!(too_many, Err(ConfigError::OutOfRange { name: "accounts_max", .. })));
 /// ```
 pub const ACCOUNTS_MAX_LIMIT: usize = 1 << 28;
+// A transfer record names its accounts by directory slot, a `u32`.
+const _: () = assert!(2 * ACCOUNTS_MAX_LIMIT <= u32::MAX as usize);
 /// Accepted range of [`LedgerBuilder::transfer_ids_max`].
 ///
 /// ```
@@ -126,6 +128,13 @@ fn hold_error(error: AccountError) -> HoldError {
 struct Amounts {
     amount: u64,
     spend: u64,
+}
+
+/// A validated transfer: its accounts' cells, and the record its id keeps.
+struct Resolved<'a> {
+    from: &'a AccountCell,
+    to: &'a AccountCell,
+    record: Record,
 }
 
 /// The outcome of a decision whose admission cannot decline (no credential).
@@ -685,12 +694,11 @@ impl Ledger {
     /// assert_eq!(swap, Err(TransferError::IdConflict { id: TransferId(1), field: TransferField::From }));
     /// ```
     pub fn transfer(&self, transfer: Transfer) -> Result<TransferReceipt, TransferError> {
-        let Transfer { id, from, to, amount } = transfer;
-        let (from_cell, to_cell) = self.resolve_transfer(&transfer)?;
-        let fields = Record { from, to, amount, link: Link::Single, outcome: Outcome::Applied };
+        let Resolved { from, to, record } = self.resolve_transfer(&transfer)?;
+        let id = transfer.id;
         let decision = never_declined(
             self.transfer_ids
-                .decide(id, fields, || Ok(move_funds(&self.epoch, from_cell, to_cell, amount)))?,
+                .decide(id, record, || Ok(move_funds(&self.epoch, from, to, transfer.amount)))?,
         );
         match decision.outcome {
             Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
@@ -699,18 +707,26 @@ impl Ledger {
     }
 
     /// Validates a transfer's fields (recording nothing) and finds its accounts.
-    fn resolve_transfer(&self, transfer: &Transfer) -> Result<(&AccountCell, &AccountCell), TransferError> {
+    fn resolve_transfer(&self, transfer: &Transfer) -> Result<Resolved<'_>, TransferError> {
         let Transfer { id, from, to, amount } = *transfer;
         if id.is_reserved() {
             return Err(TransferError::ReservedTransferId(id));
         }
-        let from_cell = self.account(from).map_err(transfer_error)?.cell;
-        let to_cell = self.account(to).map_err(transfer_error)?.cell;
+        let (from_cell, from_slot) = self.find_account(from).map_err(transfer_error)?;
+        let (to_cell, to_slot) = self.find_account(to).map_err(transfer_error)?;
         check_amount(amount).map_err(transfer_error)?;
         if from == to {
             return Err(TransferError::SameAccount(from));
         }
-        Ok((from_cell, to_cell))
+        let record =
+            Record { from: from_slot, to: to_slot, amount, link: Link::Single, outcome: Outcome::Applied };
+        Ok(Resolved { from: from_cell, to: to_cell, record })
+    }
+
+    /// [`Ledger::account`]'s lookup, with the account's directory slot.
+    #[inline]
+    fn find_account(&self, id: AccountId) -> Result<(&AccountCell, Slot), AccountError> {
+        self.directory.find(id.0).ok_or_else(|| Self::no_account(id))
     }
 
     /// Applies every leg of `legs` or none of them, at most once per batch.
@@ -762,17 +778,15 @@ impl Ledger {
         let mut resolved = Vec::with_capacity(legs.len());
         let mut records = Vec::with_capacity(legs.len());
         for (index, leg) in legs.iter().enumerate() {
-            let (from, to) = self.resolve_transfer(leg).map_err(|error| fail(index, error))?;
+            let Resolved { from, to, record } =
+                self.resolve_transfer(leg).map_err(|error| fail(index, error))?;
             if let Some(first_index) = legs[..index].iter().position(|earlier| earlier.id == leg.id) {
                 return Err(fail(index, TransferError::DuplicateLegId { id: leg.id, first_index }));
             }
             check_batch_totals(&legs[..=index]).map_err(|error| fail(index, error))?;
             resolved.push(Leg { from, to, amount: leg.amount });
             let link = Link::Leg { first, legs: leg_byte(legs.len()), index: leg_byte(index) };
-            records.push((
-                leg.id,
-                Record { from: leg.from, to: leg.to, amount: leg.amount, link, outcome: Outcome::Applied },
-            ));
+            records.push((leg.id, Record { link, ..record }));
         }
         let decision = self
             .transfer_ids
@@ -1393,12 +1407,11 @@ impl Ledger {
         transfer: Transfer,
         in_use: &mut InUse<'a>,
     ) -> Result<TransferReceipt, AsError<TransferError>> {
-        let Transfer { id, from, to, amount } = transfer;
-        let (from_cell, to_cell) = self.resolve_transfer(&transfer).map_err(AsError::Failed)?;
-        let fields = Record { from, to, amount, link: Link::Single, outcome: Outcome::Applied };
-        let decided = self.transfer_ids.decide(id, fields, || {
+        let Transfer { id, amount, .. } = transfer;
+        let Resolved { from, to, record } = self.resolve_transfer(&transfer).map_err(AsError::Failed)?;
+        let decided = self.transfer_ids.decide(id, record, || {
             self.charge(in_use, amount)?;
-            Ok(move_funds(&self.epoch, from_cell, to_cell, amount))
+            Ok(move_funds(&self.epoch, from, to, amount))
         });
         let decision = decided.map_err(AsError::Failed)?.map_err(AsError::Denied)?;
         match decision.outcome {

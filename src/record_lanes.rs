@@ -9,8 +9,9 @@
 //! time, and arrive in nearly that order. So the records are kept in a few
 //! **lanes**, each sorted by id:
 //!
-//! * **Lanes** (at most [`LANES_MAX`]): one 64-byte entry per record (a cache
-//!   line: id, from, to, amount, kind) in a `VecDeque`, ascending. An id goes
+//! * **Lanes** (at most [`LANES_MAX`]): one 32-byte entry per record (half a
+//!   cache line: the id, the accounts' directory slots, the amount and a
+//!   spilled bit) in a `VecDeque`, ascending. An id goes
 //!   to the end of the lane whose last id is the largest below it (patience
 //!   sorting), so each client's stream, even one that lags the others, keeps
 //!   appending to a lane of its own; an id a little late for every lane is
@@ -26,26 +27,35 @@
 //!   in the overflow. An id of a stream that lags another sits a little below
 //!   the other lane's tail, so the search stays in the tail's warm lines.
 //!
-//! **Eviction** removes the smallest remembered id (the least of the lanes'
-//! first ids and the overflow's first) and raises the low-water mark to it,
-//! so an unknown id at or under the mark is refused as expired, never applied
-//! again. Evicting the smallest, not the oldest, means a client whose clock
-//! runs ahead cannot drag the mark past everyone else's ids. It runs in
-//! batches of up to [`EVICTION_BATCH_MAX`], each a sequential run over the
-//! lanes' heads.
+//! **Eviction** removes the smallest remembered ids (the least of the lanes'
+//! first ids and the overflow's first) and raises the low-water mark to the
+//! largest of them, so an unknown id at or under the mark is refused as
+//! expired, never applied again. Evicting the smallest, not the oldest, means
+//! a client whose clock runs ahead cannot drag the mark past everyone else's
+//! ids. It runs in batches of up to [`EVICTION_BATCH_MAX`], each one or a few
+//! runs drained from a lane's head: the lane with the smallest head gives up
+//! its ids while they stay below every other head (`evict_run`).
+//!
+//! **The accounts** are kept as their directory slots ([`Slot`], 32 bits,
+//! exact for the ledger's life), not their 128-bit ids: an entry is 32
+//! bytes, two to a cache line. A full table streams its entries through the
+//! cache (each insert writes a line the table last touched a whole table's
+//! worth of transfers ago, and each eviction reads one), and that traffic
+//! pushes the accounts' cells out of the shared cache; halving the entry
+//! halved it. Measured in `tests/memory_per_transfer_id.rs`.
 //!
 //! Before the lanes (0.3.x) each shard was a `HashMap<u128, Record>`: 290
-//! resident bytes per remembered id against 64 here (both measured with 2^20
-//! ids remembered), two random cache misses per
+//! resident bytes per remembered id against 64 with the first lanes and 32
+//! now (all measured with the table full), two random cache misses per
 //! transfer whatever the order of the ids, and every eviction a sweep of the
 //! whole shard. Ids in random order were never a good fit for a low-water
 //! mark (see the README), and here they take the overflow path.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use crate::directory::Slot;
 use crate::hash::IdHashBuilder;
 use crate::transfer_ids::{Link, Outcome, Record};
-use crate::AccountId;
 
 /// Sorted lanes per shard: concurrent id streams kept apart.
 pub(crate) const LANES_MAX: usize = 8;
@@ -55,23 +65,31 @@ pub(crate) const TAIL_SCAN_MAX: usize = 64;
 /// the shard, if less).
 const EVICTION_BATCH_MAX: usize = 64;
 
-/// `Entry::kind`: an applied single transfer; link and outcome are implied.
-const KIND_APPLIED_SINGLE: u64 = 0;
-/// `Entry::kind`: link and outcome are in `spilled`.
-const KIND_SPILLED: u64 = 1;
+/// `Entry::amount_spilled`'s top bit: set when the link and the outcome are
+/// in `spilled`, clear for an applied single transfer (both implied). Amounts
+/// (≤ `AMOUNT_MAX`) never reach it.
+const SPILLED_BIT: u64 = 1 << 63;
+const _: () = assert!(crate::AMOUNT_MAX < SPILLED_BIT);
 
-/// One remembered transfer, one cache line.
+/// One remembered transfer, half a cache line: two to a line, so the lanes
+/// stream half the memory through the cache that 64-byte entries did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 struct Entry {
     id: u128,
-    from: u128,
-    to: u128,
-    amount: u64,
-    kind: u64,
+    from: Slot,
+    to: Slot,
+    /// The amount, and [`SPILLED_BIT`].
+    amount_spilled: u64,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 64);
+impl Entry {
+    fn is_spilled(&self) -> bool {
+        self.amount_spilled & SPILLED_BIT != 0
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
 
 /// Where `id` is in `lane` (ascending, holding ids on both sides of `id`):
 /// probes back from the tail 1, 2, 4, … entries until one is at or below
@@ -169,7 +187,7 @@ impl RecordLanes {
     }
 
     fn record_of(&self, entry: &Entry) -> Record {
-        let (link, outcome) = if entry.kind == KIND_SPILLED {
+        let (link, outcome) = if entry.is_spilled() {
             *self
                 .spilled
                 .get(&entry.id)
@@ -177,7 +195,7 @@ impl RecordLanes {
         } else {
             (Link::Single, Outcome::Applied)
         };
-        Record { from: AccountId(entry.from), to: AccountId(entry.to), amount: entry.amount, link, outcome }
+        Record { from: entry.from, to: entry.to, amount: entry.amount_spilled & !SPILLED_BIT, link, outcome }
     }
 
     /// Evicts until `needed` more records fit under `records_max`, and a
@@ -200,46 +218,73 @@ impl RecordLanes {
         let slack = EVICTION_BATCH_MAX.min(self.records_max / 8);
         let target = bound.saturating_sub(slack).max(needed);
         while self.len + needed > target {
-            self.evict_smallest();
+            self.evict_run(self.len + needed - target);
         }
     }
 
-    /// Forgets the smallest remembered id and raises the mark to it.
-    fn evict_smallest(&mut self) {
-        let lane_first = self
-            .lanes
-            .iter()
-            .enumerate()
-            .filter_map(|(lane, entries)| Some((entries.front()?.id, lane)))
-            .min();
-        let overflow_first = self.overflow.first_key_value().map(|(&id, _)| id);
-        let evicted = match (lane_first, overflow_first) {
-            (Some((lane_id, _)), Some(overflow_id)) if overflow_id < lane_id => self.pop_overflow(),
-            (Some((_, lane)), _) => self.pop_lane(lane),
-            (None, Some(_)) => self.pop_overflow(),
-            (None, None) => unreachable!("make_room asks for no more than fits"),
-        };
-        self.len -= 1;
-        self.low_water = self.low_water.max(evicted);
-    }
-
-    fn pop_overflow(&mut self) -> u128 {
-        self.overflow.pop_first().map_or_else(|| unreachable!("not empty"), |(id, _)| id)
-    }
-
-    fn pop_lane(&mut self, lane: usize) -> u128 {
-        let entry = self.lanes[lane].pop_front().unwrap_or_else(|| unreachable!("lanes are never empty"));
-        if entry.kind == KIND_SPILLED {
-            self.spilled.remove(&entry.id);
+    /// Forgets up to `count_max` (≥ 1) of the smallest remembered ids, and at
+    /// least one, and raises the mark to the largest of them. They come from
+    /// one place: the lane with the smallest head, while its head stays
+    /// below every other lane's head and the overflow's first, so the run is
+    /// exactly the next ids in order, found with one look at the heads.
+    fn evict_run(&mut self, count_max: usize) {
+        debug_assert!(count_max >= 1);
+        let overflow_first = self.overflow.first_key_value().map_or(u128::MAX, |(&id, _)| id);
+        let (mut smallest, mut next_smallest) = (None, overflow_first);
+        for (lane, entries) in self.lanes.iter().enumerate() {
+            let head =
+                entries.front().map_or_else(|| unreachable!("lanes are never empty"), |entry| entry.id);
+            match smallest {
+                Some((smallest_head, _)) if smallest_head < head => next_smallest = next_smallest.min(head),
+                _ => {
+                    if let Some((smallest_head, _)) = smallest {
+                        next_smallest = next_smallest.min(smallest_head);
+                    }
+                    smallest = Some((head, lane));
+                }
+            }
         }
+        match smallest {
+            Some((head, lane)) if head < overflow_first => self.pop_lane_run(lane, count_max, next_smallest),
+            _ => {
+                let evicted =
+                    self.overflow.pop_first().map_or_else(|| unreachable!("not empty"), |(id, _)| id);
+                self.forget(evicted);
+            }
+        }
+    }
+
+    /// Pops up to `count_max` entries from `lane`'s head, while they are below
+    /// `stop` (the smallest id anywhere else): at least one, the head.
+    fn pop_lane_run(&mut self, lane: usize, count_max: usize, stop: u128) {
         let entries = &mut self.lanes[lane];
+        let (mut run, mut run_spilled) = (0, false);
+        for entry in entries.iter().take(count_max).take_while(|entry| entry.id < stop) {
+            run += 1;
+            run_spilled |= entry.is_spilled();
+        }
+        debug_assert!(run >= 1, "the lane's head is below `stop`");
+        let last = entries[run - 1].id;
+        if run_spilled {
+            for entry in entries.range(..run).filter(|entry| entry.is_spilled()) {
+                self.spilled.remove(&entry.id);
+            }
+        }
+        entries.drain(..run);
+        self.len -= run;
+        self.low_water = self.low_water.max(last);
         if entries.is_empty() {
             self.lanes.swap_remove(lane);
         } else if entries.capacity() > 4 * entries.len().max(64) {
             // A lane that had its turn gives its memory back.
             entries.shrink_to(2 * entries.len());
         }
-        entry.id
+    }
+
+    /// Counts `id` out, having removed it, and raises the mark to it.
+    fn forget(&mut self, id: u128) {
+        self.len -= 1;
+        self.low_water = self.low_water.max(id);
     }
 
     /// Remembers `record` under `id`, which must not be remembered, after
@@ -249,14 +294,12 @@ impl RecordLanes {
     pub(crate) fn insert(&mut self, id: u128, record: Record) {
         debug_assert!(self.get(id).is_none(), "{id} is remembered already");
         debug_assert!(self.len < self.records_max.max(self.batch_max), "make_room first");
-        let kind = if record.link == Link::Single && record.outcome == Outcome::Applied {
-            KIND_APPLIED_SINGLE
-        } else {
-            KIND_SPILLED
-        };
-        let entry = Entry { id, from: record.from.0, to: record.to.0, amount: record.amount, kind };
+        let spilled = record.link != Link::Single || record.outcome != Outcome::Applied;
+        debug_assert!(record.amount < SPILLED_BIT, "amounts are validated first");
+        let amount_spilled = record.amount | if spilled { SPILLED_BIT } else { 0 };
+        let entry = Entry { id, from: record.from, to: record.to, amount_spilled };
         if self.place(entry) {
-            if kind == KIND_SPILLED {
+            if spilled {
                 self.spilled.insert(id, (record.link, record.outcome));
             }
         } else {
@@ -313,7 +356,7 @@ impl RecordLanes {
         ids.sort_unstable();
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "each id once");
         assert!(ids.iter().all(|&id| id <= self.id_max));
-        let spilled = self.lanes.iter().flatten().filter(|entry| entry.kind == KIND_SPILLED).count();
+        let spilled = self.lanes.iter().flatten().filter(|entry| entry.is_spilled()).count();
         assert_eq!(spilled, self.spilled.len());
     }
 }
@@ -323,13 +366,15 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
-    use crate::{Rejection, TransferId};
+    use crate::{AccountId, Rejection, TransferId};
 
     fn record(n: u128) -> Record {
+        // Fields that vary with the id, within their ranges.
+        let slot = (n % (1 << 29)) as u32;
         Record {
-            from: AccountId(n),
-            to: AccountId(n + 1),
-            amount: n as u64,
+            from: Slot(slot),
+            to: Slot(slot + 1),
+            amount: (n % crate::AMOUNT_MAX as u128) as u64 + 1,
             link: Link::Single,
             outcome: Outcome::Applied,
         }
@@ -497,8 +542,9 @@ mod tests {
     #[test]
     fn galloping_finds_every_id_and_no_other() {
         for len in [1usize, 2, 3, 5, 8, 64, 100, 1000] {
-            let lane: VecDeque<Entry> =
-                (1..=len as u128).map(|n| Entry { id: 10 * n, from: 0, to: 0, amount: 0, kind: 0 }).collect();
+            let lane: VecDeque<Entry> = (1..=len as u128)
+                .map(|n| Entry { id: 10 * n, from: Slot(0), to: Slot(0), amount_spilled: 0 })
+                .collect();
             for n in 1..=len as u128 {
                 assert_eq!(gallop_from_back(&lane, 10 * n), Some(n as usize - 1), "len {len}");
                 assert_eq!(gallop_from_back(&lane, 10 * n + 5), None);

@@ -17,10 +17,11 @@
 //! as the insert, and the lock must be held across the transfer itself.
 //! Why not a `HashMap` per shard (as before 0.4): see [`crate::record_lanes`].
 
+use crate::directory::Slot;
 use crate::id_table::Shards;
 use crate::record_lanes::RecordLanes;
 use crate::sync::MutexGuard;
-use crate::{AccountId, Rejection, TransferError, TransferField, TransferId};
+use crate::{Rejection, TransferError, TransferField, TransferId};
 
 /// Whether a transfer was submitted alone or as a leg of a linked batch. Part
 /// of the recorded fields: resubmitting a leg alone, or in another batch, is
@@ -47,11 +48,13 @@ pub(crate) enum Outcome {
     },
 }
 
-/// What the table remembers of a decided transfer.
+/// What the table remembers of a decided transfer. The accounts are kept as
+/// their directory slots: as exact as their ids (see [`Slot`]) at a quarter
+/// of the size, which keeps a lane entry to half a cache line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Record {
-    pub(crate) from: AccountId,
-    pub(crate) to: AccountId,
+    pub(crate) from: Slot,
+    pub(crate) to: Slot,
     pub(crate) amount: u64,
     pub(crate) link: Link,
     pub(crate) outcome: Outcome,

@@ -6,11 +6,9 @@
 
 use atomic_ledger::{AccountId, AccountOptions, Ledger};
 
-fn resident_bytes() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
-}
+#[path = "support/resident.rs"]
+mod resident;
+use resident::resident_bytes;
 
 #[test]
 fn an_opened_account_costs_at_most_256_resident_bytes() {
