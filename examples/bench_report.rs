@@ -2,7 +2,7 @@
 //! variant measured interleaved in one run (A B C … A B C …, `ROUNDS` rounds)
 //! and reported as medians, so that machine noise hits every variant alike.
 //!
-//! `cargo run --release --example bench_report` (31–55 s on 2 cores).
+//! `cargo run --release --example bench_report` (33–40 s on 2 cores).
 //!
 //! One table, printed as Markdown: for each operation, distribution and
 //! thread count (1 to `available_parallelism`), every variant's ops/s and its

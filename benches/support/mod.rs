@@ -141,8 +141,15 @@ pub fn uniform_indices(accounts: usize, count: usize, seed: u64) -> Vec<u32> {
         .collect()
 }
 
+/// A warm-up stops early after this long. A slow operation (a microsecond
+/// or more: holds, the idempotent baselines) reaches its steady state long
+/// before its count, and the full count would spend a fifth of the report's
+/// minute on warm-ups alone.
+pub const WARM_UP_TIME_MAX: Duration = Duration::from_millis(20);
+
 /// Runs `op(thread, i)` on each of `threads` threads: `warm_up` untimed
-/// operations (`i` in `0..warm_up`), then, released together by a barrier,
+/// operations (`i` in `0..warm_up`, or fewer if they last
+/// [`WARM_UP_TIME_MAX`]), then, released together by a barrier,
 /// `ops_per_thread` timed ones (`i` from `warm_up` on). Ids built from `i`
 /// stay unique and keep increasing over the run, as time-ordered ids do.
 /// Returns the wall time from the first thread's start to the last one's
@@ -160,8 +167,12 @@ pub fn run_threads(
             .map(|thread| {
                 let barrier = &barrier;
                 scope.spawn(move || {
+                    let warming = Instant::now();
                     for i in 0..warm_up {
                         op(thread, i);
+                        if i % 1024 == 1023 && warming.elapsed() >= WARM_UP_TIME_MAX {
+                            break;
+                        }
                     }
                     barrier.wait();
                     let started = Instant::now();

@@ -164,64 +164,24 @@ pub struct World {
 }
 
 impl World {
+    /// Builds the crate's structures and the baselines' on two threads: at a
+    /// million accounts each side takes seconds, and the report has a minute.
     pub fn new(distribution: Distribution) -> Self {
         let accounts = distribution.accounts;
-        let ledger = Ledger::builder()
-            .accounts_max(accounts)
-            .credentials_max(accounts)
-            .buckets_max(accounts)
-            .build()
-            .expect("valid config");
-        let fast_ledger = Ledger::builder()
-            .buckets_max(accounts)
-            .clock(Arc::new(MonotonicClock::new()))
-            .build()
-            .expect("valid config");
-        // Quotas far above any request rate: the runs measure the decision.
-        let policy = BucketPolicy {
-            capacity: BUCKET_CAPACITY_MAX,
-            refill_amount: BUCKET_CAPACITY_MAX,
-            refill_interval_ms: 1,
-        };
-        for id in 1..=accounts as u128 {
-            ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh");
-            ledger.credit(AccountId(id), BALANCE).expect("fits");
-            let key = CredentialSpec {
-                account: AccountId(id),
-                scopes: Scopes::DEBIT,
-                amount_max_per_op: Some(10),
-                spend_cap: None,
-                expires_at_ms: None,
-                rate_limit: None,
-            };
-            ledger.issue_credential(CredentialId(id), key).expect("fresh");
-            ledger.open_bucket(BucketId(id), policy).expect("fresh");
-            fast_ledger.open_bucket(BucketId(id), policy).expect("fresh");
-        }
-        // Fill the ledger's transfer-id table (ids 1.., below every timed one).
-        for step in 0..REMEMBERED_IDS {
-            let (from, to) = (step % accounts, (step + 1) % accounts);
-            let transfer = Transfer {
-                id: TransferId(step as u128 + 1),
-                from: AccountId(from as u128 + 1),
-                to: AccountId(to as u128 + 1),
-                amount: 1,
-            };
-            ledger.transfer(transfer).expect("funded");
-        }
-        let per_second = NonZeroU32::MAX;
-        let governor = RateLimiter::dashmap(Quota::per_second(per_second).allow_burst(per_second));
-        for key in 1..=accounts as u128 {
-            let _ = governor.check_key(&key); // every key's state exists before timing
-        }
+        let ((ledger, fast_ledger), baselines) = std::thread::scope(|scope| {
+            let ledgers = scope.spawn(|| ledgers(accounts));
+            let baselines = Baselines::new(accounts);
+            (ledgers.join().expect("ledger setup"), baselines)
+        });
+        let Baselines { floor, std_map, pl_map, dash, dash_atomic, std_bank, pl_bank, governor } = baselines;
         Self {
-            floor: Floor::new(accounts, BALANCE),
-            std_map: super::std_mutex_map(accounts, BALANCE),
-            pl_map: super::pl_mutex_map(accounts, BALANCE),
-            dash: super::dashmap(accounts, BALANCE),
-            dash_atomic: super::dashmap_atomics(accounts, BALANCE),
-            std_bank: std::sync::Mutex::new(Bank::new(accounts)),
-            pl_bank: parking_lot::Mutex::new(Bank::new(accounts)),
+            floor,
+            std_map,
+            pl_map,
+            dash,
+            dash_atomic,
+            std_bank,
+            pl_bank,
             ledger,
             fast_ledger,
             governor,
@@ -250,6 +210,88 @@ impl World {
     #[inline]
     fn unique(&self, thread: usize, i: usize) -> u128 {
         u128::from(self.round.load(Ordering::Relaxed)) << 64 | (i as u128) << 8 | thread as u128
+    }
+}
+
+/// The crate's two ledgers (system clock, monotonic clock for the buckets),
+/// every account funded and given a credential and a bucket, and the
+/// transfer-id table filled with `REMEMBERED_IDS` ids.
+fn ledgers(accounts: usize) -> (Ledger, Ledger) {
+    let ledger = Ledger::builder()
+        .accounts_max(accounts)
+        .credentials_max(accounts)
+        .buckets_max(accounts)
+        .build()
+        .expect("valid config");
+    let fast_ledger = Ledger::builder()
+        .buckets_max(accounts)
+        .clock(Arc::new(MonotonicClock::new()))
+        .build()
+        .expect("valid config");
+    // Quotas far above any request rate: the runs measure the decision.
+    let policy = BucketPolicy {
+        capacity: BUCKET_CAPACITY_MAX,
+        refill_amount: BUCKET_CAPACITY_MAX,
+        refill_interval_ms: 1,
+    };
+    for id in 1..=accounts as u128 {
+        ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh");
+        ledger.credit(AccountId(id), BALANCE).expect("fits");
+        let key = CredentialSpec {
+            account: AccountId(id),
+            scopes: Scopes::DEBIT,
+            amount_max_per_op: Some(10),
+            spend_cap: None,
+            expires_at_ms: None,
+            rate_limit: None,
+        };
+        ledger.issue_credential(CredentialId(id), key).expect("fresh");
+        ledger.open_bucket(BucketId(id), policy).expect("fresh");
+        fast_ledger.open_bucket(BucketId(id), policy).expect("fresh");
+    }
+    // Fill the ledger's transfer-id table (ids 1.., below every timed one).
+    for step in 0..REMEMBERED_IDS {
+        let (from, to) = (step % accounts, (step + 1) % accounts);
+        let transfer = Transfer {
+            id: TransferId(step as u128 + 1),
+            from: AccountId(from as u128 + 1),
+            to: AccountId(to as u128 + 1),
+            amount: 1,
+        };
+        ledger.transfer(transfer).expect("funded");
+    }
+    (ledger, fast_ledger)
+}
+
+/// Everything the baselines use, prepared as the ledgers are.
+struct Baselines {
+    floor: Floor,
+    std_map: std::sync::Mutex<HashMap<u128, u64>>,
+    pl_map: parking_lot::Mutex<HashMap<u128, u64>>,
+    dash: dashmap::DashMap<u128, u64>,
+    dash_atomic: dashmap::DashMap<u128, AtomicU64>,
+    std_bank: std::sync::Mutex<Bank>,
+    pl_bank: parking_lot::Mutex<Bank>,
+    governor: DefaultKeyedRateLimiter<u128>,
+}
+
+impl Baselines {
+    fn new(accounts: usize) -> Self {
+        let per_second = NonZeroU32::MAX;
+        let governor = RateLimiter::dashmap(Quota::per_second(per_second).allow_burst(per_second));
+        for key in 1..=accounts as u128 {
+            let _ = governor.check_key(&key); // every key's state exists before timing
+        }
+        Self {
+            floor: Floor::new(accounts, BALANCE),
+            std_map: super::std_mutex_map(accounts, BALANCE),
+            pl_map: super::pl_mutex_map(accounts, BALANCE),
+            dash: super::dashmap(accounts, BALANCE),
+            dash_atomic: super::dashmap_atomics(accounts, BALANCE),
+            std_bank: std::sync::Mutex::new(Bank::new(accounts)),
+            pl_bank: parking_lot::Mutex::new(Bank::new(accounts)),
+            governor,
+        }
     }
 }
 
