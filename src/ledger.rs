@@ -512,10 +512,8 @@ impl Ledger {
     /// ```
     #[inline]
     pub fn account(&self, id: AccountId) -> Result<Account<'_>, AccountError> {
-        match self.directory.get(id.0) {
-            Some(cell) => Ok(Account { cell, epoch: &self.epoch }),
-            None => Err(Self::no_account(id)),
-        }
+        let (cell, _) = self.find_account(id)?;
+        Ok(Account { cell, epoch: &self.epoch })
     }
 
     /// Why `id` has no cell. Reserved ids are never inserted, so the hit path
@@ -723,7 +721,8 @@ impl Ledger {
         Ok(Resolved { from: from_cell, to: to_cell, record })
     }
 
-    /// [`Ledger::account`]'s lookup, with the account's directory slot.
+    /// The lookup behind [`Ledger::account`] and transfers: the account's
+    /// cell, and its directory slot (what a transfer record keeps).
     #[inline]
     fn find_account(&self, id: AccountId) -> Result<(&AccountCell, Slot), AccountError> {
         self.directory.find(id.0).ok_or_else(|| Self::no_account(id))

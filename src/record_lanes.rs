@@ -233,26 +233,19 @@ impl RecordLanes {
     fn evict_run(&mut self, count_max: usize) {
         debug_assert!(count_max >= 1);
         let overflow_first = self.overflow.first_key_value().map_or(u128::MAX, |(&id, _)| id);
-        let (mut smallest, mut next_smallest) = (None, overflow_first);
-        for (lane, entries) in self.lanes.iter().enumerate() {
-            let head =
-                entries.front().map_or_else(|| unreachable!("lanes are never empty"), |entry| entry.id);
-            match smallest {
-                Some((smallest_head, _)) if smallest_head < head => next_smallest = next_smallest.min(head),
-                _ => {
-                    if let Some((smallest_head, _)) = smallest {
-                        next_smallest = next_smallest.min(smallest_head);
-                    }
-                    smallest = Some((head, lane));
-                }
+        let heads = self.lanes.iter().map(|entries| {
+            entries.front().map_or_else(|| unreachable!("lanes are never empty"), |entry| entry.id)
+        });
+        match heads.clone().enumerate().min_by_key(|&(_, head)| head) {
+            Some((lane, head)) if head < overflow_first => {
+                let others = heads.enumerate().filter(|&(other, _)| other != lane);
+                let stop = others.map(|(_, head)| head).fold(overflow_first, u128::min);
+                self.pop_lane_run(lane, count_max, stop);
             }
-        }
-        match smallest {
-            Some((head, lane)) if head < overflow_first => self.pop_lane_run(lane, count_max, next_smallest),
             _ => {
                 let evicted =
                     self.overflow.pop_first().map_or_else(|| unreachable!("not empty"), |(id, _)| id);
-                self.forget(evicted);
+                self.forget(1, evicted);
             }
         }
     }
@@ -274,20 +267,20 @@ impl RecordLanes {
             }
         }
         entries.drain(..run);
-        self.len -= run;
-        self.low_water = self.low_water.max(last);
         if entries.is_empty() {
             self.lanes.swap_remove(lane);
         } else if entries.capacity() > 4 * entries.len().max(64) {
             // A lane that had its turn gives its memory back.
             entries.shrink_to(2 * entries.len());
         }
+        self.forget(run, last);
     }
 
-    /// Counts `id` out, having removed it, and raises the mark to it.
-    fn forget(&mut self, id: u128) {
-        self.len -= 1;
-        self.low_water = self.low_water.max(id);
+    /// Counts out `count` ids just removed, the largest of them `largest`,
+    /// and raises the mark to it.
+    fn forget(&mut self, count: usize, largest: u128) {
+        self.len -= count;
+        self.low_water = self.low_water.max(largest);
     }
 
     /// Remembers `record` under `id`, which must not be remembered, after
