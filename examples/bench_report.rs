@@ -12,6 +12,9 @@
 //! shared with `cargo bench`. Then: memory per account at 1 000 000 accounts,
 //! debits beside a thread taking snapshots, and the snapshot's cost.
 
+/// The memory tests' reading of the resident set (Linux; `None` elsewhere).
+#[path = "../tests/support/resident.rs"]
+mod resident;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
@@ -94,24 +97,17 @@ fn report(world: &World, operation: Operation, threads: usize, variants: &[Varia
     }
 }
 
-/// Resident memory of this process, in bytes (Linux; 0 elsewhere).
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|pages| pages.parse().ok()).unwrap_or(0);
-    pages * 4096
-}
-
 /// Resident bytes per account of a ledger of 1 000 000 opened accounts,
 /// directory included (the difference in RSS around building it).
 fn memory_per_account() {
     const ACCOUNTS: usize = 1_000_000;
-    let before = resident_bytes();
+    let before = resident::resident_bytes().unwrap_or(0);
     let ledger = Ledger::builder().accounts_max(ACCOUNTS).build().expect("valid config");
     for id in 1..=ACCOUNTS as u128 {
         ledger.open_account(AccountId(id), AccountOptions::default()).expect("fresh id");
         ledger.credit(AccountId(id), 1).expect("fits");
     }
-    let after = resident_bytes();
+    let after = resident::resident_bytes().unwrap_or(0);
     println!(
         "\nmemory: {:.0} resident bytes per account at {ACCOUNTS} accounts (directory included; RSS difference)",
         after.saturating_sub(before) as f64 / ACCOUNTS as f64

@@ -55,7 +55,7 @@ pub(crate) struct Directory<T> {
 /// Where an entry sits in its directory: fixed for the directory's life, so
 /// within one directory two entries have the same slot exactly when they
 /// have the same id. Fits 32 bits: slots ≤ 2 × `*_MAX_LIMIT` ≤ 2^29.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot(pub(crate) u32);
 
 /// Cells per chunk (fewer for a directory that holds fewer).

@@ -1,5 +1,6 @@
 //! The process's resident set, for the memory tests (each in its own binary,
-//! which includes only this file: nothing else runs or allocates meanwhile).
+//! which includes only this file: nothing else runs or allocates meanwhile)
+//! and for `bench_report`'s memory per account.
 
 /// This process's resident set in bytes (Linux `/proc/self/statm`; `None`
 /// elsewhere).
