@@ -328,6 +328,21 @@ pub enum LinkedError {
         /// One error per leg, in order.
         legs: Vec<TransferError>,
     },
+    /// `legs_in_shard` of the batch's ids fall in one shard of the
+    /// transfer-id table, which remembers at most `shard_records_max` ids
+    /// (its part of [`crate::LedgerBuilder::transfer_ids_max`]), so the batch
+    /// could not be remembered without passing the configured bound. Nothing
+    /// was applied or recorded. A table of at least
+    /// [`crate::LINKED_LEGS_MAX`] ids per shard fits every batch.
+    #[error(
+        "the transfer-id table cannot remember this batch: {legs_in_shard} of its ids fall in one shard, which remembers at most {shard_records_max}"
+    )]
+    IdShardTooSmall {
+        /// The batch's ids that fall in the fullest shard.
+        legs_in_shard: usize,
+        /// What that shard can remember.
+        shard_records_max: usize,
+    },
 }
 
 impl LinkedError {
@@ -343,7 +358,7 @@ impl LinkedError {
     /// ```
     pub fn failure(&self) -> Option<(usize, &TransferError)> {
         match self {
-            Self::LegCount { .. } => None,
+            Self::LegCount { .. } | Self::IdShardTooSmall { .. } => None,
             Self::LegFailed { index, legs } => legs.get(*index).map(|error| (*index, error)),
         }
     }

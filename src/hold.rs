@@ -246,7 +246,7 @@ impl Holds {
         if request.id.0 <= shard.low_water {
             return Err(HoldError::IdExpired { id: request.id, low_water: HoldId(shard.low_water) });
         }
-        if !shard.make_room(self.table.shard_records_max(), 1, |record| !record.state.is_open()) {
+        if !shard.make_room(1, |record| !record.state.is_open()) {
             return Err(HoldError::TableFull { holds_max: self.holds_max });
         }
         if let Err(declined) = admit() {

@@ -10,8 +10,10 @@
 //! "apply it" are one critical section. The shard locks are also the snapshot
 //! gate (see [`crate::snapshot`]): [`IdTable::lock_all`] takes every one.
 //!
-//! **Bounded memory.** Each shard holds at most `shard_records_max` records.
-//! When a shard is full, [`Shard::make_room`] evicts about the smallest eighth
+//! **Bounded memory.** The shards split the configured maximum exactly
+//! ([`shard_budget`]: the first `max % shards` shards get one more), so the
+//! table never holds more than the maximum, whatever the shard count. Each
+//! shard holds at most its own `records_max` records. When a shard is full, [`Shard::make_room`] evicts about the smallest eighth
 //! of its *evictable* records in one pass (a threshold near the ⅛ quantile of a
 //! sample, one `retain` sweep) and raises the low-water mark to the threshold.
 //! Every evicted id is ≤ the mark and every unknown id ≤ the mark is refused as
@@ -34,19 +36,22 @@ pub(crate) struct Shard<R> {
     pub(crate) records: HashMap<u128, R, IdHashBuilder>,
     /// Every id ever evicted from this shard is ≤ this; 0 (reserved) while none is.
     pub(crate) low_water: u128,
+    /// This shard's part of the table's maximum ([`shard_budget`]); ≥ 1.
+    records_max: usize,
 }
 
 impl<R> Shard<R> {
-    /// Ensures room for `needed` more records within `records_max`, evicting
-    /// as needed. Returns `false` if not enough is evictable.
+    pub(crate) fn new(records_max: usize) -> Self {
+        assert!(records_max >= 1, "every shard can remember at least one record");
+        Self { records: HashMap::with_hasher(IdHashBuilder::new()), low_water: 0, records_max }
+    }
+
+    /// Ensures room for `needed` more records within this shard's
+    /// `records_max`, evicting as needed. Returns `false`, having evicted
+    /// only evictable records, if not enough is evictable.
     #[inline]
-    pub(crate) fn make_room(
-        &mut self,
-        records_max: usize,
-        needed: usize,
-        evictable: impl Fn(&R) -> bool,
-    ) -> bool {
-        while self.records.len() + needed > records_max {
+    pub(crate) fn make_room(&mut self, needed: usize, evictable: impl Fn(&R) -> bool) -> bool {
+        while self.records.len() + needed > self.records_max {
             let len_before = self.records.len();
             self.evict_smallest(&evictable);
             if self.records.len() == len_before {
@@ -88,6 +93,16 @@ pub(crate) fn shard_of(id: u128, shard_count: usize) -> usize {
     (mixed >> 32) as usize & (shard_count - 1)
 }
 
+/// Shard `index`'s part of a table that remembers at most `records_max`
+/// records over `shard_count` shards: the parts differ by at most one and sum
+/// to `records_max` exactly, so the table's bound is the configured one (a
+/// rounded-up share per shard would let the table hold up to `shard_count −
+/// 1` more).
+pub(crate) fn shard_budget(records_max: usize, shard_count: usize, index: usize) -> usize {
+    debug_assert!(index < shard_count && records_max >= shard_count);
+    records_max / shard_count + usize::from(index < records_max % shard_count)
+}
+
 /// A power-of-two number of cache-padded mutexes over `S`, an id's shard
 /// chosen by [`shard_of`]: the sharding both id tables share (the holds'
 /// [`IdTable`] and the transfers' [`crate::record_lanes`]).
@@ -96,9 +111,10 @@ pub(crate) struct Shards<S> {
 }
 
 impl<S> Shards<S> {
-    pub(crate) fn new(shard_count: usize, mut make: impl FnMut() -> S) -> Self {
+    /// `shard_count` shards, shard `index` made by `make(index)`.
+    pub(crate) fn new(shard_count: usize, make: impl FnMut(usize) -> S) -> Self {
         assert!(shard_count.is_power_of_two());
-        Self { shards: (0..shard_count).map(|_| CachePadded::new(Mutex::new(make()))).collect() }
+        Self { shards: (0..shard_count).map(make).map(|shard| CachePadded::new(Mutex::new(shard))).collect() }
     }
 
     pub(crate) fn count(&self) -> usize {
@@ -133,18 +149,14 @@ impl<S> Shards<S> {
 
 pub(crate) struct IdTable<R> {
     shards: Shards<Shard<R>>,
-    shard_records_max: usize,
 }
 
 impl<R> IdTable<R> {
+    /// At most `records_max` records in all (≥ `shard_count`, a power of two).
     pub(crate) fn new(records_max: usize, shard_count: usize) -> Self {
         assert!(records_max >= shard_count);
-        let shard = || Shard { records: HashMap::with_hasher(IdHashBuilder::new()), low_water: 0 };
-        Self { shards: Shards::new(shard_count, shard), shard_records_max: records_max.div_ceil(shard_count) }
-    }
-
-    pub(crate) fn shard_records_max(&self) -> usize {
-        self.shard_records_max
+        let shard = |index| Shard::new(shard_budget(records_max, shard_count, index));
+        Self { shards: Shards::new(shard_count, shard) }
     }
 
     pub(crate) fn shard_count(&self) -> usize {
@@ -190,20 +202,32 @@ mod tests {
     }
 
     #[test]
+    fn shard_budgets_sum_to_the_maximum_and_differ_by_at_most_one() {
+        for shard_count in [1usize, 2, 4, 8, 16, 256] {
+            for records_max in (shard_count..shard_count * 3 + 2).chain([1 << 20, (1 << 20) + 7]) {
+                let budgets: Vec<usize> =
+                    (0..shard_count).map(|index| shard_budget(records_max, shard_count, index)).collect();
+                assert_eq!(budgets.iter().sum::<usize>(), records_max, "{shard_count} shards");
+                let (least, most) = (budgets.iter().min().unwrap(), budgets.iter().max().unwrap());
+                assert!(*least >= 1 && most - least <= 1, "{budgets:?}");
+            }
+        }
+    }
+
+    #[test]
     fn eviction_keeps_records_that_are_not_evictable() {
         let table: IdTable<bool> = IdTable::new(16, 1);
         let mut shard = table.lock(1);
         for id in 1..=16u128 {
             shard.records.insert(id, id % 2 == 0); // even ids are evictable
         }
-        assert!(shard.make_room(16, 1, |&evictable| evictable));
+        assert!(shard.make_room(1, |&evictable| evictable));
         assert!(shard.records.len() < 16);
         assert!((1..=15).step_by(2).all(|odd| shard.records.contains_key(&odd)), "odd ids must stay");
         assert!(shard.low_water >= 2);
-        let mut full: Shard<bool> =
-            Shard { records: HashMap::with_hasher(IdHashBuilder::new()), low_water: 0 };
+        let mut full: Shard<bool> = Shard::new(4);
         full.records.extend((1..=4u128).map(|id| (id, false)));
-        assert!(!full.make_room(4, 1, |&evictable| evictable), "nothing evictable: no room");
+        assert!(!full.make_room(1, |&evictable| evictable), "nothing evictable: no room");
         assert_eq!(full.low_water, 0);
     }
 }

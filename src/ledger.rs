@@ -13,7 +13,7 @@ use crate::quota::{BucketCell, Shortfall};
 use crate::snapshot::Epoch;
 use crate::sync::Mutex;
 use crate::transfer::move_funds;
-use crate::transfer_ids::{leg_byte, Link, Outcome, Record, TransferIds};
+use crate::transfer_ids::{leg_byte, Link, LinkedRefusal, Outcome, Record, TransferIds};
 use crate::{
     Account, AccountAction, AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, AsError,
     Clock, ConfigError, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Floor, HoldError,
@@ -790,7 +790,12 @@ impl Ledger {
         let decision = self
             .transfer_ids
             .decide_linked(&records, || apply_linked(&self.epoch, &resolved))
-            .map_err(|(index, error)| fail(index, error))?;
+            .map_err(|refusal| match refusal {
+                LinkedRefusal::Leg(index, error) => fail(index, error),
+                LinkedRefusal::ShardTooSmall { legs_in_shard, shard_records_max } => {
+                    LinkedError::IdShardTooSmall { legs_in_shard, shard_records_max }
+                }
+            })?;
         match decision.outcome {
             Ok(()) => Ok(LinkedReceipt { legs: legs.len(), repeat: decision.repeat }),
             Err((index, reason)) => {

@@ -131,10 +131,9 @@ pub(crate) struct RecordLanes {
     spilled: HashMap<u128, (Link, Outcome), IdHashBuilder>,
     /// Records remembered (lanes and overflow).
     len: usize,
-    /// The bound on remembered records between inserts.
+    /// The bound on remembered records, at every moment: this shard's part of
+    /// `transfer_ids_max`.
     records_max: usize,
-    /// The most records a batch may need at once.
-    batch_max: usize,
     /// Every remembered id is ≤ this (the largest ever inserted).
     id_max: u128,
     /// Every evicted id is ≤ this; 0 (reserved) while nothing was evicted.
@@ -142,9 +141,8 @@ pub(crate) struct RecordLanes {
 }
 
 impl RecordLanes {
-    /// Lanes for up to `records_max` records (≥ 1), or `batch_max` while a
-    /// batch of that many is recorded at once.
-    pub(crate) fn new(records_max: usize, batch_max: usize) -> Self {
+    /// Lanes for up to `records_max` records (≥ 1).
+    pub(crate) fn new(records_max: usize) -> Self {
         assert!(records_max >= 1);
         Self {
             lanes: Vec::new(),
@@ -152,7 +150,6 @@ impl RecordLanes {
             spilled: HashMap::with_hasher(IdHashBuilder::new()),
             len: 0,
             records_max,
-            batch_max,
             id_max: 0,
             low_water: 0,
         }
@@ -199,25 +196,29 @@ impl RecordLanes {
         Record { from: entry.from, to: entry.to, amount: entry.amount_spilled & !SPILLED_BIT, link, outcome }
     }
 
+    /// The most records this shard remembers.
+    pub(crate) fn records_max(&self) -> usize {
+        self.records_max
+    }
+
     /// Evicts until `needed` more records fit under `records_max`, and a
     /// little more (see [`EVICTION_BATCH_MAX`]) when it has to evict at all.
-    /// A batch of more than `records_max` (at most `batch_max`) evicts
-    /// everything and overshoots the bound by the difference, until the next
-    /// insert.
+    /// `needed` must be at most `records_max`: the bound holds at every
+    /// moment, so a batch that needs more cannot be recorded here (the caller
+    /// refuses it first).
     #[inline]
     pub(crate) fn make_room(&mut self, needed: usize) {
-        assert!(needed <= self.records_max.max(self.batch_max), "{needed} records cannot fit");
-        let bound = self.records_max.max(needed);
-        if self.len + needed > bound {
-            self.evict_batch(needed, bound);
+        assert!(needed <= self.records_max, "{needed} records cannot fit in {}", self.records_max);
+        if self.len + needed > self.records_max {
+            self.evict_batch(needed);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn evict_batch(&mut self, needed: usize, bound: usize) {
+    fn evict_batch(&mut self, needed: usize) {
         let slack = EVICTION_BATCH_MAX.min(self.records_max / 8);
-        let target = bound.saturating_sub(slack).max(needed);
+        let target = self.records_max.saturating_sub(slack).max(needed);
         while self.len + needed > target {
             let len_before = self.len;
             self.evict_run(self.len + needed - target);
@@ -289,7 +290,7 @@ impl RecordLanes {
     #[inline]
     pub(crate) fn insert(&mut self, id: u128, record: Record) {
         debug_assert!(self.get(id).is_none(), "{id} is remembered already");
-        debug_assert!(self.len < self.records_max.max(self.batch_max), "make_room first");
+        debug_assert!(self.len < self.records_max, "make_room first");
         let spilled = record.link != Link::Single || record.outcome != Outcome::Applied;
         debug_assert!(record.amount < SPILLED_BIT, "amounts are validated first");
         let amount_spilled = record.amount | if spilled { SPILLED_BIT } else { 0 };
@@ -392,7 +393,7 @@ mod tests {
     #[test]
     fn agrees_with_a_model_through_growth_eviction_and_wrapping() {
         for records_max in [1usize, 2, 7, 64, 100, 1000] {
-            let mut ring = RecordLanes::new(records_max, 1);
+            let mut ring = RecordLanes::new(records_max);
             let mut model: BTreeMap<u128, Record> = BTreeMap::new();
             let mut state = 0x2545_f491_u64;
             for step in 0..6000u128 {
@@ -450,7 +451,7 @@ mod tests {
 
     #[test]
     fn ordered_and_slightly_late_ids_stay_in_the_ring() {
-        let mut ring = RecordLanes::new(10_000, 1);
+        let mut ring = RecordLanes::new(10_000);
         for id in 1..=5000u128 {
             // Pairs swapped: each even id arrives just before its odd predecessor.
             let id = if id % 2 == 0 { id - 1 } else { id + 1 };
@@ -462,7 +463,7 @@ mod tests {
         ring.check();
         // Three clients, one 300 ids behind and one 5 000 behind: each keeps
         // appending to its own lane, and every id is found.
-        let mut streams = RecordLanes::new(100_000, 1);
+        let mut streams = RecordLanes::new(100_000);
         for step in 10_000..20_000u128 {
             for (client, lag) in [(0u128, 0u128), (1, 300), (2, 5000)] {
                 let id = (step - lag) * 4 + client;
@@ -474,7 +475,7 @@ mod tests {
         assert!((10_000..20_000u128).all(|step| streams.get((step - 300) * 4 + 1).is_some()));
         streams.check();
         // More streams than lanes: the overflow takes the rest.
-        let mut many = RecordLanes::new(100_000, 1);
+        let mut many = RecordLanes::new(100_000);
         for step in 1..=100u128 {
             for client in 0..(LANES_MAX as u128 + 2) {
                 let id = (1000 - client * 90) * 1000 + step;
@@ -490,7 +491,7 @@ mod tests {
     /// smallest ids go, from whichever holds them, and the mark covers them.
     #[test]
     fn overflow_and_lanes_evict_together_smallest_first() {
-        let mut lanes = RecordLanes::new(729, 1);
+        let mut lanes = RecordLanes::new(729);
         // Streams 7 down to 0, 70 ids each, 1 000 apart: each stream starts
         // below every tail, so each gets a lane.
         let stream_id = |stream: u128, step: u128| stream * 1_000_000 + step * 1000;
@@ -556,7 +557,7 @@ mod tests {
 
     #[test]
     fn evicts_the_smallest_and_keeps_far_future_ids() {
-        let mut ring = RecordLanes::new(1024, 1);
+        let mut ring = RecordLanes::new(1024);
         let future = 1u128 << 120;
         ring.insert(future, record(future));
         for id in 2..=1024u128 {
@@ -572,7 +573,7 @@ mod tests {
 
     #[test]
     fn batches_make_room_for_several_records_at_once() {
-        let mut ring = RecordLanes::new(16, 16);
+        let mut ring = RecordLanes::new(16);
         for id in 1..=16u128 {
             ring.insert(id, if id % 2 == 0 { leg(id) } else { record(id) });
         }
@@ -584,20 +585,25 @@ mod tests {
         }
         ring.check();
         assert_eq!(ring.get(104), Some(leg(104)));
-        // A batch larger than the bound: everything else goes, the bound is
-        // overshot until the next single insert.
-        let mut small = RecordLanes::new(4, 16);
+        // A batch as large as the bound: everything else goes, and the bound holds.
+        let mut small = RecordLanes::new(4);
         for id in 1..=4u128 {
             small.insert(id, record(id));
         }
-        small.make_room(16);
+        small.make_room(4);
         assert_eq!((small.len(), small.low_water), (0, 4));
-        for id in 10..26u128 {
+        for id in 10..14u128 {
             small.insert(id, leg(id));
         }
-        assert_eq!(small.len(), 16);
+        assert_eq!(small.len(), 4);
         small.make_room(1);
-        assert_eq!((small.len(), small.low_water), (3, 22), "4 / 8 = 0: no slack");
+        assert_eq!((small.len(), small.low_water), (3, 10), "4 / 8 = 0: no slack");
         small.check();
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot fit")]
+    fn a_batch_larger_than_the_bound_is_never_made_room_for() {
+        RecordLanes::new(4).make_room(5);
     }
 }

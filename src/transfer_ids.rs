@@ -18,7 +18,7 @@
 //! Why not a `HashMap` per shard (as before 0.4): see [`crate::record_lanes`].
 
 use crate::directory::Slot;
-use crate::id_table::Shards;
+use crate::id_table::{shard_budget, Shards};
 use crate::record_lanes::RecordLanes;
 use crate::sync::MutexGuard;
 use crate::{Rejection, TransferError, TransferField, TransferId};
@@ -75,6 +75,16 @@ pub(crate) struct LinkedDecision {
     pub(crate) repeat: bool,
 }
 
+/// Why [`TransferIds::decide_linked`] refused a batch, recording nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum LinkedRefusal {
+    /// Leg `.0` is invalid against the table (an id conflict, an expired id).
+    Leg(usize, TransferError),
+    /// `legs_in_shard` of the batch's ids fall in one shard, which can
+    /// remember only `shard_records_max` records.
+    ShardTooSmall { legs_in_shard: usize, shard_records_max: usize },
+}
+
 /// Looks `id` up: `Ok(Some(outcome))` for a repeat with the same fields,
 /// `Ok(None)` for a fresh id, `Err` for a conflict or an expired id.
 fn classify(shard: &RecordLanes, id: TransferId, fields: &Record) -> Result<Option<Outcome>, TransferError> {
@@ -115,8 +125,8 @@ impl TransferIds {
     /// `transfer_ids_max` records; each can take a whole linked batch.
     pub(crate) fn new(transfer_ids_max: usize, shard_count: usize) -> Self {
         assert!(transfer_ids_max >= shard_count);
-        let records_max = transfer_ids_max.div_ceil(shard_count);
-        Self { shards: Shards::new(shard_count, || RecordLanes::new(records_max, crate::LINKED_LEGS_MAX)) }
+        let lanes = |index| RecordLanes::new(shard_budget(transfer_ids_max, shard_count, index));
+        Self { shards: Shards::new(shard_count, lanes) }
     }
 
     fn shard_index(&self, id: TransferId) -> usize {
@@ -185,7 +195,7 @@ impl TransferIds {
         &self,
         legs: &[(TransferId, Record)],
         apply: impl FnOnce() -> Result<(), (usize, Rejection)>,
-    ) -> Result<LinkedDecision, (usize, TransferError)> {
+    ) -> Result<LinkedDecision, LinkedRefusal> {
         let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.shard_index(*id)).collect();
         shard_indices.sort_unstable();
         shard_indices.dedup();
@@ -200,14 +210,16 @@ impl TransferIds {
         };
         let mut seen = Vec::with_capacity(legs.len());
         for (leg, (id, fields)) in legs.iter().enumerate() {
-            seen.push(classify(&guards[slot(*id, &guards)].1, *id, fields).map_err(|error| (leg, error))?);
+            let classified = classify(&guards[slot(*id, &guards)].1, *id, fields);
+            seen.push(classified.map_err(|error| LinkedRefusal::Leg(leg, error))?);
         }
         if let Some(first_known) = seen.iter().position(Option::is_some) {
             if seen.iter().any(Option::is_none) {
                 // Legs of one batch are recorded together; a mix means this is
                 // not the batch that was recorded.
                 let id = legs[first_known].0;
-                return Err((first_known, TransferError::IdConflict { id, field: TransferField::Link }));
+                let conflict = TransferError::IdConflict { id, field: TransferField::Link };
+                return Err(LinkedRefusal::Leg(first_known, conflict));
             }
             let failed = seen.iter().enumerate().find_map(|(leg, outcome)| match outcome {
                 Some(Outcome::Rejected(reason)) => Some((leg, *reason)),
@@ -215,12 +227,19 @@ impl TransferIds {
             });
             return Ok(LinkedDecision { outcome: failed.map_or(Ok(()), Err), repeat: true });
         }
-        for (position, (index, guard)) in guards.iter_mut().enumerate() {
-            let needed = legs.iter().filter(|(id, _)| self.shard_index(*id) == *index).count();
-            debug_assert!(needed >= 1, "shard {position} was locked for no leg");
-            // A shard smaller than the batch's share of it overshoots its bound
-            // by at most that share (at most `LINKED_LEGS_MAX` records).
-            guard.make_room(needed);
+        let needed_in = |index: usize| legs.iter().filter(|(id, _)| self.shard_index(*id) == index).count();
+        // Refused before anything is evicted: the bound holds at every moment,
+        // so a shard smaller than the batch's share of it cannot record it.
+        for (index, guard) in &guards {
+            let needed = needed_in(*index);
+            debug_assert!(needed >= 1, "shard {index} was locked for no leg");
+            if needed > guard.records_max() {
+                let shard_records_max = guard.records_max();
+                return Err(LinkedRefusal::ShardTooSmall { legs_in_shard: needed, shard_records_max });
+            }
+        }
+        for (index, guard) in &mut guards {
+            guard.make_room(needed_in(*index));
         }
         let outcome = apply();
         for (leg, (id, fields)) in legs.iter().enumerate() {
