@@ -14,6 +14,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::sync::{Ordering, UnmodelledAtomicU64, UnmodelledOnceLock};
+
 /// Identifies an account. `0` and `u128::MAX` are reserved.
 ///
 /// ```
@@ -103,17 +105,54 @@ id_common!(BucketId);
 
 /// Bits of an id below the millisecond timestamp.
 const TIMESTAMP_SHIFT: u32 = 80;
-/// Bits of an id below the per-generator random tag; the rest of the low 80 bits count.
-const SEQUENCE_BITS: u32 = 48;
+/// Bits of an id below the generator's tag: the sequence within a millisecond.
+const SEQUENCE_BITS: u32 = 24;
 const SEQUENCE_MAX: u64 = (1 << SEQUENCE_BITS) - 1;
+/// Bits of the generator's tag, between the timestamp and the sequence.
+const TAG_BITS: u32 = TIMESTAMP_SHIFT - SEQUENCE_BITS;
+const TAG_MASK: u64 = (1 << TAG_BITS) - 1;
+
+/// Tags handed out in this process so far. A generator's tag is the
+/// process's random base plus this count, so that no two generators of one
+/// process ever share a tag (until 2^56 generators have been made).
+static GENERATORS_MADE: UnmodelledAtomicU64 = UnmodelledAtomicU64::new(0);
+
+/// The process's random base for tags, drawn once: generators of two
+/// processes share a tag only if the bases fall within the number of
+/// generators made of each other, about one chance in 2^56 / generators.
+fn process_tag_base() -> u64 {
+    static BASE: UnmodelledOnceLock<u64> = UnmodelledOnceLock::new();
+    *BASE.get_or_init(|| {
+        let [seed, _] = crate::sync::hash_seed();
+        seed & TAG_MASK
+    })
+}
+
+/// A tag no other generator of this process has.
+fn fresh_tag() -> u64 {
+    // Relaxed: the counter orders nothing else; `fetch_add` alone makes each value unique.
+    let made = GENERATORS_MADE.fetch_add(1, Ordering::Relaxed);
+    process_tag_base().wrapping_add(made) & TAG_MASK
+}
 
 /// Generates unique, strictly increasing, time-ordered 128-bit ids.
 ///
-/// Layout (most significant first): 48 bits of Unix time in milliseconds,
-/// 32 random bits chosen when the generator is made (so that two generators —
-/// two threads, two processes — do not collide), and a 48-bit sequence that
-/// counts within a millisecond. If the wall clock steps back, the generator
-/// keeps the last timestamp it used, so its ids never decrease.
+/// Layout (most significant first): 48 bits of Unix time in milliseconds, a
+/// 56-bit tag that is the generator's own, and a 24-bit sequence that counts
+/// within a millisecond. If the wall clock steps back, the generator keeps
+/// the last timestamp it used, so its ids never decrease; if the sequence
+/// runs out within one millisecond, it borrows the next.
+///
+/// **No two generators share a tag**, so no two generators produce the same
+/// id. Within a process this is exact: each tag is a random per-process base
+/// plus a count of the generators made so far, so it takes 2^56 generators
+/// to repeat one. Across processes the bases are random, and two processes
+/// collide only if their bases fall within the number of generators either
+/// made (for a million generators each, about one chance in 2^36). For this
+/// reason `IdGenerator` is not `Clone`: a copy would share the tag and the
+/// sequence, and reissue the original's ids, which the ledger would answer as
+/// repeats of payments that were never its own. Make another generator with
+/// [`IdGenerator::new`] instead.
 ///
 /// One generator per thread is the intended use (`next` takes `&mut self`).
 ///
@@ -125,9 +164,16 @@ const SEQUENCE_MAX: u64 = (1 << SEQUENCE_BITS) - 1;
 /// assert!(second > first);
 /// assert!(!first.is_reserved());
 /// ```
-#[derive(Debug, Clone)]
+///
+/// A copy does not compile:
+///
+/// ```compile_fail
+/// let ids = atomic_ledger::IdGenerator::new();
+/// let copy = ids.clone();
+/// ```
+#[derive(Debug)]
 pub struct IdGenerator {
-    tag: u32,
+    tag: u64,
     last_ms: u64,
     sequence: u64,
 }
@@ -139,17 +185,16 @@ impl Default for IdGenerator {
 }
 
 impl IdGenerator {
-    /// A generator with a fresh random tag.
+    /// A generator with a tag of its own.
     ///
     /// ```
     /// use atomic_ledger::IdGenerator;
     /// let (mut first, mut second) = (IdGenerator::new(), IdGenerator::new());
-    /// // Each generator has its own random tag, so their ids do not collide.
+    /// // Each generator has its own tag, so their ids never collide.
     /// assert_ne!(first.next_u128(), second.next_u128());
     /// ```
     pub fn new() -> Self {
-        let [seed, _] = crate::sync::hash_seed();
-        Self { tag: (seed >> 16) as u32, last_ms: 0, sequence: 0 }
+        Self { tag: fresh_tag(), last_ms: 0, sequence: 0 }
     }
 
     /// The next id as a raw `u128`.
@@ -169,13 +214,14 @@ impl IdGenerator {
             self.last_ms = now_ms;
             self.sequence = 0;
         } else if self.sequence == SEQUENCE_MAX {
-            // 2^48 ids in one millisecond cannot happen in practice; borrowing the
-            // next millisecond keeps the ids strictly increasing regardless.
+            // 2^24 ids in one millisecond is beyond any one thread today;
+            // borrowing the next millisecond keeps the ids strictly increasing regardless.
             self.last_ms += 1;
             self.sequence = 0;
         } else {
             self.sequence += 1;
         }
+        debug_assert!(self.tag <= TAG_MASK && self.sequence <= SEQUENCE_MAX);
         let id = (u128::from(self.last_ms) << TIMESTAMP_SHIFT)
             | (u128::from(self.tag) << SEQUENCE_BITS)
             | u128::from(self.sequence);

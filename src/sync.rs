@@ -32,9 +32,13 @@ pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 pub(crate) use shuttle::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
 
 /// A std atomic that the checkers do *not* see, for inputs that are not ledger
-/// state (the manual clock). Its `Ordering` is the std one, which the loom and
+/// state (the manual clock, the count of id generators made). Its `Ordering` is the std one, which the loom and
 /// shuttle orderings re-export.
 pub(crate) use std::sync::atomic::AtomicU64 as UnmodelledAtomicU64;
+
+/// A std once-cell that the checkers do not see either, for process-wide
+/// inputs drawn once (the id generators' tag base).
+pub(crate) use std::sync::OnceLock as UnmodelledOnceLock;
 
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 pub(crate) use parking_lot::{Mutex, MutexGuard};
