@@ -1,9 +1,9 @@
-//! The public face of one account: its options, status, and a handle that
-//! skips the directory lookup.
+//! What an account is, as its users see it: its options (floor), its status,
+//! the limits on amounts and balances, what it reports, and why it refuses a
+//! change ([`Rejection`]). Plain data; the atomic word that holds an account
+//! is [`crate::cell`], and the operations are in [`crate::ledger`].
 
-use crate::cell::{AccountCell, FLOOR_MIN};
-use crate::snapshot::Epoch;
-use crate::{AccountError, AccountId};
+use crate::AccountId;
 
 /// An account's lifecycle state.
 ///
@@ -132,198 +132,121 @@ pub struct AccountInfo {
     pub held: u64,
 }
 
-/// A handle to one account: the same operations as the id-based ones on
-/// [`crate::Ledger`], without the directory lookup. Borrowing the ledger keeps it
-/// free of reference counting, so a hot loop touches only the account's own
-/// cache line. `Copy`, `Send` and `Sync`.
+/// The largest balance a credit may produce: 2^42 - 1 = 4 398 046 511 103
+/// (44 billion in cents). Only money coming back or coming in under a pin (an
+/// undone transfer, a linked batch's commit, a hold's return) can take a
+/// balance above it.
 ///
 /// ```
-/// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, BALANCE_MAX};
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let account = ledger.account(AccountId(1)).unwrap();
-/// account.credit(100).unwrap();
-/// assert_eq!(account.debit(30), Ok(70));
-/// assert_eq!(account.balance(), 70);
+/// assert_eq!(ledger.credit(AccountId(1), BALANCE_MAX as u64), Ok(BALANCE_MAX));
+/// let refused = ledger.credit(AccountId(1), 1);
+/// assert!(matches!(refused, Err(AccountError::Rejected(Rejection::BalanceOverflow { .. }))));
 /// ```
-#[derive(Debug, Clone, Copy)]
-pub struct Account<'ledger> {
-    pub(crate) cell: &'ledger AccountCell,
-    pub(crate) epoch: &'ledger Epoch,
-}
+pub const BALANCE_MAX: i64 = (1 << 42) - 1;
+/// The largest amount one operation may move (equal to [`BALANCE_MAX`]).
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, AMOUNT_MAX, BALANCE_MAX};
+/// assert_eq!(AMOUNT_MAX, BALANCE_MAX as u64);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// let refused = ledger.credit(AccountId(1), AMOUNT_MAX + 1);
+/// assert_eq!(refused, Err(AccountError::AmountTooLarge { amount: AMOUNT_MAX + 1, amount_max: AMOUNT_MAX }));
+/// ```
+pub const AMOUNT_MAX: u64 = BALANCE_MAX as u64;
+/// The lowest floor: what [`crate::Floor::Unbounded`] means (`-BALANCE_MAX`).
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, BALANCE_MAX, FLOOR_MIN};
+/// assert_eq!(FLOOR_MIN, -BALANCE_MAX);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+/// assert_eq!(ledger.account(AccountId(1)).unwrap().floor(), FLOOR_MIN);
+/// ```
+pub const FLOOR_MIN: i64 = -BALANCE_MAX;
 
-impl<'ledger> Account<'ledger> {
-    /// The account's id.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(3), AccountOptions::default()).unwrap();
-    /// assert_eq!(ledger.account(AccountId(3)).unwrap().id(), AccountId(3));
-    /// ```
-    pub fn id(&self) -> AccountId {
-        self.cell.id()
-    }
-
-    /// Debits `amount` to the outside world; returns the new balance. Fails,
-    /// changing nothing, if the account is not open or the balance would go
-    /// below its floor.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// account.credit(10).unwrap();
-    /// assert_eq!(account.debit(4), Ok(6));
-    /// assert!(matches!(account.debit(7), Err(AccountError::Rejected(Rejection::InsufficientFunds { .. }))));
-    /// assert_eq!(account.balance(), 6); // the refused debit changed nothing
-    /// ```
-    #[inline]
-    pub fn debit(&self, amount: u64) -> Result<i64, AccountError> {
-        crate::ledger::check_amount(amount)?;
-        Ok(self.cell.debit(self.epoch, amount)?)
-    }
-
-    /// Credits `amount` from the outside world; returns the new balance. Fails,
-    /// changing nothing, if the account is closed or the balance would exceed
-    /// [`crate::BALANCE_MAX`].
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// assert_eq!(account.credit(10), Ok(10));
-    /// account.debit(10).unwrap();
-    /// account.close().unwrap();
-    /// assert!(matches!(account.credit(1), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
-    /// ```
-    #[inline]
-    pub fn credit(&self, amount: u64) -> Result<i64, AccountError> {
-        crate::ledger::check_amount(amount)?;
-        Ok(self.cell.credit(self.epoch, amount)?)
-    }
-
-    /// Stops debits (credits still land). Idempotent; fails only on a closed account.
-    /// A debit that starts after `freeze` returns fails.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// account.freeze().unwrap();
-    /// assert_eq!(account.freeze(), Ok(())); // idempotent
-    /// assert_eq!(account.credit(5), Ok(5)); // credits still land
-    /// assert!(matches!(account.debit(1), Err(AccountError::Rejected(Rejection::AccountFrozen { .. }))));
-    /// ```
-    pub fn freeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.freeze(self.epoch)?)
-    }
-
-    /// Allows debits again. Idempotent; fails only on a closed account.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, Status};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// account.freeze().unwrap();
-    /// account.unfreeze().unwrap();
-    /// assert_eq!(account.status(), Status::Open);
-    /// account.close().unwrap();
-    /// assert!(matches!(account.unfreeze(), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
-    /// ```
-    pub fn unfreeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.unfreeze(self.epoch)?)
-    }
-
-    /// Closes the account for good. Needs a zero balance, no transfer or linked
-    /// batch pinning it, and no open hold on it (freeze first to stop new ones).
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, Status};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// account.credit(5).unwrap();
-    /// assert!(matches!(account.close(), Err(AccountError::Rejected(Rejection::BalanceNotZero { .. }))));
-    /// account.debit(5).unwrap();
-    /// assert_eq!(account.close(), Ok(()));
-    /// assert_eq!(account.status(), Status::Closed);
-    /// ```
-    pub fn close(&self) -> Result<(), AccountError> {
-        Ok(self.cell.close(self.epoch)?)
-    }
-
-    /// The spendable balance now.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// assert_eq!(account.balance(), 0);
-    /// account.credit(42).unwrap();
-    /// assert_eq!(account.balance(), 42);
-    /// ```
-    #[inline]
-    pub fn balance(&self) -> i64 {
-        self.cell.observe(self.epoch).balance
-    }
-
-    /// The status now.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// assert_eq!(account.status(), Status::Open);
-    /// account.freeze().unwrap();
-    /// assert_eq!(account.status(), Status::Frozen);
-    /// ```
-    pub fn status(&self) -> Status {
-        self.cell.observe(self.epoch).public_status()
-    }
-
-    /// The lowest balance the account may reach (fixed at opening).
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(300) }).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// assert_eq!(account.floor(), -300);
-    /// ```
-    pub fn floor(&self) -> i64 {
-        self.cell.floor()
-    }
-
-    /// Balance, status, floor, in-flight and open-hold counts from one atomic
-    /// load, and the held total read just after.
-    ///
-    /// ```
-    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Status};
-    /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-    /// let account = ledger.account(AccountId(1)).unwrap();
-    /// account.credit(8).unwrap();
-    /// let info = account.info();
-    /// assert_eq!((info.id, info.balance, info.status), (AccountId(1), 8, Status::Open));
-    /// assert_eq!((info.floor, info.in_flight), (0, 0));
-    /// ```
-    pub fn info(&self) -> AccountInfo {
-        let state = self.cell.observe(self.epoch);
-        AccountInfo {
-            id: self.cell.id(),
-            balance: state.balance,
-            status: state.public_status(),
-            floor: self.cell.floor(),
-            in_flight: state.in_flight as u32,
-            holds_open: state.holds as u32,
-            held: self.cell.held(),
-        }
-    }
+/// Why an account refused a balance or status change. Produced by the account
+/// cell's compare-and-swap, so each one describes the state *at the instant*
+/// the operation was decided.
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.credit(AccountId(1), 3).unwrap();
+/// let expected = Rejection::InsufficientFunds { account: AccountId(1), available: 3, requested: 5 };
+/// assert_eq!(ledger.debit(AccountId(1), 5), Err(AccountError::Rejected(expected)));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum Rejection {
+    /// The debit would take the balance below the account's floor.
+    #[error("insufficient funds in account {account}: {available} available above the floor, {requested} requested")]
+    InsufficientFunds {
+        /// The account debited.
+        account: AccountId,
+        /// How much could have been debited: balance minus floor, at the decision.
+        available: u64,
+        /// The amount asked for.
+        requested: u64,
+    },
+    /// The account is frozen: it accepts credits but no debits.
+    #[error("account {account} is frozen: it accepts credits but not debits")]
+    AccountFrozen {
+        /// The frozen account.
+        account: AccountId,
+    },
+    /// The account is closed and accepts nothing.
+    #[error("account {account} is closed")]
+    AccountClosed {
+        /// The closed account.
+        account: AccountId,
+    },
+    /// The credit would take the balance above [`crate::BALANCE_MAX`].
+    #[error("credit of {amount} to account {account} would exceed the maximum balance {balance_max} (balance {balance})")]
+    BalanceOverflow {
+        /// The account credited.
+        account: AccountId,
+        /// Its balance at the decision.
+        balance: i64,
+        /// The amount asked for.
+        amount: u64,
+        /// The largest balance a credit may produce.
+        balance_max: i64,
+    },
+    /// `close` needs a zero balance.
+    #[error("account {account} cannot be closed: its balance is {balance}, not 0")]
+    BalanceNotZero {
+        /// The account.
+        account: AccountId,
+        /// Its balance at the decision.
+        balance: i64,
+    },
+    /// `close` needs no transfer out of the account to be half-way through;
+    /// freeze the account first (no new transfer can then start) and retry.
+    #[error("account {account} cannot be closed yet: {in_flight} transfer(s) out of it are in flight; freeze it and retry")]
+    TransfersInFlight {
+        /// The account.
+        account: AccountId,
+        /// How many transfers had debited it but not yet finished.
+        in_flight: u32,
+    },
+    /// `close` needs no open hold on the account; post or void them first.
+    #[error("account {account} cannot be closed: {holds} hold(s) on it are open")]
+    HoldsOpen {
+        /// The account.
+        account: AccountId,
+        /// How many holds it is the source of.
+        holds: u32,
+    },
+    /// The account is the source of [`crate::HOLDS_OPEN_MAX`] open holds already.
+    #[error("account {account} already has the maximum of {holds_open_max} open holds")]
+    TooManyHolds {
+        /// The account.
+        account: AccountId,
+        /// The limit.
+        holds_open_max: u32,
+    },
 }

@@ -40,17 +40,23 @@
 //! balance then sees the debit too, and never counts money in both places.
 //! On x86 every locked RMW is already a full barrier, so this costs nothing there.
 
-use crate::snapshot::Epoch;
+use crate::epoch::Epoch;
 use crate::sync::{AtomicU64, Ordering};
-use crate::{AccountId, AccountOptions, Rejection, Status};
+use crate::{AccountId, AccountOptions, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
 pub(crate) const STATUS_SHIFT: u32 = 62;
 pub(crate) const STATUS_OPEN: u64 = 0;
 pub(crate) const STATUS_FROZEN: u64 = 1;
 pub(crate) const STATUS_CLOSED: u64 = 2;
 
-pub(crate) const SNAP_SHIFT: u32 = 61;
-pub(crate) const SNAP_BIT: u64 = 1 << SNAP_SHIFT;
+const SNAP_SHIFT: u32 = 61;
+const SNAP_BIT: u64 = 1 << SNAP_SHIFT;
+
+/// The `snap` bit an account collected for `epoch` carries: the epoch's parity.
+#[inline]
+fn snap_bit(epoch: u64) -> u64 {
+    (epoch & 1) << SNAP_SHIFT
+}
 
 /// States of the save slot (low two bits of `AccountCell::saved`).
 const SAVE_DONE: u64 = 0;
@@ -95,42 +101,6 @@ pub const HOLDS_OPEN_MAX: u32 = 63;
 pub(crate) const BALANCE_BITS: u32 = 50;
 pub(crate) const BALANCE_MASK: u64 = (1 << BALANCE_BITS) - 1;
 pub(crate) const BALANCE_REPR_MAX: i64 = (1 << (BALANCE_BITS - 1)) - 1;
-
-/// The largest balance a credit may produce: 2^42 - 1 = 4 398 046 511 103
-/// (44 billion in cents). Only money coming back or coming in under a pin (an
-/// undone transfer, a linked batch's commit, a hold's return) can take a
-/// balance above it.
-///
-/// ```
-/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection, BALANCE_MAX};
-/// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// assert_eq!(ledger.credit(AccountId(1), BALANCE_MAX as u64), Ok(BALANCE_MAX));
-/// let refused = ledger.credit(AccountId(1), 1);
-/// assert!(matches!(refused, Err(AccountError::Rejected(Rejection::BalanceOverflow { .. }))));
-/// ```
-pub const BALANCE_MAX: i64 = (1 << 42) - 1;
-/// The largest amount one operation may move (equal to [`BALANCE_MAX`]).
-///
-/// ```
-/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, AMOUNT_MAX, BALANCE_MAX};
-/// assert_eq!(AMOUNT_MAX, BALANCE_MAX as u64);
-/// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let refused = ledger.credit(AccountId(1), AMOUNT_MAX + 1);
-/// assert_eq!(refused, Err(AccountError::AmountTooLarge { amount: AMOUNT_MAX + 1, amount_max: AMOUNT_MAX }));
-/// ```
-pub const AMOUNT_MAX: u64 = BALANCE_MAX as u64;
-/// The lowest floor: what [`crate::Floor::Unbounded`] means (`-BALANCE_MAX`).
-///
-/// ```
-/// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, BALANCE_MAX, FLOOR_MIN};
-/// assert_eq!(FLOOR_MIN, -BALANCE_MAX);
-/// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
-/// assert_eq!(ledger.account(AccountId(1)).unwrap().floor(), FLOOR_MIN);
-/// ```
-pub const FLOOR_MIN: i64 = -BALANCE_MAX;
 
 const PINS_MAX: i64 = IN_FLIGHT_MAX as i64 + HOLDS_OPEN_MAX as i64;
 const _: () = assert!(BALANCE_MAX + PINS_MAX * (AMOUNT_MAX as i64) <= BALANCE_REPR_MAX);
@@ -206,14 +176,6 @@ fn pinned(state: State, pin: bool) -> Result<u64, DebitStep> {
     Ok(in_flight)
 }
 
-/// What a snapshot reads of one account: its state and held total at the
-/// snapshot's linearization point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Captured {
-    pub(crate) state: State,
-    pub(crate) held: u64,
-}
-
 /// One account. Boxed and cache-line padded by the directory, so two accounts
 /// never share a line; its address never changes while the ledger lives.
 ///
@@ -269,7 +231,7 @@ impl AccountCell {
         let floor = options.floor.lowest_balance();
         assert!((FLOOR_MIN..=0).contains(&floor), "floor {floor} out of range");
         Self {
-            word: AtomicU64::new(State::INITIAL.encode(Epoch::snap_bit(born_epoch))),
+            word: AtomicU64::new(State::INITIAL.encode(snap_bit(born_epoch))),
             held: AtomicU64::new(0),
             entered: AtomicU64::new(0),
             left: AtomicU64::new(0),
@@ -334,6 +296,7 @@ impl AccountCell {
     /// state and returns the next one or an error; the CAS installs it only if
     /// the word did not change meanwhile. Returns the state installed. The
     /// snapshot bit is carried over unchanged.
+    #[cfg(not(feature = "_broken-check-then-write"))]
     #[inline]
     fn update<E>(
         &self,
@@ -341,17 +304,7 @@ impl AccountCell {
         mut decide: impl FnMut(State) -> Result<State, E>,
     ) -> Result<State, E> {
         let current = epoch.load();
-        #[cfg_attr(feature = "_broken-check-then-write", allow(unused_mut))]
         let mut word = self.word.load(Ordering::Acquire);
-        #[cfg(feature = "_broken-check-then-write")]
-        {
-            // Deliberately broken (test-only): check, then write, with no CAS.
-            self.save_if_due(current, word);
-            let next = decide(State::decode(word))?;
-            self.word.store(next.encode(word & SNAP_BIT), Ordering::Release);
-            return Ok(next);
-        }
-        #[allow(unreachable_code)]
         loop {
             self.save_if_due(current, word);
             let next = decide(State::decode(word))?;
@@ -360,106 +313,6 @@ impl AccountCell {
             match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => return Ok(next),
                 Err(actual) => word = actual,
-            }
-        }
-    }
-
-    /// Before an operation acts on `word` in the current epoch: if a snapshot
-    /// has begun and not yet collected this account, make sure the account's
-    /// value at the snapshot is saved. The hot path is one load of the epoch
-    /// (a line every core keeps shared) and a bit comparison.
-    ///
-    /// The epoch is loaded *after* the word: a word the snapshot has already
-    /// collected (bit flipped) was flipped after the epoch advanced, and the
-    /// word's Acquire load synchronises with that flip, so the epoch read here
-    /// is at least the snapshot's.
-    #[inline]
-    fn save_if_due(&self, current: u64, word: u64) {
-        // The broken variant (test-only) never saves: the snapshot then reads
-        // whatever each account holds when its scan reaches it.
-        if word & SNAP_BIT != Epoch::snap_bit(current) && !cfg!(feature = "_broken-snapshot-without-capture")
-        {
-            self.save(current);
-        }
-    }
-
-    /// Saves this account's value for the snapshot of `epoch`, unless someone
-    /// already did, is doing so, or the snapshot has collected the account.
-    /// Called with `epoch` loaded, and the account not collected for it.
-    ///
-    /// The value saved is read after `epoch` was loaded and before the claim.
-    /// An operation of this epoch changes the word only after a claim (its own
-    /// or another's) or after the snapshot's flip, so that value precedes every
-    /// change linearized after the snapshot. The changes it may miss are CASes
-    /// of operations that loaded an older epoch: they began before the snapshot
-    /// and are linearized after it. At most one claim per account per epoch
-    /// succeeds, so this returns after a bounded number of steps.
-    #[cold]
-    #[inline(never)]
-    fn save(&self, epoch: u64) {
-        loop {
-            let saved = self.saved.load(Ordering::Acquire);
-            if saved >> 2 >= epoch {
-                return;
-            }
-            let word = self.word.load(Ordering::Acquire);
-            if word & SNAP_BIT == Epoch::snap_bit(epoch) {
-                return; // Collected: the snapshot has this account's value.
-            }
-            // Read before the claim: an operation of this epoch changes `held`
-            // only after a claim or the flip, and those of older epochs finished
-            // before the epoch advanced (they hold a lock that advancing takes).
-            let held = self.held.load(Ordering::Relaxed);
-            let claim = epoch << 2 | SAVE_BUSY;
-            if self.saved.compare_exchange(saved, claim, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                self.saved_word.store(word, Ordering::Relaxed);
-                self.saved_held.store(held, Ordering::Relaxed);
-                // Release: publishes the two stores to the snapshot that acquires DONE.
-                self.saved.store(epoch << 2 | SAVE_DONE, Ordering::Release);
-                return;
-            }
-        }
-    }
-
-    /// The snapshot's read of this account for `epoch`: its value when the
-    /// epoch began, or `None` if the account was opened after that.
-    ///
-    /// 1. Flip the snapshot bit with `fetch_xor`, which cannot fail however hot
-    ///    the account is: from here on, operations of this epoch see the account
-    ///    collected and no longer save, and a CAS prepared on the old word by an
-    ///    operation of an older epoch fails.
-    /// 2. Seal the save slot for `epoch`, unless an operation claimed it first:
-    ///    then its saved value is the one (waiting, if it is still being
-    ///    written, for two stores). Otherwise no operation of this epoch changed
-    ///    the account before the flip, and the flipped-away word is the value.
-    ///
-    /// Only the snapshot flips the bit, once per epoch, so a flip cannot be
-    /// confused with an older one.
-    pub(crate) fn collect(&self, epoch: u64) -> Option<Captured> {
-        if self.born_epoch >= epoch {
-            return None;
-        }
-        // Read before the flip, for the same reason as in `save`.
-        let held = self.held.load(Ordering::Relaxed);
-        let word = self.word.fetch_xor(SNAP_BIT, Ordering::AcqRel);
-        debug_assert_ne!(word & SNAP_BIT, Epoch::snap_bit(epoch), "only the snapshot flips, once per epoch");
-        let own = Captured { state: State::decode(word), held };
-        loop {
-            let saved = self.saved.load(Ordering::Acquire);
-            debug_assert!(saved >> 2 <= epoch, "saved for a later epoch while collecting {epoch}");
-            if saved >> 2 == epoch {
-                if saved & SAVE_STATE_MASK == SAVE_DONE {
-                    let state = State::decode(self.saved_word.load(Ordering::Relaxed));
-                    return Some(Captured { state, held: self.saved_held.load(Ordering::Relaxed) });
-                }
-                debug_assert_eq!(saved & SAVE_STATE_MASK, SAVE_BUSY, "nothing else seals");
-                // The claimant is between its claim and its stores.
-                crate::sync::yield_now();
-                continue;
-            }
-            let sealed = epoch << 2 | SAVE_SEALED;
-            if self.saved.compare_exchange(saved, sealed, Ordering::AcqRel, Ordering::Acquire).is_ok() {
-                return Some(own);
             }
         }
     }
@@ -683,83 +536,10 @@ impl AccountCell {
     }
 }
 
+mod save_slot;
+
+#[cfg(any(feature = "_broken-check-then-write", feature = "_broken-snapshot-without-capture"))]
+mod broken;
+
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    proptest! {
-        #[test]
-        fn encode_decode_round_trips(
-            status in 0..=STATUS_CLOSED,
-            snap in prop_oneof![Just(0), Just(SNAP_BIT)],
-            in_flight in 0..=u64::from(IN_FLIGHT_MAX),
-            holds in 0..=u64::from(HOLDS_OPEN_MAX),
-            balance in -BALANCE_REPR_MAX - 1..=BALANCE_REPR_MAX,
-        ) {
-            let state = State { status, in_flight, holds, balance };
-            let word = state.encode(snap);
-            prop_assert_eq!(State::decode(word), state);
-            prop_assert_eq!(word & SNAP_BIT, snap);
-        }
-    }
-
-    #[test]
-    fn extreme_balances_round_trip() {
-        for balance in [0, 1, -1, BALANCE_MAX, FLOOR_MIN, BALANCE_REPR_MAX, -BALANCE_REPR_MAX - 1] {
-            let state = State { status: STATUS_FROZEN, in_flight: 31, holds: 63, balance };
-            assert_eq!(State::decode(state.encode(SNAP_BIT)), state);
-        }
-    }
-
-    #[test]
-    fn headroom_holds_every_pending_return() {
-        let epoch = Epoch::new();
-        let cell = AccountCell::new(AccountId(1), AccountOptions::default(), 0);
-        cell.credit(&epoch, AMOUNT_MAX).unwrap();
-        for _ in 0..IN_FLIGHT_MAX {
-            cell.pinned_debit(&epoch, AMOUNT_MAX, true).unwrap();
-            cell.credit(&epoch, AMOUNT_MAX).unwrap();
-        }
-        assert_eq!(cell.pinned_debit(&epoch, 1, true), Err(DebitStep::Saturated));
-        for _ in 0..HOLDS_OPEN_MAX {
-            cell.begin_hold(&epoch, AMOUNT_MAX).unwrap();
-            cell.credit(&epoch, AMOUNT_MAX).unwrap();
-        }
-        assert!(matches!(cell.begin_hold(&epoch, 1), Err(Rejection::TooManyHolds { .. })));
-        for _ in 0..IN_FLIGHT_MAX {
-            cell.unpin(&epoch, AMOUNT_MAX);
-        }
-        for _ in 0..HOLDS_OPEN_MAX {
-            cell.release_held(&epoch, AMOUNT_MAX);
-            cell.end_hold(&epoch, AMOUNT_MAX);
-        }
-        let state = cell.load_quiescent();
-        assert_eq!((state.in_flight, state.holds, cell.held()), (0, 0, 0));
-        assert_eq!(state.balance, BALANCE_MAX * (PINS_MAX + 1));
-        assert!(state.balance <= BALANCE_REPR_MAX);
-    }
-
-    #[test]
-    fn an_operation_saves_the_value_a_snapshot_began_with() {
-        let epoch = Epoch::new();
-        let cell = AccountCell::new(AccountId(1), AccountOptions::default(), epoch.load());
-        cell.credit(&epoch, 7).unwrap();
-        let next = epoch.advance();
-        let before = cell.word.load(Ordering::Relaxed);
-        cell.debit(&epoch, 2).unwrap(); // saves 7 first
-        cell.debit(&epoch, 1).unwrap(); // already saved
-        assert_eq!(cell.saved.load(Ordering::Relaxed), next << 2 | SAVE_DONE);
-        let after = cell.word.load(Ordering::Relaxed);
-        assert_eq!(after & SNAP_BIT, before & SNAP_BIT, "operations never flip");
-        let captured = cell.collect(next).expect("born before the epoch");
-        assert_eq!((captured.state.balance, captured.held), (7, 0));
-        assert_ne!(cell.word.load(Ordering::Relaxed) & SNAP_BIT, before & SNAP_BIT, "the snapshot flipped");
-        assert_eq!(cell.load_quiescent().balance, 4);
-        // Untouched in the next epoch: the snapshot seals and takes the word itself.
-        let third = epoch.advance();
-        assert_eq!(cell.collect(third).map(|captured| captured.state.balance), Some(4));
-        assert_eq!(cell.saved.load(Ordering::Relaxed), third << 2 | SAVE_SEALED);
-        assert_eq!(cell.collect(third + 1).map(|captured| captured.state.balance), Some(4));
-    }
-}
+mod tests;

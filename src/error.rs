@@ -4,91 +4,21 @@
 //! `Err` has changed nothing (the one documented exception is a transfer's
 //! recorded rejection, which records the transfer id so that retries get the
 //! same answer — see [`crate::Ledger::transfer`]).
+//!
+//! Here are the families that move money through accounts: single-account
+//! operations ([`AccountError`]), opening, transfers, linked batches and
+//! holds. A transfer or a hold can fail in every way a single-account
+//! operation can, and reports it with a variant of its own of the same name
+//! and fields; the `From<AccountError>` conversions at the end of this file
+//! say how, side by side, and are exhaustive, so a new [`AccountError`]
+//! variant does not compile until each family has decided how to report it.
+//! (The shared variants are repeated, not embedded as
+//! `TransferError::Account(AccountError)`, so that a caller matches one
+//! level deep: `TransferError::UnknownAccount(id)`.) A credential's refusals
+//! ([`crate::CredentialError`]) and a bucket's ([`crate::QuotaError`]) live
+//! with those concepts.
 
-use crate::{AccountId, AccountOptions, BucketId, CredentialId, HoldId, HoldState, Scopes, TransferId};
-
-/// Why an account refused a balance or status change. Produced by the account
-/// cell's compare-and-swap, so each one describes the state *at the instant*
-/// the operation was decided.
-///
-/// ```
-/// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
-/// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// ledger.credit(AccountId(1), 3).unwrap();
-/// let expected = Rejection::InsufficientFunds { account: AccountId(1), available: 3, requested: 5 };
-/// assert_eq!(ledger.debit(AccountId(1), 5), Err(AccountError::Rejected(expected)));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum Rejection {
-    /// The debit would take the balance below the account's floor.
-    #[error("insufficient funds in account {account}: {available} available above the floor, {requested} requested")]
-    InsufficientFunds {
-        /// The account debited.
-        account: AccountId,
-        /// How much could have been debited: balance minus floor, at the decision.
-        available: u64,
-        /// The amount asked for.
-        requested: u64,
-    },
-    /// The account is frozen: it accepts credits but no debits.
-    #[error("account {account} is frozen: it accepts credits but not debits")]
-    AccountFrozen {
-        /// The frozen account.
-        account: AccountId,
-    },
-    /// The account is closed and accepts nothing.
-    #[error("account {account} is closed")]
-    AccountClosed {
-        /// The closed account.
-        account: AccountId,
-    },
-    /// The credit would take the balance above [`crate::BALANCE_MAX`].
-    #[error("credit of {amount} to account {account} would exceed the maximum balance {balance_max} (balance {balance})")]
-    BalanceOverflow {
-        /// The account credited.
-        account: AccountId,
-        /// Its balance at the decision.
-        balance: i64,
-        /// The amount asked for.
-        amount: u64,
-        /// The largest balance a credit may produce.
-        balance_max: i64,
-    },
-    /// `close` needs a zero balance.
-    #[error("account {account} cannot be closed: its balance is {balance}, not 0")]
-    BalanceNotZero {
-        /// The account.
-        account: AccountId,
-        /// Its balance at the decision.
-        balance: i64,
-    },
-    /// `close` needs no transfer out of the account to be half-way through;
-    /// freeze the account first (no new transfer can then start) and retry.
-    #[error("account {account} cannot be closed yet: {in_flight} transfer(s) out of it are in flight; freeze it and retry")]
-    TransfersInFlight {
-        /// The account.
-        account: AccountId,
-        /// How many transfers had debited it but not yet finished.
-        in_flight: u32,
-    },
-    /// `close` needs no open hold on the account; post or void them first.
-    #[error("account {account} cannot be closed: {holds} hold(s) on it are open")]
-    HoldsOpen {
-        /// The account.
-        account: AccountId,
-        /// How many holds it is the source of.
-        holds: u32,
-    },
-    /// The account is the source of [`crate::HOLDS_OPEN_MAX`] open holds already.
-    #[error("account {account} already has the maximum of {holds_open_max} open holds")]
-    TooManyHolds {
-        /// The account.
-        account: AccountId,
-        /// The limit.
-        holds_open_max: u32,
-    },
-}
+use crate::{AccountId, AccountOptions, CredentialError, HoldId, HoldState, Rejection, TransferId};
 
 /// Errors of single-account operations: `debit`, `credit`, `freeze`,
 /// `unfreeze`, `close`, and looking an account up.
@@ -501,220 +431,6 @@ pub enum HoldError {
     },
 }
 
-/// Why a credential did not allow an operation, or could not be issued or changed.
-///
-/// ```
-/// use atomic_ledger::{AccountId, AccountOptions, AsError, CredentialError, CredentialId, CredentialSpec, Ledger, Scopes};
-/// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
-/// let spec = CredentialSpec { account: AccountId(1), scopes: Scopes::READ, amount_max_per_op: None, spend_cap: None, expires_at_ms: None, rate_limit: None };
-/// ledger.issue_credential(CredentialId(1), spec).unwrap();
-/// let denied = ledger.debit_as(CredentialId(1), 5);
-/// assert!(matches!(denied, Err(AsError::Denied(CredentialError::ScopeMissing { needed: Scopes::DEBIT, .. }))));
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum CredentialError {
-    /// `0` and `u128::MAX` are never credential ids.
-    #[error("credential id {0} is reserved (0 and u128::MAX are never credential ids)")]
-    ReservedCredentialId(CredentialId),
-    /// No credential with this id was issued.
-    #[error("unknown credential {0}")]
-    UnknownCredential(CredentialId),
-    /// The credential was revoked.
-    #[error("credential {0} is revoked")]
-    Revoked(CredentialId),
-    /// The credential expired (judged by the ledger clock when the use began).
-    #[error("credential {id} expired at {expires_at_ms} ms (now {now_ms} ms)")]
-    Expired {
-        /// The credential.
-        id: CredentialId,
-        /// Its expiry.
-        expires_at_ms: u64,
-        /// The ledger clock's time.
-        now_ms: u64,
-    },
-    /// The credential lacks a scope the operation needs.
-    #[error("credential {id} lacks scope {needed:?} (it has {granted:?})")]
-    ScopeMissing {
-        /// The credential.
-        id: CredentialId,
-        /// The scope the operation needs.
-        needed: Scopes,
-        /// The scopes it has.
-        granted: Scopes,
-    },
-    /// The operation acts on an account the credential is not for.
-    #[error("credential {id} is for account {account}, not {requested}")]
-    WrongAccount {
-        /// The credential.
-        id: CredentialId,
-        /// Its account.
-        account: AccountId,
-        /// The account the operation acts on.
-        requested: AccountId,
-    },
-    /// The amount is above the credential's per-operation maximum.
-    #[error("credential {id} allows at most {amount_max} per operation, not {amount}")]
-    PerOpCapExceeded {
-        /// The credential.
-        id: CredentialId,
-        /// The amount asked for.
-        amount: u64,
-        /// Its per-operation maximum.
-        amount_max: u64,
-    },
-    /// The amount would take the credential past its total spending cap.
-    #[error("credential {id} would exceed its spending cap {cap}: {spent} spent, {requested} requested")]
-    SpendCapExceeded {
-        /// The credential.
-        id: CredentialId,
-        /// Its cap.
-        cap: u64,
-        /// Already spent, at the decision.
-        spent: u64,
-        /// The amount asked for.
-        requested: u64,
-    },
-    /// `downgrade_credential` may only remove scopes.
-    #[error("credential {id} has scopes {granted:?}: {requested:?} is not a subset of them")]
-    NotADowngrade {
-        /// The credential.
-        id: CredentialId,
-        /// Its scopes now.
-        granted: Scopes,
-        /// The scopes asked for.
-        requested: Scopes,
-    },
-    /// The id was already issued with another spec.
-    #[error("credential {0} was already issued with a different spec")]
-    IdConflict(CredentialId),
-    /// Issuing for an account that was not opened (or a reserved account id).
-    #[error("cannot issue a credential for account {0}: no such account")]
-    UnknownAccount(AccountId),
-    /// A cap above [`crate::AMOUNT_MAX`] (or zero).
-    #[error("credential cap {cap} must be between 1 and {amount_max}")]
-    CapOutOfRange {
-        /// The cap given.
-        cap: u64,
-        /// The largest accepted cap.
-        amount_max: u64,
-    },
-    /// Issuing a credential that has already expired.
-    #[error("credential expiry {expires_at_ms} ms is not after the current time {now_ms} ms")]
-    ExpiryInPast {
-        /// The expiry asked for.
-        expires_at_ms: u64,
-        /// The ledger clock's time.
-        now_ms: u64,
-    },
-    /// The credential table is full (see [`crate::LedgerBuilder::credentials_max`]).
-    #[error("the credential table is full ({credentials_max} credentials)")]
-    TableFull {
-        /// The configured capacity.
-        credentials_max: usize,
-    },
-    /// Issuing with a rate limit whose bucket was not opened.
-    #[error("cannot issue a credential limited by bucket {0}: no such bucket")]
-    UnknownBucket(BucketId),
-    /// The credential's rate-limit bucket does not have the amount now.
-    #[error("credential {id} is rate-limited by bucket {bucket}: {requested} requested, {available} available; retry after {retry_after_ms} ms")]
-    RateLimited {
-        /// The credential.
-        id: CredentialId,
-        /// Its rate-limit bucket.
-        bucket: BucketId,
-        /// The units asked for (the operation's amount).
-        requested: u64,
-        /// The units the bucket had, at the decision.
-        available: u64,
-        /// How long until the refill will have brought enough, if nobody else takes any.
-        retry_after_ms: u64,
-    },
-    /// The amount is more than the credential's rate-limit bucket can ever hold.
-    #[error(
-        "credential {id} is rate-limited by bucket {bucket}, which holds at most {capacity}, not {amount}"
-    )]
-    ExceedsRateLimit {
-        /// The credential.
-        id: CredentialId,
-        /// Its rate-limit bucket.
-        bucket: BucketId,
-        /// The amount asked for.
-        amount: u64,
-        /// The bucket's capacity.
-        capacity: u64,
-    },
-}
-
-/// Errors of the refilling quota buckets ([`crate::Ledger::take`],
-/// [`crate::Ledger::refund`], [`crate::Ledger::open_bucket`]). Every error
-/// changed nothing.
-///
-/// ```
-/// use atomic_ledger::{BucketId, BucketPolicy, Ledger, ManualClock, QuotaError};
-/// use std::sync::Arc;
-/// let ledger = Ledger::builder().clock(Arc::new(ManualClock::new(0))).build().unwrap();
-/// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 2, refill_amount: 1, refill_interval_ms: 500 }).unwrap();
-/// ledger.take(BucketId(1), 2).unwrap();
-/// let error = ledger.take(BucketId(1), 1).unwrap_err();
-/// assert_eq!(error, QuotaError::Exhausted { id: BucketId(1), requested: 1, available: 0, retry_after_ms: 500 });
-/// assert_eq!(error.to_string(), "bucket 1 has 0 of the 1 units requested; retry after 500 ms");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-pub enum QuotaError {
-    /// The bucket does not have the units now.
-    #[error(
-        "bucket {id} has {available} of the {requested} units requested; retry after {retry_after_ms} ms"
-    )]
-    Exhausted {
-        /// The bucket.
-        id: BucketId,
-        /// The units asked for.
-        requested: u64,
-        /// The units it had, at the decision.
-        available: u64,
-        /// How long until the refill will have brought enough, if nobody else takes any.
-        retry_after_ms: u64,
-    },
-    /// Zero units, or more than the bucket can ever hold.
-    #[error("bucket {id} takes 1 to {capacity} units at a time, not {units}")]
-    UnitsOutOfRange {
-        /// The bucket.
-        id: BucketId,
-        /// The units asked for.
-        units: u64,
-        /// Its capacity.
-        capacity: u64,
-    },
-    /// No bucket with this id.
-    #[error("no bucket {0}")]
-    UnknownBucket(BucketId),
-    /// `0` and `u128::MAX` are reserved.
-    #[error("bucket id {0} is reserved")]
-    ReservedBucketId(BucketId),
-    /// The id was already opened with another policy.
-    #[error("bucket {0} was already opened with a different policy")]
-    IdConflict(BucketId),
-    /// A policy field outside its range.
-    #[error("bucket {field} must be between {min} and {max}, got {value}")]
-    PolicyOutOfRange {
-        /// Which field.
-        field: &'static str,
-        /// The value given.
-        value: u64,
-        /// The smallest accepted value.
-        min: u64,
-        /// The largest accepted value.
-        max: u64,
-    },
-    /// The bucket table is full (see [`crate::LedgerBuilder::buckets_max`]).
-    #[error("the bucket table is full ({buckets_max} buckets)")]
-    TableFull {
-        /// The configured capacity.
-        buckets_max: usize,
-    },
-}
-
 /// The error of an operation made with a credential: the credential refused
 /// it (nothing happened), or the operation itself failed (and the credential's
 /// spend was given back).
@@ -762,4 +478,47 @@ pub enum ConfigError {
         /// The largest accepted value.
         max: usize,
     },
+}
+
+/// How a transfer reports a failure it shares with single-account
+/// operations. Exhaustive on purpose (see the module docs).
+///
+/// ```
+/// use atomic_ledger::{AccountError, AccountId, TransferError};
+/// let unknown = TransferError::from(AccountError::UnknownAccount(AccountId(4)));
+/// assert_eq!(unknown, TransferError::UnknownAccount(AccountId(4)));
+/// ```
+impl From<AccountError> for TransferError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::ReservedAccountId(id) => Self::ReservedAccountId(id),
+            AccountError::UnknownAccount(id) => Self::UnknownAccount(id),
+            AccountError::ZeroAmount => Self::ZeroAmount,
+            AccountError::AmountTooLarge { amount, amount_max } => {
+                Self::AmountTooLarge { amount, amount_max }
+            }
+            AccountError::Rejected(reason) => Self::Rejected { reason, repeat: false },
+        }
+    }
+}
+
+/// How a hold operation reports a failure it shares with single-account
+/// operations. Exhaustive on purpose (see the module docs).
+///
+/// ```
+/// use atomic_ledger::{AccountError, HoldError};
+/// assert_eq!(HoldError::from(AccountError::ZeroAmount), HoldError::ZeroAmount);
+/// ```
+impl From<AccountError> for HoldError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::ReservedAccountId(id) => Self::ReservedAccountId(id),
+            AccountError::UnknownAccount(id) => Self::UnknownAccount(id),
+            AccountError::ZeroAmount => Self::ZeroAmount,
+            AccountError::AmountTooLarge { amount, amount_max } => {
+                Self::AmountTooLarge { amount, amount_max }
+            }
+            AccountError::Rejected(reason) => Self::Rejected { reason, repeat: false },
+        }
+    }
 }

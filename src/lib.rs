@@ -46,10 +46,13 @@ mod account;
 mod cell;
 mod clock;
 mod credential;
+mod credential_cell;
 mod directory;
+mod epoch;
 mod error;
 mod hash;
 mod hold;
+mod hold_table;
 mod id;
 mod id_table;
 mod ledger;
@@ -61,22 +64,24 @@ mod sync;
 mod transfer;
 mod transfer_ids;
 
-pub use account::{Account, AccountInfo, AccountOptions, Floor, Opened, Status};
-pub use cell::{AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN, HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
+pub use account::{
+    AccountInfo, AccountOptions, Floor, Opened, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
+};
+pub use cell::{HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
 pub use clock::{Clock, ManualClock, MonotonicClock, SystemClock};
-pub use credential::{AccountAction, CredentialInfo, CredentialSpec, Scopes};
+pub use credential::{AccountAction, CredentialError, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
-    AccountError, AsError, ConfigError, CredentialError, HoldError, HoldField, LinkedError, OpenError,
-    QuotaError, Rejection, TransferError, TransferField,
+    AccountError, AsError, ConfigError, HoldError, HoldField, LinkedError, OpenError, TransferError,
+    TransferField,
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
 pub use ledger::{
-    Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT,
+    Account, Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT,
     HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
-pub use quota::{BucketInfo, BucketPolicy, Refunded, BUCKET_CAPACITY_MAX};
+pub use quota::{BucketInfo, BucketPolicy, QuotaError, Refunded, BUCKET_CAPACITY_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
 pub use transfer::{Transfer, TransferReceipt};
 

@@ -32,7 +32,7 @@
 //! while waiting.
 
 use crate::cell::{AccountCell, DebitStep};
-use crate::snapshot::Epoch;
+use crate::epoch::Epoch;
 use crate::Rejection;
 use crate::TransferError;
 

@@ -34,9 +34,8 @@
 //! Limits: capacity ≤ [`BUCKET_CAPACITY_MAX`] (2^24 − 1); the 40-bit tick lasts
 //! 34 years at a 1 ms interval (then the bucket stops refilling).
 
-use crate::directory::Inserted;
 use crate::sync::{AtomicU64, Ordering};
-use crate::{BucketId, Ledger, QuotaError};
+use crate::BucketId;
 
 /// The largest bucket capacity: the level field is 24 bits.
 ///
@@ -220,18 +219,20 @@ impl BucketCell {
                 return Err(Shortfall::Exhausted { available: level, retry_after_ms });
             }
             let next = encode(level - units, tick);
-            #[cfg(feature = "_broken-quota-check-then-write")]
-            {
-                // Deliberately broken (test-only): check, then write, with no CAS.
-                self.word.store(next, Ordering::Release);
-                return Ok(level - units);
-            }
-            #[allow(unreachable_code)]
-            match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(level - units),
+            match self.install(word, next) {
+                Ok(()) => return Ok(level - units),
                 Err(actual) => word = actual,
             }
         }
+    }
+
+    /// The CAS that decides a take: `next` replaces `word` only if the word
+    /// did not change since it was read. AcqRel/Acquire, as for the account
+    /// word.
+    #[cfg(not(feature = "_broken-quota-check-then-write"))]
+    #[inline]
+    fn install(&self, word: u64, next: u64) -> Result<(), u64> {
+        self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire).map(drop)
     }
 
     /// Puts `units` back, up to capacity. One CAS.
@@ -280,105 +281,77 @@ impl BucketCell {
     }
 }
 
-impl Ledger {
-    fn bucket(&self, id: BucketId) -> Result<&BucketCell, QuotaError> {
-        if id.is_reserved() {
-            return Err(QuotaError::ReservedBucketId(id));
-        }
-        self.buckets.get(id.0).ok_or(QuotaError::UnknownBucket(id))
-    }
-
-    /// The bucket behind a credential's rate limit: checked to exist when the
-    /// credential was issued, and buckets are never removed.
-    pub(crate) fn rate_bucket(&self, id: BucketId) -> &BucketCell {
-        self.buckets.get(id.0).unwrap_or_else(|| unreachable!("bucket {id} vanished"))
-    }
-
-    /// Opens refilling bucket `id`, full, with its time base at the ledger
-    /// clock's now. Opening the same id with the same policy again is accepted
-    /// and changes nothing; with another policy it is [`QuotaError::IdConflict`].
-    ///
-    /// ```
-    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, QuotaError};
-    /// let ledger = Ledger::new();
-    /// let policy = BucketPolicy { capacity: 60, refill_amount: 1, refill_interval_ms: 1_000 };
-    /// ledger.open_bucket(BucketId(1), policy).unwrap();
-    /// ledger.open_bucket(BucketId(1), policy).unwrap(); // idempotent
-    /// let other = BucketPolicy { capacity: 61, ..policy };
-    /// assert_eq!(ledger.open_bucket(BucketId(1), other), Err(QuotaError::IdConflict(BucketId(1))));
-    /// assert!(matches!(
-    ///     ledger.open_bucket(BucketId(2), BucketPolicy { refill_interval_ms: 0, ..policy }),
-    ///     Err(QuotaError::PolicyOutOfRange { field: "refill_interval_ms", .. })
-    /// ));
-    /// ```
-    pub fn open_bucket(&self, id: BucketId, policy: BucketPolicy) -> Result<(), QuotaError> {
-        if id.is_reserved() {
-            return Err(QuotaError::ReservedBucketId(id));
-        }
-        check_policy(&policy)?;
-        let origin_ms = self.clock.now_ms();
-        match self.buckets.insert(id.0, || BucketCell::new(id, policy, origin_ms)) {
-            Inserted::New => Ok(()),
-            Inserted::Existing(cell) if cell.policy() == policy => Ok(()),
-            Inserted::Existing(_) => Err(QuotaError::IdConflict(id)),
-            Inserted::Full => Err(QuotaError::TableFull { buckets_max: self.buckets.entries_max() }),
-        }
-    }
-
-    /// Takes `units` from bucket `id`, refilled to the ledger clock's now, and
-    /// returns the level left. One CAS writes the new level and time base
-    /// together, so concurrent takers never get more than the capacity plus
-    /// what the refill has produced. Lock-free. When the bucket is short, the
-    /// error says how many units it has and when enough will have arrived.
-    ///
-    /// ```
-    /// use std::sync::Arc;
-    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, ManualClock, QuotaError};
-    /// let clock = Arc::new(ManualClock::new(0));
-    /// let ledger = Ledger::builder().clock(clock.clone()).build().unwrap();
-    /// // 10 requests per second per API key, bursts of up to 10.
-    /// ledger.open_bucket(BucketId(7), BucketPolicy { capacity: 10, refill_amount: 10, refill_interval_ms: 1_000 }).unwrap();
-    /// for left in (0..10).rev() {
-    ///     assert_eq!(ledger.take(BucketId(7), 1), Ok(left));
-    /// }
-    /// assert!(matches!(ledger.take(BucketId(7), 1), Err(QuotaError::Exhausted { available: 0, retry_after_ms: 1_000, .. })));
-    /// clock.advance_ms(1_000);
-    /// assert_eq!(ledger.take(BucketId(7), 1), Ok(9));
-    /// ```
-    pub fn take(&self, id: BucketId, units: u64) -> Result<u64, QuotaError> {
-        self.bucket(id)?.take(units, self.clock.now_ms())
-    }
-
-    /// Gives `units` back to bucket `id` (for work that was charged and then
-    /// not done), up to its capacity; says how many it restored. Unlike a
-    /// GCRA limiter's single timestamp, the level can go back up. The ledger
-    /// does not know what each caller took: give back only what you took. To
-    /// charge an estimate and settle the actual cost, place a hold with a
-    /// rate-limited credential ([`Ledger::hold_as`]): resolving the hold gives
-    /// the unused part back.
-    ///
-    /// ```
-    /// use atomic_ledger::{BucketId, BucketPolicy, Ledger, Refunded};
-    /// let ledger = Ledger::new();
-    /// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 5, refill_amount: 1, refill_interval_ms: 60_000 }).unwrap();
-    /// ledger.take(BucketId(1), 5).unwrap();
-    /// assert_eq!(ledger.refund(BucketId(1), 2), Ok(Refunded { restored: 2, level: 2 }));
-    /// ```
-    pub fn refund(&self, id: BucketId, units: u64) -> Result<Refunded, QuotaError> {
-        self.bucket(id)?.refund(units, self.clock.now_ms())
-    }
-
-    /// Bucket `id`: its policy and its level now. Writes nothing.
-    ///
-    /// ```
-    /// use atomic_ledger::{BucketId, Ledger, QuotaError};
-    /// let ledger = Ledger::new();
-    /// assert_eq!(ledger.bucket_info(BucketId(3)), Err(QuotaError::UnknownBucket(BucketId(3))));
-    /// ```
-    pub fn bucket_info(&self, id: BucketId) -> Result<BucketInfo, QuotaError> {
-        Ok(self.bucket(id)?.info(self.clock.now_ms()))
-    }
+/// Errors of the refilling quota buckets ([`crate::Ledger::take`],
+/// [`crate::Ledger::refund`], [`crate::Ledger::open_bucket`]). Every error
+/// changed nothing.
+///
+/// ```
+/// use atomic_ledger::{BucketId, BucketPolicy, Ledger, ManualClock, QuotaError};
+/// use std::sync::Arc;
+/// let ledger = Ledger::builder().clock(Arc::new(ManualClock::new(0))).build().unwrap();
+/// ledger.open_bucket(BucketId(1), BucketPolicy { capacity: 2, refill_amount: 1, refill_interval_ms: 500 }).unwrap();
+/// ledger.take(BucketId(1), 2).unwrap();
+/// let error = ledger.take(BucketId(1), 1).unwrap_err();
+/// assert_eq!(error, QuotaError::Exhausted { id: BucketId(1), requested: 1, available: 0, retry_after_ms: 500 });
+/// assert_eq!(error.to_string(), "bucket 1 has 0 of the 1 units requested; retry after 500 ms");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+pub enum QuotaError {
+    /// The bucket does not have the units now.
+    #[error(
+        "bucket {id} has {available} of the {requested} units requested; retry after {retry_after_ms} ms"
+    )]
+    Exhausted {
+        /// The bucket.
+        id: BucketId,
+        /// The units asked for.
+        requested: u64,
+        /// The units it had, at the decision.
+        available: u64,
+        /// How long until the refill will have brought enough, if nobody else takes any.
+        retry_after_ms: u64,
+    },
+    /// Zero units, or more than the bucket can ever hold.
+    #[error("bucket {id} takes 1 to {capacity} units at a time, not {units}")]
+    UnitsOutOfRange {
+        /// The bucket.
+        id: BucketId,
+        /// The units asked for.
+        units: u64,
+        /// Its capacity.
+        capacity: u64,
+    },
+    /// No bucket with this id.
+    #[error("no bucket {0}")]
+    UnknownBucket(BucketId),
+    /// `0` and `u128::MAX` are reserved.
+    #[error("bucket id {0} is reserved")]
+    ReservedBucketId(BucketId),
+    /// The id was already opened with another policy.
+    #[error("bucket {0} was already opened with a different policy")]
+    IdConflict(BucketId),
+    /// A policy field outside its range.
+    #[error("bucket {field} must be between {min} and {max}, got {value}")]
+    PolicyOutOfRange {
+        /// Which field.
+        field: &'static str,
+        /// The value given.
+        value: u64,
+        /// The smallest accepted value.
+        min: u64,
+        /// The largest accepted value.
+        max: u64,
+    },
+    /// The bucket table is full (see [`crate::LedgerBuilder::buckets_max`]).
+    #[error("the bucket table is full ({buckets_max} buckets)")]
+    TableFull {
+        /// The configured capacity.
+        buckets_max: usize,
+    },
 }
+
+#[cfg(feature = "_broken-quota-check-then-write")]
+mod broken;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests {

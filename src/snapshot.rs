@@ -53,45 +53,7 @@
 //! claimant between its claim and its two stores. Snapshots are taken one at
 //! a time.
 
-use crossbeam_utils::CachePadded;
-
-use crate::cell::SNAP_SHIFT;
-use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, Status};
-
-/// The snapshot epoch.
-#[derive(Debug)]
-pub(crate) struct Epoch {
-    /// Padded: every operation reads it, and it must not share a line with
-    /// anything written often.
-    value: CachePadded<AtomicU64>,
-}
-
-impl Epoch {
-    pub(crate) fn new() -> Self {
-        Self { value: CachePadded::new(AtomicU64::new(0)) }
-    }
-
-    /// Acquire: pairs with `advance`, so an operation that sees epoch `e` sees
-    /// every effect of the multi-account operations that finished before it.
-    #[inline]
-    pub(crate) fn load(&self) -> u64 {
-        self.value.load(Ordering::Acquire)
-    }
-
-    /// The `snap` bit an account captured for `epoch` carries.
-    #[inline]
-    pub(crate) fn snap_bit(epoch: u64) -> u64 {
-        (epoch & 1) << SNAP_SHIFT
-    }
-
-    /// Starts the next epoch and returns it. Call only with the gate held.
-    /// AcqRel: releases what the gate's holders did; acquires nothing but keeps
-    /// the increment ordered after the lock acquisitions.
-    pub(crate) fn advance(&self) -> u64 {
-        self.value.fetch_add(1, Ordering::AcqRel) + 1
-    }
-}
 
 /// One account in a [`Snapshot`].
 ///

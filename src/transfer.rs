@@ -22,7 +22,7 @@
 //! credits after), which keeps crash recovery free of overdrafts.
 
 use crate::cell::{AccountCell, DebitStep};
-use crate::snapshot::Epoch;
+use crate::epoch::Epoch;
 use crate::{AccountId, Rejection, TransferId};
 
 /// A transfer request: move `amount` from `from` to `to`, at most once per `id`.

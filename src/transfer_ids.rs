@@ -17,48 +17,10 @@
 //! as the insert, and the lock must be held across the transfer itself.
 //! Why not a `HashMap` per shard (as before 0.4): see [`crate::record_lanes`].
 
-use crate::directory::Slot;
 use crate::id_table::{shard_budget, Shards};
-use crate::record_lanes::RecordLanes;
+use crate::record_lanes::{leg_byte, Link, Outcome, Record, RecordLanes};
 use crate::sync::MutexGuard;
 use crate::{Rejection, TransferError, TransferField, TransferId};
-
-/// Whether a transfer was submitted alone or as a leg of a linked batch. Part
-/// of the recorded fields: resubmitting a leg alone, or in another batch, is
-/// an id conflict.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Link {
-    Single,
-    /// `legs ≤ LINKED_LEGS_MAX` and `index < legs` fit a byte: records stay small.
-    Leg {
-        first: TransferId,
-        legs: u8,
-        index: u8,
-    },
-}
-
-/// What happened to a decided transfer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Outcome {
-    Applied,
-    Rejected(Rejection),
-    /// Another leg of its batch failed (that leg's record says why).
-    LinkedLegFailed {
-        failed_index: u8,
-    },
-}
-
-/// What the table remembers of a decided transfer. The accounts are kept as
-/// their directory slots: as exact as their ids (see [`Slot`]) at a quarter
-/// of the size, which keeps a lane entry to half a cache line.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Record {
-    pub(crate) from: Slot,
-    pub(crate) to: Slot,
-    pub(crate) amount: u64,
-    pub(crate) link: Link,
-    pub(crate) outcome: Outcome,
-}
 
 /// How [`TransferIds::decide`] answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,11 +70,8 @@ fn classify(shard: &RecordLanes, id: TransferId, fields: &Record) -> Result<Opti
     Ok(None)
 }
 
-/// A leg count or index as stored in a record (batches have at most `LINKED_LEGS_MAX` legs).
-pub(crate) fn leg_byte(leg: usize) -> u8 {
-    debug_assert!(leg <= crate::LINKED_LEGS_MAX);
-    u8::try_from(leg).unwrap_or(u8::MAX)
-}
+#[cfg(feature = "_broken-split-id-check")]
+mod broken;
 
 pub(crate) struct TransferIds {
     shards: Shards<RecordLanes>,
@@ -149,8 +108,7 @@ impl TransferIds {
         apply: impl FnOnce() -> Result<Result<(), Rejection>, D>,
     ) -> Result<Result<Decision, D>, TransferError> {
         debug_assert_eq!(fields.link, Link::Single);
-        #[cfg_attr(feature = "_broken-split-id-check", allow(unused_mut))]
-        let mut shard = self.lock(id);
+        let shard = self.lock(id);
         if let Some(outcome) = classify(&shard, id, &fields)? {
             let outcome = match outcome {
                 Outcome::Applied => Ok(()),
@@ -159,32 +117,25 @@ impl TransferIds {
             };
             return Ok(Ok(Decision { outcome, repeat: true }));
         }
-        #[cfg(feature = "_broken-split-id-check")]
-        {
-            // Deliberately broken (test-only): the check and the insert are two critical sections.
-            drop(shard);
-            let outcome = match apply() {
-                Ok(outcome) => outcome,
-                Err(declined) => return Ok(Err(declined)),
-            };
-            let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
-            let mut shard = self.lock(id);
-            if shard.get(id.0).is_none() {
-                shard.make_room(1);
-                shard.insert(id.0, Record { outcome: recorded, ..fields });
-            }
-            return Ok(Ok(Decision { outcome, repeat: false }));
-        }
-        #[allow(unreachable_code)]
-        let outcome = match apply() {
-            Ok(outcome) => outcome,
-            Err(declined) => return Ok(Err(declined)),
-        };
+        Ok(self.apply_fresh(shard, id, fields, apply))
+    }
+
+    /// Runs `apply` for a fresh id and records its outcome, all under the
+    /// shard lock its lookup took: no duplicate can slip in between.
+    #[cfg(not(feature = "_broken-split-id-check"))]
+    fn apply_fresh<D>(
+        &self,
+        mut shard: Guard<'_>,
+        id: TransferId,
+        fields: Record,
+        apply: impl FnOnce() -> Result<Result<(), Rejection>, D>,
+    ) -> Result<Decision, D> {
+        let outcome = apply()?;
         // Room is made after `apply`, which may decline: a declined id evicts nothing.
         shard.make_room(1);
         let recorded = outcome.map_or_else(Outcome::Rejected, |()| Outcome::Applied);
         shard.insert(id.0, Record { outcome: recorded, ..fields });
-        Ok(Ok(Decision { outcome, repeat: false }))
+        Ok(Decision { outcome, repeat: false })
     }
 
     /// Decides a linked batch exactly once: every leg fresh → `apply` runs with
@@ -256,6 +207,7 @@ impl TransferIds {
 
     /// Every shard locked, in index order (the one global lock order): the
     /// transfer half of the snapshot gate.
+    #[cfg_attr(feature = "_broken-snapshot-without-gate", allow(dead_code))]
     pub(crate) fn lock_all(&self) -> Vec<Guard<'_>> {
         self.shards.lock_all()
     }

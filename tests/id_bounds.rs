@@ -30,7 +30,9 @@ fn transfer(id: u128, from: AccountId) -> Transfer {
 /// Shard counts and, for each, maxima from one per shard up to a few, every
 /// remainder included.
 fn configurations() -> impl Iterator<Item = (usize, usize)> {
-    [1usize, 2, 4, 8, 16].into_iter().flat_map(|shards| (shards..=3 * shards + 1).map(move |max| (shards, max)))
+    [1usize, 2, 4, 8, 16]
+        .into_iter()
+        .flat_map(|shards| (shards..=3 * shards + 1).map(move |max| (shards, max)))
 }
 
 #[test]
@@ -95,7 +97,8 @@ fn holds_never_exceed_their_maximum_after_any_operation() {
         let ledger = ledger(shards, shards, holds_max);
         let mut peak = 0;
         for id in 1..=400u128 {
-            let request = HoldRequest { id: HoldId(id), from: SOURCE, to: SINK, amount: 1, expires_at_ms: u64::MAX };
+            let request =
+                HoldRequest { id: HoldId(id), from: SOURCE, to: SINK, amount: 1, expires_at_ms: u64::MAX };
             let from = if id % 3 == 0 { EMPTY } else { SOURCE };
             let placed = ledger.hold(HoldRequest { from, ..request });
             let remembered = ledger.holds_remembered();

@@ -1,0 +1,442 @@
+//! Credentials: the ledger-side record behind a bearer token or an API key,
+//! checked in the same lock-free step sequence as the action it authorises.
+//!
+//! # Implementation details
+//!
+//! One 64-bit word per credential:
+//!
+//! ```text
+//!  63   62   61     56 55       49 48       42 41                        0
+//! +----+----+---------+-----------+-----------+---------------------------+
+//! |rev |gen | scopes  | uses[0]   | uses[1]   | spent (against the cap)   |
+//! +----+----+---------+-----------+-----------+---------------------------+
+//! ```
+//!
+//! * A **use** ([`CredentialCell::begin`]) is one CAS that checks `rev`, the
+//!   scope bit and the spending cap, adds the amount to `spent` and counts
+//!   itself in `uses[gen]`. The operation then runs; [`CredentialCell::end`]
+//!   uncounts it, and gives the amount back if the operation failed.
+//! * **Revoke** sets `rev` (so every later `begin` fails), then waits until
+//!   both use counts are zero: only uses that began before it, each one
+//!   operation long. It never waits for a use that begins after it.
+//! * **Downgrading scopes** writes the new scopes and flips `gen` in one CAS,
+//!   then waits for `uses[old gen]` to drain. New uses, which see the new
+//!   scopes, count in the other generation, so a steady stream of them cannot
+//!   hold the downgrade up. Admin operations on credentials are serialized by a
+//!   mutex, so the other generation is always drained when a downgrade starts.
+//!
+//! A credentialed operation therefore succeeds only if the credential was
+//! live, in scope and within its caps at its `begin`, and the revocation or
+//! downgrade that would have refused it had not yet returned: it linearizes
+//! before them. Expiry is judged by the ledger clock read at `begin`.
+
+use crate::clock::Clock;
+use crate::directory::Directory;
+use crate::quota::{BucketCell, Shortfall};
+use crate::sync::{AtomicU64, Ordering};
+use crate::{
+    AccountId, AsError, BucketId, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Scopes,
+    AMOUNT_MAX,
+};
+
+const REVOKED: u64 = 1 << 63;
+const GEN_BIT: u64 = 1 << 62;
+const SCOPES_SHIFT: u32 = 56;
+const SCOPES_MASK: u64 = 0x3f << SCOPES_SHIFT;
+const USES_MAX: u64 = 127;
+const USES_SHIFT: [u32; 2] = [49, 42];
+const SPENT_MASK: u64 = (1 << 42) - 1;
+const _: () = assert!(AMOUNT_MAX <= SPENT_MASK, "a cap of AMOUNT_MAX fits the spent field");
+
+fn scopes_of(word: u64) -> Scopes {
+    Scopes::from_bits(((word & SCOPES_MASK) >> SCOPES_SHIFT) as u8)
+}
+
+fn scopes_word(scopes: Scopes) -> u64 {
+    u64::from(scopes.bits()) << SCOPES_SHIFT
+}
+
+/// A use in progress: which generation it counted in and what it spent.
+#[derive(Debug)]
+#[must_use = "a use must be ended"]
+pub(crate) struct Ticket {
+    generation: usize,
+    spent: u64,
+}
+
+#[derive(Debug)]
+pub(crate) struct CredentialCell {
+    id: CredentialId,
+    spec: CredentialSpec,
+    word: AtomicU64,
+}
+
+impl crate::directory::Keyed for CredentialCell {
+    fn key(&self) -> u128 {
+        self.id.0
+    }
+}
+
+fn uses(word: u64, generation: usize) -> u64 {
+    (word >> USES_SHIFT[generation]) & USES_MAX
+}
+
+fn generation(word: u64) -> usize {
+    usize::from(word & GEN_BIT != 0)
+}
+
+impl CredentialCell {
+    pub(crate) fn new(id: CredentialId, spec: CredentialSpec) -> Self {
+        Self { id, spec, word: AtomicU64::new(scopes_word(spec.scopes)) }
+    }
+
+    pub(crate) fn spec(&self) -> CredentialSpec {
+        self.spec
+    }
+
+    pub(crate) fn id(&self) -> CredentialId {
+        self.id
+    }
+
+    #[inline]
+    pub(crate) fn rate_limit(&self) -> Option<BucketId> {
+        self.spec.rate_limit
+    }
+
+    /// Whether a hold it places must give anything back: it has a cap or a rate limit.
+    pub(crate) fn charges_anything(&self) -> bool {
+        self.spec.spend_cap.is_some() || self.spec.rate_limit.is_some()
+    }
+
+    pub(crate) fn account(&self) -> AccountId {
+        self.spec.account
+    }
+
+    /// Starts a use needing `needed`, moving `amount` (held to the
+    /// per-operation maximum) and spending `spend` against the cap (0 for
+    /// operations that move nothing out). One CAS decides; `Err` changed
+    /// nothing. Refusals are checked in the order revoked, expired, scope,
+    /// per-operation maximum, cap.
+    /// `now_ms` is called only if the credential expires (the hot path of a
+    /// credential without expiry reads no clock).
+    pub(crate) fn begin(
+        &self,
+        needed: Scopes,
+        amount: u64,
+        spend: u64,
+        now_ms: impl Fn() -> u64,
+    ) -> Result<Ticket, CredentialError> {
+        let id = self.id;
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            if word & REVOKED != 0 {
+                return Err(CredentialError::Revoked(id));
+            }
+            if let Some(expires_at_ms) = self.spec.expires_at_ms {
+                let now_ms = now_ms();
+                if now_ms >= expires_at_ms {
+                    return Err(CredentialError::Expired { id, expires_at_ms, now_ms });
+                }
+            }
+            let granted = scopes_of(word);
+            if !granted.contains(needed) {
+                return Err(CredentialError::ScopeMissing { id, needed, granted });
+            }
+            if let Some(amount_max) = self.spec.amount_max_per_op {
+                if amount > amount_max {
+                    return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
+                }
+            }
+            let spent = word & SPENT_MASK;
+            // Without a cap nothing is counted: the field would overflow.
+            let spend = match self.spec.spend_cap {
+                // `spent <= cap` always; this form cannot overflow for any `spend`.
+                Some(cap) if spend > cap - spent => {
+                    return Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend });
+                }
+                Some(_) => spend,
+                None => 0,
+            };
+            let generation = generation(word);
+            if uses(word, generation) == USES_MAX {
+                // 127 uses of this one credential are in flight; each is one operation long.
+                crate::sync::yield_now();
+                word = self.word.load(Ordering::Acquire);
+                continue;
+            }
+            debug_assert!(spent + spend <= self.spec.spend_cap.unwrap_or(0) && spent + spend <= SPENT_MASK);
+            let next = word + (1 << USES_SHIFT[generation]) + spend;
+            // AcqRel: the use is ordered after the revoke it did not see, and
+            // before the operation it guards.
+            match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => return Ok(Ticket { generation, spent: spend }),
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Adds `spend` to a use begun without it (`transfer_as` and `hold_as`
+    /// charge under the id's lock, once they know the id is fresh): one CAS
+    /// checking the cap. `end` gives it back with the rest if the operation
+    /// does not take effect.
+    pub(crate) fn charge(&self, ticket: &mut Ticket, spend: u64) -> Result<(), CredentialError> {
+        let Some(cap) = self.spec.spend_cap else {
+            return Ok(()); // nothing is counted without a cap
+        };
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            let spent = word & SPENT_MASK;
+            if spend > cap - spent {
+                return Err(CredentialError::SpendCapExceeded { id: self.id, cap, spent, requested: spend });
+            }
+            // AcqRel, as `begin`. The use is already counted, so a revoke that
+            // began since waits for this use to end: the charge cannot outrun it.
+            match self.word.compare_exchange_weak(word, word + spend, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    ticket.spent += spend;
+                    return Ok(());
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
+    /// Ends a use; gives its spend back if the operation did not take effect.
+    pub(crate) fn end(&self, ticket: Ticket, took_effect: bool) {
+        let one_use = 1 << USES_SHIFT[ticket.generation];
+        let given_back = if took_effect { 0 } else { ticket.spent };
+        // Release: a revoke that sees the count drop sees the operation done.
+        let previous = self.word.fetch_sub(one_use + given_back, Ordering::Release);
+        debug_assert!(uses(previous, ticket.generation) >= 1 && previous & SPENT_MASK >= given_back);
+    }
+
+    /// Gives `amount` back to the spending cap: the unposted part of a hold
+    /// this credential placed (its amount was counted when the hold began).
+    pub(crate) fn give_back(&self, amount: u64) {
+        if self.spec.spend_cap.is_none() {
+            return; // nothing was counted
+        }
+        // Release, as `end`: ordered after the hold's resolution.
+        let previous = self.word.fetch_sub(amount, Ordering::Release);
+        debug_assert!(previous & SPENT_MASK >= amount, "gave back more than was spent");
+    }
+
+    /// Revokes, then waits for the uses already in flight. Returns `false` if
+    /// it was already revoked. Call with the credentials' admin lock held.
+    pub(crate) fn revoke(&self) -> bool {
+        let previous = self.word.fetch_or(REVOKED, Ordering::AcqRel);
+        self.wait_for_uses(|word| uses(word, 0) + uses(word, 1));
+        previous & REVOKED == 0
+    }
+
+    /// Narrows the scopes to `scopes` (which must be a subset), then waits for
+    /// the uses that began under the old scopes. Call with the admin lock held.
+    pub(crate) fn downgrade(&self, scopes: Scopes) -> Result<(), CredentialError> {
+        let id = self.id;
+        let mut word = self.word.load(Ordering::Acquire);
+        let old_generation = loop {
+            if word & REVOKED != 0 {
+                return Err(CredentialError::Revoked(id));
+            }
+            let granted = scopes_of(word);
+            if !granted.contains(scopes) {
+                return Err(CredentialError::NotADowngrade { id, granted, requested: scopes });
+            }
+            let old = generation(word);
+            debug_assert_eq!(
+                uses(word, 1 - old),
+                0,
+                "the admin lock lets each downgrade drain its generation"
+            );
+            let next = ((word & !SCOPES_MASK) | scopes_word(scopes)) ^ GEN_BIT;
+            match self.word.compare_exchange(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break old,
+                Err(actual) => word = actual,
+            }
+        };
+        self.wait_for_uses(|word| uses(word, old_generation));
+        Ok(())
+    }
+
+    fn wait_for_uses(&self, count: impl Fn(u64) -> u64) {
+        // Acquire: pairs with `end`'s Release, so the finished operations'
+        // effects are visible when this returns.
+        while count(self.word.load(Ordering::Acquire)) != 0 {
+            crate::sync::yield_now();
+        }
+    }
+
+    pub(crate) fn info(&self) -> CredentialInfo {
+        let word = self.word.load(Ordering::Acquire);
+        CredentialInfo {
+            id: self.id,
+            spec: self.spec,
+            scopes: scopes_of(word),
+            spent: word & SPENT_MASK,
+            revoked: word & REVOKED != 0,
+            in_use: (uses(word, 0) + uses(word, 1)) as u32,
+        }
+    }
+}
+
+/// What a use draws on besides its credential: the buckets its rate limit
+/// takes from, and the clock they refill by.
+#[derive(Clone, Copy)]
+pub(crate) struct RateLimits<'a> {
+    pub(crate) buckets: &'a Directory<BucketCell>,
+    pub(crate) clock: &'a dyn Clock,
+}
+
+impl<'a> RateLimits<'a> {
+    /// The bucket behind a credential's rate limit: checked to exist when the
+    /// credential was issued, and buckets are never removed.
+    fn bucket(&self, id: BucketId) -> &'a BucketCell {
+        self.buckets.get(id.0).unwrap_or_else(|| unreachable!("bucket {id} vanished"))
+    }
+}
+
+/// What a credentialed operation moves: `amount` (held to the credential's
+/// per-operation maximum) and `spend` (counted against its cap and its rate
+/// limit; 0 for credits and reads).
+#[derive(Clone, Copy)]
+pub(crate) struct Amounts {
+    pub(crate) amount: u64,
+    pub(crate) spend: u64,
+}
+
+/// A credentialed use in progress: counted in the credential's word, with
+/// what it took from the rate limit. Ended by [`InUse::end`].
+#[must_use = "a use must be ended"]
+pub(crate) struct InUse<'a> {
+    cell: &'a CredentialCell,
+    ticket: Ticket,
+    bucket: Option<(&'a BucketCell, u64)>,
+    rates: RateLimits<'a>,
+}
+
+impl<'a> InUse<'a> {
+    /// Begins a use of `cell` needing `needed` on `account`: the credential's
+    /// checks and `amounts.spend` against its cap in one CAS, then the rate
+    /// limit (after the credential's own checks, so that a refused use costs
+    /// no units).
+    #[inline(always)]
+    pub(crate) fn begin(
+        cell: &'a CredentialCell,
+        needed: Scopes,
+        account: AccountId,
+        amounts: Amounts,
+        rates: RateLimits<'a>,
+    ) -> Result<Self, CredentialError> {
+        if cell.account() != account {
+            return Err(CredentialError::WrongAccount {
+                id: cell.id(),
+                account: cell.account(),
+                requested: account,
+            });
+        }
+        let ticket = cell.begin(needed, amounts.amount, amounts.spend, || rates.clock.now_ms())?;
+        let mut in_use = InUse { cell, ticket, bucket: None, rates };
+        if let Err(error) = in_use.take_rate(amounts.spend) {
+            in_use.end(false);
+            return Err(error);
+        }
+        Ok(in_use)
+    }
+
+    /// Charges `spend` to a use begun without it: the cap, then the rate
+    /// limit. For `transfer_as` and `hold_as`, which charge under the id's
+    /// lock so that a repeat is answered without being charged. On `Err`, the
+    /// use's end gives back what was charged.
+    pub(crate) fn charge(&mut self, spend: u64) -> Result<(), CredentialError> {
+        self.cell.charge(&mut self.ticket, spend)?;
+        self.take_rate(spend)
+    }
+
+    #[inline(always)]
+    fn take_rate(&mut self, spend: u64) -> Result<(), CredentialError> {
+        let Some(bucket) = self.cell.rate_limit().filter(|_| spend > 0) else {
+            return Ok(());
+        };
+        debug_assert!(self.bucket.is_none(), "one rate-limit charge per use");
+        let bucket = self.rates.bucket(bucket);
+        match bucket.take_units(spend, self.rates.clock.now_ms()) {
+            Ok(_) => {
+                self.bucket = Some((bucket, spend));
+                Ok(())
+            }
+            Err(shortfall) => Err(rate_limited(self.cell.id(), bucket, spend, shortfall)),
+        }
+    }
+
+    /// Ends the use; if the operation did not take effect, gives back its
+    /// rate-limit units and its cap spend.
+    #[inline(always)]
+    pub(crate) fn end(self, took_effect: bool) {
+        if let (Some((bucket, units)), false) = (self.bucket, took_effect) {
+            bucket.put_back(units, self.rates.clock.now_ms());
+        }
+        self.cell.end(self.ticket, took_effect);
+    }
+}
+
+/// Runs `operation` as one use of `cell` (see [`InUse::begin`]). Cap spend
+/// and rate-limit units are given back unless `took_effect` says the
+/// operation moved money.
+pub(crate) fn run_as<T, E>(
+    cell: &CredentialCell,
+    needed: Scopes,
+    account: AccountId,
+    amounts: Amounts,
+    rates: RateLimits<'_>,
+    operation: impl FnOnce() -> Result<T, E>,
+    took_effect: impl FnOnce(&Result<T, E>) -> bool,
+) -> Result<T, AsError<E>> {
+    let in_use = InUse::begin(cell, needed, account, amounts, rates).map_err(AsError::Denied)?;
+    let result = operation();
+    let effect = took_effect(&result);
+    in_use.end(effect);
+    result.map_err(AsError::Failed)
+}
+
+/// Where a resolved hold gives back what a credential paid and was not
+/// posted: the credential's cap and its rate limit.
+#[derive(Clone, Copy)]
+pub(crate) struct Refunds<'a> {
+    pub(crate) credentials: &'a Directory<CredentialCell>,
+    pub(crate) rates: RateLimits<'a>,
+}
+
+impl Refunds<'_> {
+    /// Gives `amount` back to credential `id`'s cap and rate limit.
+    pub(crate) fn give_back(&self, id: CredentialId, amount: u64) {
+        let Some(cell) = self.credentials.get(id.0) else {
+            debug_assert!(false, "credential {id} vanished: credentials are never removed");
+            return;
+        };
+        cell.give_back(amount);
+        if let Some(bucket) = cell.rate_limit() {
+            self.rates.bucket(bucket).put_back(amount, self.rates.clock.now_ms());
+        }
+    }
+}
+
+/// The refusal of a credential whose rate-limit bucket was short of `requested`.
+#[cold]
+fn rate_limited(
+    id: CredentialId,
+    bucket: &BucketCell,
+    requested: u64,
+    shortfall: Shortfall,
+) -> CredentialError {
+    match shortfall {
+        Shortfall::Exhausted { available, retry_after_ms } => {
+            CredentialError::RateLimited { id, bucket: bucket.id(), requested, available, retry_after_ms }
+        }
+        Shortfall::OutOfRange => CredentialError::ExceedsRateLimit {
+            id,
+            bucket: bucket.id(),
+            amount: requested,
+            capacity: bucket.policy().capacity,
+        },
+    }
+}
