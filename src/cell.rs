@@ -325,9 +325,15 @@ impl AccountCell {
         }
     }
 
+    /// Every guard of a debit, on the state the CAS will replace: status, then floor.
     fn check_debit(&self, state: State, amount: u64) -> Result<i64, Rejection> {
-        debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
         self.check_status_for_debit(state)?;
+        self.check_floor(state, amount)
+    }
+
+    /// The balance after debiting `amount`, if it stays at or above the floor.
+    fn check_floor(&self, state: State, amount: u64) -> Result<i64, Rejection> {
+        debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
         debug_assert!(state.balance >= self.floor, "balance below floor: {state:?}");
         let balance = state.balance - amount as i64;
         if balance < self.floor {
@@ -340,11 +346,22 @@ impl AccountCell {
         Ok(balance)
     }
 
+    /// Every guard of a credit, on the state the CAS will replace: status, then room.
     fn check_credit(&self, state: State, amount: u64) -> Result<i64, Rejection> {
-        debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
-        if state.status == STATUS_CLOSED {
-            return Err(Rejection::AccountClosed { account: self.id });
+        self.check_status_for_credit(state)?;
+        self.check_room(state, amount)
+    }
+
+    fn check_status_for_credit(&self, state: State) -> Result<(), Rejection> {
+        match state.status {
+            STATUS_CLOSED => Err(Rejection::AccountClosed { account: self.id }),
+            _ => Ok(()),
         }
+    }
+
+    /// The balance after crediting `amount`, if it stays at or below [`BALANCE_MAX`].
+    fn check_room(&self, state: State, amount: u64) -> Result<i64, Rejection> {
+        debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
         let balance = state.balance + amount as i64;
         if balance > BALANCE_MAX {
             return Err(Rejection::BalanceOverflow {
@@ -358,6 +375,7 @@ impl AccountCell {
     }
 
     /// Debit to the outside world. Returns the new balance.
+    #[cfg(not(any(feature = "_broken-stale-status", feature = "_broken-stale-floor")))]
     #[inline]
     pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
         let next = self.update(epoch, |state| {
@@ -369,6 +387,7 @@ impl AccountCell {
     }
 
     /// Credit from the outside world. Returns the new balance.
+    #[cfg(not(feature = "_broken-stale-closed"))]
     #[inline]
     pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
         let next = self.update(epoch, |state| {
@@ -538,7 +557,13 @@ impl AccountCell {
 
 mod save_slot;
 
-#[cfg(any(feature = "_broken-check-then-write", feature = "_broken-snapshot-without-capture"))]
+#[cfg(any(
+    feature = "_broken-check-then-write",
+    feature = "_broken-snapshot-without-capture",
+    feature = "_broken-stale-status",
+    feature = "_broken-stale-floor",
+    feature = "_broken-stale-closed"
+))]
 mod broken;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]

@@ -28,7 +28,22 @@
 //! A credentialed operation therefore succeeds only if the credential was
 //! live, in scope and within its caps at its `begin`, and the revocation or
 //! downgrade that would have refused it had not yet returned: it linearizes
-//! before them. Expiry is judged by the ledger clock read at `begin`.
+//! before them.
+//!
+//! **Every guard is read from the word the deciding CAS replaces**
+//! (`admit` runs on each attempt's word): a revoke or a downgrade that lands
+//! after a use read the word makes that use's CAS fail, and its retry sees
+//! it. The observer models in `tests/loom.rs` pin this, and the broken twins
+//! `_broken-stale-revocation` and `_broken-stale-scope` (which check the
+//! first word read) must fail them.
+//!
+//! **Expiry** is judged by the ledger clock, read on each attempt of
+//! `begin`. The clock is an input, not ledger state: no ledger operation
+//! changes it, so no CAS can decide it together with the use. What holds is
+//! that a use that begins after the clock has passed the expiry fails (loom
+//! `expiry_races_a_use`), and a use in flight when the clock passes it either
+//! completes in full or is refused in full. A use can complete after another
+//! thread has seen the clock pass the expiry; for a hard cut-off, revoke.
 
 use crate::clock::Clock;
 use crate::directory::Directory;
@@ -114,11 +129,14 @@ impl CredentialCell {
 
     /// Starts a use needing `needed`, moving `amount` (held to the
     /// per-operation maximum) and spending `spend` against the cap (0 for
-    /// operations that move nothing out). One CAS decides; `Err` changed
+    /// operations that move nothing out). One CAS decides: every guard is
+    /// checked on the word that CAS replaces, so a revoke or a downgrade that
+    /// lands first makes the CAS fail and the guards run again. `Err` changed
     /// nothing. Refusals are checked in the order revoked, expired, scope,
     /// per-operation maximum, cap.
     /// `now_ms` is called only if the credential expires (the hot path of a
     /// credential without expiry reads no clock).
+    #[cfg(not(any(feature = "_broken-stale-revocation", feature = "_broken-stale-scope")))]
     pub(crate) fn begin(
         &self,
         needed: Scopes,
@@ -126,52 +144,75 @@ impl CredentialCell {
         spend: u64,
         now_ms: impl Fn() -> u64,
     ) -> Result<Ticket, CredentialError> {
-        let id = self.id;
         let mut word = self.word.load(Ordering::Acquire);
         loop {
-            if word & REVOKED != 0 {
-                return Err(CredentialError::Revoked(id));
-            }
-            if let Some(expires_at_ms) = self.spec.expires_at_ms {
-                let now_ms = now_ms();
-                if now_ms >= expires_at_ms {
-                    return Err(CredentialError::Expired { id, expires_at_ms, now_ms });
-                }
-            }
-            let granted = scopes_of(word);
-            if !granted.contains(needed) {
-                return Err(CredentialError::ScopeMissing { id, needed, granted });
-            }
-            if let Some(amount_max) = self.spec.amount_max_per_op {
-                if amount > amount_max {
-                    return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
-                }
-            }
-            let spent = word & SPENT_MASK;
-            // Without a cap nothing is counted: the field would overflow.
-            let spend = match self.spec.spend_cap {
-                // `spent <= cap` always; this form cannot overflow for any `spend`.
-                Some(cap) if spend > cap - spent => {
-                    return Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend });
-                }
-                Some(_) => spend,
-                None => 0,
-            };
-            let generation = generation(word);
-            if uses(word, generation) == USES_MAX {
-                // 127 uses of this one credential are in flight; each is one operation long.
-                crate::sync::yield_now();
-                word = self.word.load(Ordering::Acquire);
-                continue;
-            }
-            debug_assert!(spent + spend <= self.spec.spend_cap.unwrap_or(0) && spent + spend <= SPENT_MASK);
-            let next = word + (1 << USES_SHIFT[generation]) + spend;
-            // AcqRel: the use is ordered after the revoke it did not see, and
-            // before the operation it guards.
-            match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(Ticket { generation, spent: spend }),
+            let spend = self.admit(word, needed, amount, spend, &now_ms)?;
+            match self.count_use(word, spend) {
+                Ok(ticket) => return Ok(ticket),
                 Err(actual) => word = actual,
             }
+        }
+    }
+
+    /// Every guard of a use, on `word`: what it spends against the cap (0
+    /// without one), or why it is refused.
+    fn admit(
+        &self,
+        word: u64,
+        needed: Scopes,
+        amount: u64,
+        spend: u64,
+        now_ms: &impl Fn() -> u64,
+    ) -> Result<u64, CredentialError> {
+        let id = self.id;
+        if word & REVOKED != 0 {
+            return Err(CredentialError::Revoked(id));
+        }
+        if let Some(expires_at_ms) = self.spec.expires_at_ms {
+            let now_ms = now_ms();
+            if now_ms >= expires_at_ms {
+                return Err(CredentialError::Expired { id, expires_at_ms, now_ms });
+            }
+        }
+        let granted = scopes_of(word);
+        if !granted.contains(needed) {
+            return Err(CredentialError::ScopeMissing { id, needed, granted });
+        }
+        if let Some(amount_max) = self.spec.amount_max_per_op {
+            if amount > amount_max {
+                return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
+            }
+        }
+        let spent = word & SPENT_MASK;
+        // Without a cap nothing is counted: the field would overflow.
+        match self.spec.spend_cap {
+            // `spent <= cap` always; this form cannot overflow for any `spend`.
+            Some(cap) if spend > cap - spent => {
+                Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend })
+            }
+            Some(_) => Ok(spend),
+            None => Ok(0),
+        }
+    }
+
+    /// Counts one use spending `spend` (already admitted on `word`) by a CAS
+    /// from `word`. `Err` carries the word to decide again on: the word
+    /// changed, or 127 uses of this credential's generation are in flight
+    /// (each one operation long), after yielding.
+    fn count_use(&self, word: u64, spend: u64) -> Result<Ticket, u64> {
+        let generation = generation(word);
+        if uses(word, generation) == USES_MAX {
+            crate::sync::yield_now();
+            return Err(self.word.load(Ordering::Acquire));
+        }
+        let spent = word & SPENT_MASK;
+        debug_assert!(spent + spend <= self.spec.spend_cap.unwrap_or(0) && spent + spend <= SPENT_MASK);
+        let next = word + (1 << USES_SHIFT[generation]) + spend;
+        // AcqRel: the use is ordered after the revoke it did not see, and
+        // before the operation it guards.
+        match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => Ok(Ticket { generation, spent: spend }),
+            Err(actual) => Err(actual),
         }
     }
 
@@ -278,6 +319,9 @@ impl CredentialCell {
         }
     }
 }
+
+#[cfg(any(feature = "_broken-stale-revocation", feature = "_broken-stale-scope"))]
+mod broken;
 
 /// What a use draws on besides its credential: the buckets its rate limit
 /// takes from, and the clock they refill by.

@@ -183,6 +183,10 @@ impl Holds {
         state
     }
 
+    /// Posts `amount` of hold `id`. The hold's state is read and changed
+    /// under one acquisition of its shard lock: that lock is what makes
+    /// post, void and expiry exclusive.
+    #[cfg(not(feature = "_broken-stale-hold-state"))]
     pub(crate) fn post<'a>(
         &self,
         epoch: &Epoch,
@@ -193,6 +197,19 @@ impl Holds {
     ) -> Result<Posted, HoldError> {
         let mut shard = self.table.lock(id.0);
         let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
+        self.post_open(epoch, &mut shard, record, cells, amount)
+    }
+
+    /// The post of an open hold, its shard locked since the state was read.
+    fn post_open(
+        &self,
+        epoch: &Epoch,
+        shard: &mut Guard<'_>,
+        record: HoldRecord,
+        cells: Cells<'_>,
+        amount: u64,
+    ) -> Result<Posted, HoldError> {
+        let id = record.request.id;
         let held = record.request.amount;
         if amount > held {
             return Err(HoldError::ExceedsHold { id, held, requested: amount });
@@ -275,3 +292,6 @@ impl Holds {
         self.table.len()
     }
 }
+
+#[cfg(feature = "_broken-stale-hold-state")]
+mod broken;

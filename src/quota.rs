@@ -204,6 +204,7 @@ impl BucketCell {
     /// Takes `units` if the refilled level has them; returns the level after.
     /// One CAS decides; `Err` changed nothing. (A small error type: it is
     /// returned on the credentialed hot path.)
+    #[cfg(not(any(feature = "_broken-stale-bucket-level", feature = "_broken-stale-bucket-tick")))]
     pub(crate) fn take_units(&self, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
         if !self.units_in_range(units) {
             return Err(Shortfall::OutOfRange);
@@ -350,7 +351,11 @@ pub enum QuotaError {
     },
 }
 
-#[cfg(feature = "_broken-quota-check-then-write")]
+#[cfg(any(
+    feature = "_broken-quota-check-then-write",
+    feature = "_broken-stale-bucket-level",
+    feature = "_broken-stale-bucket-tick"
+))]
 mod broken;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]

@@ -14,7 +14,11 @@
 //! steps: a history where a snapshot saw half a transfer, half a batch or half
 //! a post is rejected.
 //!
-//! Histories: `LINCHECK_HISTORIES` (default 2000).
+//! A second workload is dense in status changes (freeze, unfreeze, close) and
+//! reads beside debits, transfers and holds, so that real threads meet the
+//! races each status guard decides.
+//!
+//! Histories: `LINCHECK_HISTORIES` per workload (default 2000).
 
 mod support;
 
@@ -69,6 +73,32 @@ fn random_op(rng: &mut Rng) -> Op {
         22..=23 => Op::Snapshot,
         // `held` is read apart from the word: not part of one atomic read.
         _ => Op::ReadWord(account(rng)),
+    }
+}
+
+/// A workload dense in status changes and reads beside debits, transfers and
+/// holds: freezes, unfreezes and closes race the operations their status
+/// guards, and reads pin where each one fell. A guard read outside the CAS
+/// that applies its change (a debit that checked the status before a freeze
+/// and landed after it) shows up as a read that no order explains.
+fn status_dense_op(rng: &mut Rng) -> Op {
+    let account = |rng: &mut Rng| AccountRef(1 + rng.below(3) as u8);
+    let amount = |rng: &mut Rng| Amount(5, rng.below(2) as u16); // 1..=2
+    let transfer_id = |rng: &mut Rng| TransferRef(1 + rng.below(4) as u8);
+    let hold_id = |rng: &mut Rng| HoldRef(1 + rng.below(2) as u8);
+    match rng.below(20) {
+        0..=2 => Op::Freeze(account(rng)),
+        3..=4 => Op::Unfreeze(account(rng)),
+        5 => Op::Close(account(rng)),
+        6..=8 => Op::ReadWord(account(rng)),
+        10..=11 => Op::Debit(account(rng), amount(rng)),
+        12 => Op::Credit(account(rng), amount(rng)),
+        13..=14 => Op::Transfer(transfer_id(rng), account(rng), account(rng), amount(rng)),
+        15 => Op::Hold(hold_id(rng), account(rng), account(rng), amount(rng), Expiry(15)),
+        16 => Op::Post(hold_id(rng), amount(rng)),
+        17 => Op::Void(hold_id(rng)),
+        18 => Op::DebitByHandle(account(rng), amount(rng)),
+        _ => Op::ReadWord(account(rng)), // `held` is read apart from the word: not part of one atomic read
     }
 }
 
@@ -143,6 +173,16 @@ fn record(scripts: &[Script; THREADS]) -> (History, Model) {
 
 #[test]
 fn concurrent_histories_are_linearizable() {
+    check_histories("mixed", random_op);
+}
+
+#[test]
+fn status_dense_histories_are_linearizable() {
+    check_histories("status-dense", status_dense_op);
+}
+
+/// Records and checks `LINCHECK_HISTORIES` histories of operations drawn by `draw`.
+fn check_histories(workload: &str, draw: fn(&mut Rng) -> Op) {
     let histories: u64 =
         std::env::var("LINCHECK_HISTORIES").ok().and_then(|value| value.parse().ok()).unwrap_or(2000);
     let (mut events, mut overlapping) = (0usize, 0usize);
@@ -150,7 +190,7 @@ fn concurrent_histories_are_linearizable() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xbf58_476d_1ce4_e5b9) | 1);
         let scripts: [Script; THREADS] = std::array::from_fn(|thread| {
             let len = 5 + rng.below(4) as usize;
-            (0..len).map(|index| tagged(random_op(&mut rng), (thread * 16 + index) as u8)).collect()
+            (0..len).map(|index| tagged(draw(&mut rng), (thread * 16 + index) as u8)).collect()
         });
         let (history, initial) = record(&scripts);
         events += history.len();
@@ -165,11 +205,11 @@ fn concurrent_histories_are_linearizable() {
         if lincheck::check(&initial, &history).is_none() {
             let mut sorted = history.clone();
             sorted.sort_by_key(|event| event.invoked_at);
-            panic!("history {seed} is not linearizable:\n{sorted:#?}");
+            panic!("{workload} history {seed} is not linearizable:\n{sorted:#?}");
         }
     }
     eprintln!(
-        "linearizability: {histories} histories, {events} operations ({:.1} per history), {overlapping} of them overlapping another thread's",
+        "linearizability ({workload}): {histories} histories, {events} operations ({:.1} per history), {overlapping} of them overlapping another thread's",
         events as f64 / histories as f64
     );
     assert!(overlapping > 0, "no history had concurrent operations: the test would prove nothing");

@@ -647,3 +647,198 @@ fn a_duplicate_credentialed_transfer_is_answered_not_refused() {
         assert_eq!(ledger.credential_info(KEY).unwrap().spent, 2);
     });
 }
+
+// ---------------------------------------------------------------------------
+// Models that see every guard. Each pins the order with an observer: one
+// thread changes what a guard reads (freeze, close, a debit, a void, a
+// downgrade, a take) and then reads the state; the other runs the guarded
+// operation. If the guarded operation succeeded, it must come before the
+// change in the order, so the observer's read must already include it. A
+// guard read outside the CAS (or the lock) that applies the change lets the
+// operation succeed after the observer saw the old state: each model has a
+// broken twin in `.ci/broken-variants` that it must reject.
+// ---------------------------------------------------------------------------
+
+/// Status (freeze): the debit that succeeds is in the balance read after
+/// `freeze` returned. Rejects `_broken-stale-status`.
+#[test]
+fn freeze_then_read_pins_a_racing_debit() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (seen_after_freeze, debit) = race(
+            move || {
+                one.freeze(A).unwrap();
+                one.balance(A).unwrap()
+            },
+            move || two.debit(A, 1),
+        );
+        match debit {
+            Ok(1) => assert_eq!(seen_after_freeze, 1, "the debit landed after freeze returned"),
+            Err(AccountError::Rejected(Rejection::AccountFrozen { account: A })) => {
+                assert_eq!(seen_after_freeze, 2);
+            }
+            other => panic!("impossible outcome {other:?}"),
+        }
+        assert_eq!(ledger.balance(A), Ok(seen_after_freeze), "nothing moves a frozen account's balance down");
+    });
+}
+
+/// Status (close): of a close and a credit racing on an empty account,
+/// exactly one succeeds, and a closed account stays empty. Rejects
+/// `_broken-stale-closed`.
+#[test]
+fn close_then_read_pins_a_racing_credit() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((close, seen_after_close), credit) = race(
+            move || {
+                let close = one.close(A);
+                (close, one.balance(A).unwrap())
+            },
+            move || two.credit(A, 1),
+        );
+        assert!(close.is_ok() != credit.is_ok(), "exactly one: {close:?} {credit:?}");
+        if close.is_ok() {
+            assert_eq!(credit, Err(AccountError::Rejected(Rejection::AccountClosed { account: A })));
+            assert_eq!((seen_after_close, ledger.balance(A)), (0, Ok(0)), "money landed on a closed account");
+        } else {
+            assert_eq!(ledger.balance(A), Ok(1));
+        }
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+/// Floor: two debits race for the last unit; the winner's own read after
+/// its debit shows the floor reached, and the loser is refused. Rejects
+/// `_broken-stale-floor`.
+#[test]
+fn debit_then_read_pins_a_racing_debit_at_the_floor() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((mine, seen_after_mine), theirs) = race(
+            move || {
+                let debit = one.debit(A, 1);
+                (debit, one.balance(A).unwrap())
+            },
+            move || two.debit(A, 1),
+        );
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one gets the last unit: {mine:?} {theirs:?}");
+        if mine.is_ok() {
+            assert_eq!(seen_after_mine, 0);
+        }
+        assert_eq!(ledger.balance(A), Ok(0), "below the floor");
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+/// Hold state: a post that succeeds comes before the void, so the void
+/// fails and the balances read after it include the post. Rejects
+/// `_broken-stale-hold-state`.
+#[test]
+fn void_then_read_pins_a_racing_post() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 1), (B, Floor::Zero, 0)]);
+        ledger.hold(HoldRequest { expires_at_ms: u64::MAX, ..hold_request(1) }).unwrap();
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((voided, seen_after_void), posted) = race(
+            move || {
+                let voided = one.void(HoldId(1));
+                (voided, (one.balance(A).unwrap(), one.balance(B).unwrap()))
+            },
+            move || two.post(HoldId(1), 1),
+        );
+        assert!(voided.is_ok() != posted.is_ok(), "exactly one resolves: {voided:?} {posted:?}");
+        let expected = if posted.is_ok() { (0, 1) } else { (1, 0) };
+        assert_eq!(seen_after_void, expected, "the post landed after the void returned");
+        assert_eq!((ledger.balance(A).unwrap(), ledger.balance(B).unwrap()), expected);
+        assert_eq!(ledger.account_info(A).unwrap().held, 0);
+        assert!(ledger.audit().is_consistent());
+    });
+}
+
+/// Scope: a use that succeeds comes before the downgrade that removed its
+/// scope, so the balance read after the downgrade includes it. (Revocation
+/// is pinned the same way by `revoke_races_a_debit_and_cannot_be_outrun`.)
+/// Rejects `_broken-stale-scope`.
+#[test]
+fn downgrade_then_read_pins_a_racing_use() {
+    model(|| {
+        let ledger = ledger(&[(A, Floor::Zero, 2)]);
+        let spec = CredentialSpec {
+            account: A,
+            scopes: Scopes::DEBIT | Scopes::READ,
+            amount_max_per_op: None,
+            spend_cap: None,
+            expires_at_ms: None,
+            rate_limit: None,
+        };
+        ledger.issue_credential(KEY, spec).unwrap();
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let (seen_after_downgrade, debit) = race(
+            move || {
+                one.downgrade_credential(KEY, Scopes::READ).unwrap();
+                one.balance(A).unwrap()
+            },
+            move || two.debit_as(KEY, 1),
+        );
+        match debit {
+            Ok(1) => assert_eq!(seen_after_downgrade, 1, "the use completed after the downgrade returned"),
+            Err(AsError::Denied(CredentialError::ScopeMissing { .. })) => assert_eq!(seen_after_downgrade, 2),
+            other => panic!("impossible outcome {other:?}"),
+        }
+        assert_eq!(ledger.balance(A), Ok(seen_after_downgrade));
+        assert_eq!(ledger.credential_info(KEY).unwrap().in_use, 0);
+    });
+}
+
+/// Bucket level: two takes race for the last unit; exactly one gets it, and
+/// the winner's own read after it shows the bucket empty. Rejects
+/// `_broken-stale-bucket-level` (and `_broken-quota-check-then-write`).
+#[test]
+fn quota_take_then_read_pins_a_racing_take() {
+    model(|| {
+        let (ledger, _clock) = ledger_with_bucket();
+        ledger.refund(BUCKET, 1).unwrap(); // one unit, and the clock stands still
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((mine, seen_after_mine), theirs) = race(
+            move || {
+                let taken = one.take(BUCKET, 1);
+                (taken, one.bucket_info(BUCKET).unwrap().level)
+            },
+            move || two.take(BUCKET, 1),
+        );
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one gets the unit: {mine:?} {theirs:?}");
+        if mine.is_ok() {
+            assert_eq!(seen_after_mine, 0);
+        }
+        assert_eq!(ledger.bucket_info(BUCKET).unwrap().level, 0);
+    });
+}
+
+/// Bucket time base: one interval has passed, so one unit has been
+/// produced; two takes race for it and exactly one gets it: the refill is
+/// paid once, to the take whose CAS moves the time base. Rejects
+/// `_broken-stale-bucket-tick`.
+#[test]
+fn quota_refill_is_paid_once_to_racing_takes() {
+    model(|| {
+        let (ledger, clock) = ledger_with_bucket();
+        clock.set_ms(10); // tick 1: one unit produced
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((mine, seen_after_mine), theirs) = race(
+            move || {
+                let taken = one.take(BUCKET, 1);
+                (taken, one.bucket_info(BUCKET).unwrap().level)
+            },
+            move || two.take(BUCKET, 1),
+        );
+        assert!(mine.is_ok() != theirs.is_ok(), "the refill was paid twice: {mine:?} {theirs:?}");
+        if mine.is_ok() {
+            assert_eq!(seen_after_mine, 0);
+        }
+        assert_eq!(ledger.bucket_info(BUCKET).unwrap().level, 0);
+    });
+}

@@ -3,11 +3,15 @@
 //! name when its test-only feature is on, and loom and shuttle must reject
 //! it. Never enable these features.
 
-use super::AccountCell;
-#[cfg(feature = "_broken-check-then-write")]
-use super::{State, SNAP_BIT};
-#[cfg(feature = "_broken-check-then-write")]
-use crate::{epoch::Epoch, sync::Ordering};
+#![allow(unused_imports)] // each twin uses its own part of them
+
+use super::{AccountCell, State, SNAP_BIT};
+use crate::epoch::Epoch;
+use crate::sync::Ordering;
+use crate::Rejection;
+
+#[cfg(all(feature = "_broken-stale-status", feature = "_broken-stale-floor"))]
+compile_error!("both twins replace `debit`: enable one broken variant at a time");
 
 impl AccountCell {
     /// `_broken-check-then-write`: reads, checks, then stores, with no CAS,
@@ -31,4 +35,43 @@ impl AccountCell {
     /// its scan reaches it.
     #[cfg(feature = "_broken-snapshot-without-capture")]
     pub(super) fn save_if_due(&self, _current: u64, _word: u64) {}
+
+    /// `_broken-stale-status`: checks the status on a read made before the
+    /// CAS loop, and the loop checks only the floor. A freeze that lands
+    /// between the read and the CAS goes unseen: the debit succeeds after
+    /// `freeze` has returned and a reader has seen the old balance.
+    #[cfg(feature = "_broken-stale-status")]
+    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        self.check_status_for_debit(self.observe(epoch))?;
+        let next =
+            self.update(epoch, |state| Ok(State { balance: self.check_floor(state, amount)?, ..state }))?;
+        self.left.fetch_add(amount, Ordering::Relaxed);
+        Ok(next.balance)
+    }
+
+    /// `_broken-stale-floor`: checks the floor on a balance read before the
+    /// CAS loop, and the loop only subtracts. Two debits that both saw the
+    /// last funds both land below the floor.
+    #[cfg(feature = "_broken-stale-floor")]
+    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        self.check_floor(self.observe(epoch), amount)?;
+        let next = self.update(epoch, |state| {
+            self.check_status_for_debit(state)?;
+            Ok(State { balance: state.balance - amount as i64, ..state })
+        })?;
+        self.left.fetch_add(amount, Ordering::Relaxed);
+        Ok(next.balance)
+    }
+
+    /// `_broken-stale-closed`: checks that the account is not closed on a
+    /// read made before the CAS loop, and the loop checks only the room
+    /// under the maximum. A credit lands on an account closed meanwhile.
+    #[cfg(feature = "_broken-stale-closed")]
+    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        self.check_status_for_credit(self.observe(epoch))?;
+        let next =
+            self.update(epoch, |state| Ok(State { balance: self.check_room(state, amount)?, ..state }))?;
+        self.entered.fetch_add(amount, Ordering::Relaxed);
+        Ok(next.balance)
+    }
 }

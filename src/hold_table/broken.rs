@@ -1,0 +1,29 @@
+//! A deliberately broken twin of the hold's resolution, for
+//! `.ci/broken-variants` only: it replaces the real function of the same name
+//! when its test-only feature is on, and loom must reject it. Never enable
+//! the feature.
+
+use super::{Cells, Holds};
+use crate::epoch::Epoch;
+use crate::{HoldError, HoldId, HoldRequest, Posted};
+
+impl Holds {
+    /// `_broken-stale-hold-state`: reads that the hold is open under one
+    /// acquisition of its shard lock, and posts it under another, so a void
+    /// or an expiry in between resolves it too and its money lands twice.
+    pub(crate) fn post<'a>(
+        &self,
+        epoch: &Epoch,
+        id: HoldId,
+        amount: u64,
+        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        now_ms: u64,
+    ) -> Result<Posted, HoldError> {
+        let (record, cells) = {
+            let mut shard = self.table.lock(id.0);
+            self.open_record(epoch, &mut shard, id, cells_of, now_ms)?
+        };
+        let mut shard = self.table.lock(id.0);
+        self.post_open(epoch, &mut shard, record, cells, amount)
+    }
+}
