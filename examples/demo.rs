@@ -33,7 +33,7 @@ struct Counts {
 fn main() -> ExitCode {
     let ledger = Ledger::new();
     for (id, floor, opening) in ACCOUNTS {
-        ledger.open_account(id, AccountOptions { floor }).expect("fresh ledger");
+        ledger.open_account(id, AccountOptions { floor, ..AccountOptions::default() }).expect("fresh ledger");
         if opening > 0 {
             ledger.credit(id, opening).expect("fits");
         }

@@ -33,7 +33,7 @@ pub enum Status {
 /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
 /// assert_eq!(Floor::default(), Floor::Zero);
 /// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(50) }).unwrap();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(50), ..AccountOptions::default() }).unwrap();
 /// assert_eq!(ledger.debit(AccountId(1), 50), Ok(-50));
 /// assert!(ledger.debit(AccountId(1), 1).is_err()); // would go below -50
 /// ```
@@ -70,17 +70,47 @@ impl Floor {
     }
 }
 
-/// Options fixed when an account is opened.
+/// What an account's balance counts: a currency or any other asset, as a
+/// small code the caller assigns (like TigerBeetle's `ledger`). Money moves
+/// only between accounts of one asset: a transfer, a linked batch's leg or a
+/// hold between accounts of two assets is refused with an error naming both.
+/// The default, `Asset(0)`, is the one asset of a ledger that needs no more.
 ///
 /// ```
-/// use atomic_ledger::{AccountOptions, Floor};
-/// let overdraft = AccountOptions { floor: Floor::Overdraft(10_000) };
+/// use atomic_ledger::{AccountId, AccountOptions, Asset, Ledger, Transfer, TransferError, TransferId};
+/// const USD: Asset = Asset(840);
+/// const EUR: Asset = Asset(978);
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions { asset: USD, ..AccountOptions::default() }).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions { asset: EUR, ..AccountOptions::default() }).unwrap();
+/// ledger.credit(AccountId(1), 10).unwrap();
+/// let across = Transfer { id: TransferId(1), from: AccountId(1), to: AccountId(2), amount: 5 };
+/// assert!(matches!(ledger.transfer(across), Err(TransferError::AssetMismatch { from_asset: USD, to_asset: EUR, .. })));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Asset(pub u32);
+
+impl std::fmt::Display for Asset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "asset {}", self.0)
+    }
+}
+
+/// Options fixed when an account is opened. Build them from the default, so
+/// that options added later keep their defaults:
+///
+/// ```
+/// use atomic_ledger::{AccountOptions, Asset, Floor};
+/// let overdraft = AccountOptions { floor: Floor::Overdraft(10_000), ..AccountOptions::default() };
 /// assert_ne!(overdraft, AccountOptions::default());
+/// assert_eq!(overdraft.asset, Asset(0));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct AccountOptions {
     /// How far below zero the balance may go.
     pub floor: Floor,
+    /// What the balance counts; money moves only between accounts of one asset.
+    pub asset: Asset,
 }
 
 /// What [`crate::Ledger::open_account`] did.
@@ -106,18 +136,20 @@ pub enum Opened {
 /// balances and held amounts at one instant).
 ///
 /// ```
-/// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Floor, Ledger, Status};
+/// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Asset, Floor, Ledger, Status};
 /// let ledger = Ledger::new();
 /// let id = AccountId(1);
-/// ledger.open_account(id, AccountOptions { floor: Floor::Overdraft(20) }).unwrap();
+/// ledger.open_account(id, AccountOptions { floor: Floor::Overdraft(20), ..AccountOptions::default() }).unwrap();
 /// ledger.credit(id, 5).unwrap();
-/// let expected = AccountInfo { id, balance: 5, status: Status::Open, floor: -20, in_flight: 0, holds_open: 0, held: 0 };
+/// let expected = AccountInfo { id, asset: Asset(0), balance: 5, status: Status::Open, floor: -20, in_flight: 0, holds_open: 0, held: 0 };
 /// assert_eq!(ledger.account_info(id), Ok(expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountInfo {
     /// The account.
     pub id: AccountId,
+    /// What its balance counts.
+    pub asset: Asset,
     /// Its spendable balance.
     pub balance: i64,
     /// Its lifecycle state.
@@ -163,7 +195,7 @@ pub const AMOUNT_MAX: u64 = BALANCE_MAX as u64;
 /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, BALANCE_MAX, FLOOR_MIN};
 /// assert_eq!(FLOOR_MIN, -BALANCE_MAX);
 /// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
 /// assert_eq!(ledger.account(AccountId(1)).unwrap().floor(), FLOOR_MIN);
 /// ```
 pub const FLOOR_MIN: i64 = -BALANCE_MAX;

@@ -42,7 +42,7 @@
 
 use crate::epoch::Epoch;
 use crate::sync::{AtomicU64, Ordering};
-use crate::{AccountId, AccountOptions, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
+use crate::{AccountId, AccountOptions, Asset, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
 pub(crate) const STATUS_SHIFT: u32 = 62;
 pub(crate) const STATUS_OPEN: u64 = 0;
@@ -87,7 +87,7 @@ pub(crate) const HOLDS_SHIFT: u32 = 50;
 /// use atomic_ledger::{AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, Ledger};
 /// use atomic_ledger::{Rejection, HOLDS_OPEN_MAX};
 /// let ledger = Ledger::new();
-/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+/// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
 /// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
 /// let hold = |id| HoldRequest { id: HoldId(id), from: AccountId(1), to: AccountId(2), amount: 1, expires_at_ms: u64::MAX };
 /// for id in 1..=u128::from(HOLDS_OPEN_MAX) {
@@ -180,8 +180,9 @@ fn pinned(state: State, pin: bool) -> Result<u64, DebitStep> {
 /// never share a line; its address never changes while the ledger lives.
 ///
 /// `repr(C)`, hot fields first: a debit or credit reads the word, the floor
-/// and a flow counter, and a lookup by id compares the id, all within the
-/// first 64 bytes; the snapshot's save slot and the options sit in the second.
+/// and a flow counter, a lookup by id compares the id, and a transfer compares
+/// its accounts' assets, all within the first 64 bytes; the snapshot's save
+/// slot and the options sit in the second.
 /// (Left to the compiler, the floor landed in the second line and a debit by
 /// handle ran about a third slower.)
 #[derive(Debug)]
@@ -199,6 +200,9 @@ pub(crate) struct AccountCell {
     /// their hold-table shard lock and after `save_if_due` for the current
     /// epoch (see [`crate::snapshot`]). Relaxed: ordered by those locks.
     held: AtomicU64,
+    /// `options.asset`, in the first line: a transfer compares both accounts'
+    /// assets after its lookups, which have just read that line.
+    asset: Asset,
     /// The epoch the account was opened in; snapshots of that epoch or older
     /// do not include it.
     born_epoch: u64,
@@ -214,7 +218,7 @@ pub(crate) struct AccountCell {
 
 // With the std atomics (the checkers' atomics are larger and carry metadata).
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-const _: () = assert!(std::mem::offset_of!(AccountCell, born_epoch) < 64, "hot fields in the first line");
+const _: () = assert!(std::mem::offset_of!(AccountCell, asset) < 60, "hot fields in the first line");
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 const _: () = assert!(std::mem::size_of::<AccountCell>() <= 128, "one padded cell per account");
 
@@ -239,6 +243,7 @@ impl AccountCell {
             saved_held: AtomicU64::new(0),
             // Nothing to save for the epoch it is born in: that snapshot excludes it.
             saved: AtomicU64::new(born_epoch << 2 | SAVE_SEALED),
+            asset: options.asset,
             born_epoch,
             id,
             floor,
@@ -253,6 +258,11 @@ impl AccountCell {
     #[inline]
     pub(crate) fn id(&self) -> AccountId {
         self.id
+    }
+
+    #[inline]
+    pub(crate) fn asset(&self) -> Asset {
+        self.asset
     }
 
     #[inline]

@@ -18,7 +18,7 @@
 //! ([`crate::CredentialError`]) and a bucket's ([`crate::QuotaError`]) live
 //! with those concepts.
 
-use crate::{AccountId, AccountOptions, CredentialError, HoldId, HoldState, Rejection, TransferId};
+use crate::{AccountId, AccountOptions, Asset, CredentialError, HoldId, HoldState, Rejection, TransferId};
 
 /// Errors of single-account operations: `debit`, `credit`, `freeze`,
 /// `unfreeze`, `close`, and looking an account up.
@@ -63,7 +63,7 @@ pub enum AccountError {
 /// let ledger = Ledger::builder().accounts_max(1).build().unwrap();
 /// let options = AccountOptions::default();
 /// assert_eq!(ledger.open_account(AccountId(0), options), Err(OpenError::ReservedAccountId(AccountId(0))));
-/// let huge = AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1) };
+/// let huge = AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1), ..AccountOptions::default() };
 /// assert!(matches!(ledger.open_account(AccountId(1), huge), Err(OpenError::OverdraftTooLarge { .. })));
 /// ledger.open_account(AccountId(1), options).unwrap();
 /// assert_eq!(ledger.open_account(AccountId(2), options), Err(OpenError::LedgerFull { accounts_max: 1 }));
@@ -178,6 +178,18 @@ pub enum TransferError {
     /// `from` and `to` are the same account.
     #[error("a transfer needs two different accounts, got {0} twice")]
     SameAccount(AccountId),
+    /// `from` and `to` count different assets: money moves only within one.
+    #[error("{from} counts {from_asset} and {to} counts {to_asset}: money moves only within one asset")]
+    AssetMismatch {
+        /// The source.
+        from: AccountId,
+        /// Its asset.
+        from_asset: Asset,
+        /// The destination.
+        to: AccountId,
+        /// Its asset.
+        to_asset: Asset,
+    },
     /// The id was used before for a transfer that differs in `field`.
     #[error("transfer id {id} was already used with a different {field}")]
     IdConflict {
@@ -366,6 +378,18 @@ pub enum HoldError {
     /// `from` and `to` are the same account.
     #[error("a hold needs two different accounts, got {0} twice")]
     SameAccount(AccountId),
+    /// `from` and `to` count different assets: money moves only within one.
+    #[error("{from} counts {from_asset} and {to} counts {to_asset}: money moves only within one asset")]
+    AssetMismatch {
+        /// The source.
+        from: AccountId,
+        /// Its asset.
+        from_asset: Asset,
+        /// The destination.
+        to: AccountId,
+        /// Its asset.
+        to_asset: Asset,
+    },
     /// The hold would expire at or before the time it is created.
     #[error("hold expiry {expires_at_ms} ms is not after the current time {now_ms} ms")]
     ExpiryInPast {

@@ -65,7 +65,7 @@ mod transfer;
 mod transfer_ids;
 
 pub use account::{
-    AccountInfo, AccountOptions, Floor, Opened, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
+    AccountInfo, AccountOptions, Asset, Floor, Opened, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
 };
 pub use cell::{HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
 pub use clock::{Clock, ManualClock, MonotonicClock, SystemClock};
@@ -77,8 +77,8 @@ pub use error::{
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
 pub use ledger::{
-    Account, Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT,
-    HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT,
+    Account, AssetAudit, Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT,
+    CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use quota::{BucketInfo, BucketPolicy, QuotaError, Refunded, BUCKET_CAPACITY_MAX};

@@ -53,23 +53,25 @@
 //! claimant between its claim and its two stores. Snapshots are taken one at
 //! a time.
 
-use crate::{AccountId, Status};
+use crate::{AccountId, Asset, Status};
 
 /// One account in a [`Snapshot`].
 ///
 /// ```
-/// use atomic_ledger::{AccountId, AccountOptions, AccountSnapshot, Ledger, Status};
+/// use atomic_ledger::{AccountId, AccountOptions, AccountSnapshot, Asset, Ledger, Status};
 /// let ledger = Ledger::new();
 /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
 /// ledger.credit(AccountId(1), 9).unwrap();
 /// let snapshot = ledger.snapshot();
-/// let expected = AccountSnapshot { id: AccountId(1), balance: 9, held: 0, status: Status::Open };
+/// let expected = AccountSnapshot { id: AccountId(1), asset: Asset(0), balance: 9, held: 0, status: Status::Open };
 /// assert_eq!(snapshot.get(AccountId(1)), Some(&expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct AccountSnapshot {
     /// The account.
     pub id: AccountId,
+    /// What its balance counts.
+    pub asset: Asset,
     /// Its spendable balance.
     pub balance: i64,
     /// The sum of its open holds (money out of the balance, not yet posted or returned).
@@ -146,7 +148,7 @@ impl Snapshot {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
     /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(10) }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(10), ..AccountOptions::default() }).unwrap();
     /// ledger.debit(AccountId(1), 4).unwrap();
     /// assert_eq!(ledger.snapshot().balance_total(), -4);
     /// ```
@@ -186,5 +188,29 @@ impl Snapshot {
     /// ```
     pub fn total(&self) -> i128 {
         self.balance_total() + self.held_total()
+    }
+
+    /// [`Self::total`] for each asset, sorted by asset: what conserves within
+    /// each asset (the sum over assets adds up different units).
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Asset, Ledger};
+    /// let ledger = Ledger::new();
+    /// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+    /// ledger.open_account(AccountId(2), AccountOptions { asset: Asset(2), ..AccountOptions::default() }).unwrap();
+    /// ledger.credit(AccountId(1), 3).unwrap();
+    /// ledger.credit(AccountId(2), 4).unwrap();
+    /// assert_eq!(ledger.snapshot().asset_totals(), vec![(Asset(0), 3), (Asset(2), 4)]);
+    /// ```
+    pub fn asset_totals(&self) -> Vec<(Asset, i128)> {
+        let mut totals: Vec<(Asset, i128)> = Vec::new();
+        for account in &self.accounts {
+            let money = i128::from(account.balance) + i128::from(account.held);
+            match totals.binary_search_by_key(&account.asset, |(asset, _)| *asset) {
+                Ok(index) => totals[index].1 += money,
+                Err(index) => totals.insert(index, (account.asset, money)),
+            }
+        }
+        totals
     }
 }

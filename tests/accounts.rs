@@ -1,15 +1,18 @@
 //! Every single-account operation and every error it can return.
 
 use atomic_ledger::{
-    AccountError, AccountId, AccountInfo, AccountOptions, ConfigError, Floor, Ledger, OpenError, Opened,
-    Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
+    AccountError, AccountId, AccountInfo, AccountOptions, Asset, ConfigError, Floor, Ledger, OpenError,
+    Opened, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
 };
 
 const A: AccountId = AccountId(1);
 
 fn ledger_with(floor: Floor, balance: u64) -> Ledger {
     let ledger = Ledger::new();
-    assert_eq!(ledger.open_account(A, AccountOptions { floor }), Ok(Opened::Created));
+    assert_eq!(
+        ledger.open_account(A, AccountOptions { floor, ..AccountOptions::default() }),
+        Ok(Opened::Created)
+    );
     if balance > 0 {
         ledger.credit(A, balance).unwrap();
     }
@@ -23,7 +26,7 @@ fn rejected(rejection: Rejection) -> Result<i64, AccountError> {
 #[test]
 fn open_is_idempotent_for_identical_options_and_refuses_different_ones() {
     let ledger = Ledger::new();
-    let overdraft = AccountOptions { floor: Floor::Overdraft(50) };
+    let overdraft = AccountOptions { floor: Floor::Overdraft(50), ..AccountOptions::default() };
     assert_eq!(ledger.open_account(A, overdraft), Ok(Opened::Created));
     assert_eq!(ledger.open_account(A, overdraft), Ok(Opened::AlreadyExists));
     assert_eq!(
@@ -46,7 +49,8 @@ fn open_refuses_reserved_ids_and_oversized_overdrafts() {
             Err(OpenError::ReservedAccountId(reserved))
         );
     }
-    let too_deep = AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1) };
+    let too_deep =
+        AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1), ..AccountOptions::default() };
     assert_eq!(
         ledger.open_account(A, too_deep),
         Err(OpenError::OverdraftTooLarge { limit: BALANCE_MAX as u64 + 1, limit_max: BALANCE_MAX as u64 })
@@ -244,6 +248,7 @@ fn handle_and_id_calls_agree() {
         handle.info(),
         AccountInfo {
             id: A,
+            asset: Asset(0),
             balance: handle.balance(),
             status: Status::Frozen,
             floor: -3,

@@ -138,7 +138,12 @@ fn clock_now(clock: &ManualClock) -> u64 {
 #[test]
 fn an_account_with_open_holds_cannot_close() {
     let (ledger, _) = ledger_at(0);
-    ledger.open_account(AccountId(3), AccountOptions { floor: Floor::Overdraft(10) }).unwrap();
+    ledger
+        .open_account(
+            AccountId(3),
+            AccountOptions { floor: Floor::Overdraft(10), ..AccountOptions::default() },
+        )
+        .unwrap();
     let overdraft = HoldRequest { id: HoldId(1), from: AccountId(3), to: B, amount: 5, expires_at_ms: 100 };
     ledger.hold(overdraft).unwrap();
     ledger.credit(AccountId(3), 5).unwrap(); // balance back to 0 while the hold is open
@@ -172,7 +177,7 @@ fn a_post_to_a_closed_account_fails_and_leaves_the_hold_open() {
 #[test]
 fn a_hold_table_full_of_open_holds_refuses_more() {
     let ledger = Ledger::builder().transfer_id_shards(1).holds_max(3).build().unwrap();
-    ledger.open_account(A, AccountOptions { floor: Floor::Unbounded }).unwrap();
+    ledger.open_account(A, AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
     ledger.open_account(B, AccountOptions::default()).unwrap();
     for id in 1..=3 {
         ledger.hold(request(id, 1, u64::MAX)).unwrap();

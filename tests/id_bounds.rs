@@ -17,7 +17,9 @@ fn ledger(shards: usize, transfer_ids_max: usize, holds_max: usize) -> Ledger {
         .holds_max(holds_max)
         .build()
         .unwrap();
-    ledger.open_account(SOURCE, AccountOptions { floor: Floor::Unbounded }).unwrap();
+    ledger
+        .open_account(SOURCE, AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() })
+        .unwrap();
     ledger.open_account(SINK, AccountOptions::default()).unwrap();
     ledger.open_account(EMPTY, AccountOptions::default()).unwrap();
     ledger

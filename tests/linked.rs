@@ -159,7 +159,7 @@ fn concurrent_batches_conserve_and_leave_no_trace_when_they_fail() {
     let ledger = Ledger::new();
     let accounts: Vec<AccountId> = (1..=4).map(AccountId).collect();
     for &id in &accounts {
-        ledger.open_account(id, AccountOptions { floor: Floor::Zero }).unwrap();
+        ledger.open_account(id, AccountOptions { floor: Floor::Zero, ..AccountOptions::default() }).unwrap();
         ledger.credit(id, 1_000).unwrap();
     }
     let debited: i64 = std::thread::scope(|scope| {

@@ -41,7 +41,7 @@ fn ledger(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
         .build()
         .unwrap();
     for &(id, floor, balance) in accounts {
-        ledger.open_account(id, AccountOptions { floor }).unwrap();
+        ledger.open_account(id, AccountOptions { floor, ..AccountOptions::default() }).unwrap();
         if balance > 0 {
             ledger.credit(id, balance).unwrap();
         }

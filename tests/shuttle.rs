@@ -44,7 +44,9 @@ fn workload() {
             .unwrap(),
     );
     ledger.open_account(A, AccountOptions::default()).unwrap();
-    ledger.open_account(B, AccountOptions { floor: Floor::Overdraft(2) }).unwrap();
+    ledger
+        .open_account(B, AccountOptions { floor: Floor::Overdraft(2), ..AccountOptions::default() })
+        .unwrap();
     ledger.credit(A, 3).unwrap();
     let done = Arc::new(AtomicBool::new(false));
 

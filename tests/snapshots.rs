@@ -128,7 +128,12 @@ fn accounts_opened_during_snapshots_appear_in_the_later_ones() {
     std::thread::scope(|scope| {
         let opener = scope.spawn(|| {
             for id in 1..=200u128 {
-                ledger.open_account(AccountId(id), AccountOptions { floor: Floor::Overdraft(5) }).unwrap();
+                ledger
+                    .open_account(
+                        AccountId(id),
+                        AccountOptions { floor: Floor::Overdraft(5), ..AccountOptions::default() },
+                    )
+                    .unwrap();
                 ledger.debit(AccountId(id), 5).unwrap();
             }
         });

@@ -98,7 +98,7 @@ fn hot_accounts_never_overdraw_and_conserve() {
         .unwrap_or(2_000_000);
     let ledger = Ledger::builder().transfer_ids_max(1 << 18).build().unwrap();
     for (id, floor) in ACCOUNTS {
-        ledger.open_account(id, AccountOptions { floor }).unwrap();
+        ledger.open_account(id, AccountOptions { floor, ..AccountOptions::default() }).unwrap();
         ledger.credit(id, OPENING_BALANCE).unwrap();
     }
     let done = AtomicBool::new(false);

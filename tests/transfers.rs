@@ -13,7 +13,9 @@ fn ledger() -> Ledger {
     let ledger = Ledger::builder().transfer_ids_max(64).transfer_id_shards(1).build().unwrap();
     ledger.open_account(A, AccountOptions::default()).unwrap();
     ledger.open_account(B, AccountOptions::default()).unwrap();
-    ledger.open_account(TREASURY, AccountOptions { floor: Floor::Unbounded }).unwrap();
+    ledger
+        .open_account(TREASURY, AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() })
+        .unwrap();
     ledger.credit(A, 100).unwrap();
     ledger
 }
@@ -227,7 +229,9 @@ fn lagging_streams_and_retries_under_constant_eviction_apply_each_id_once() {
     const STEPS: u128 = 3000;
     let ledger = Ledger::builder().transfer_ids_max(256).transfer_id_shards(2).build().unwrap();
     let source = AccountId(100);
-    ledger.open_account(source, AccountOptions { floor: Floor::Unbounded }).unwrap();
+    ledger
+        .open_account(source, AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() })
+        .unwrap();
     // Lags in id units: at least 4 × STEPS, so a lagging client's ids stay
     // below the leader's even if the leader's thread is descheduled throughout.
     let clients: [(u128, AccountId); 3] =

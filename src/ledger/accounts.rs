@@ -31,7 +31,7 @@ impl Ledger {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, OpenError, Opened};
     /// let ledger = Ledger::new();
-    /// let options = AccountOptions { floor: Floor::Overdraft(100) };
+    /// let options = AccountOptions { floor: Floor::Overdraft(100), ..AccountOptions::default() };
     /// assert_eq!(ledger.open_account(AccountId(9), options), Ok(Opened::Created));
     /// assert_eq!(ledger.open_account(AccountId(9), options), Ok(Opened::AlreadyExists));
     /// assert!(matches!(
@@ -197,7 +197,7 @@ impl Ledger {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Status};
     /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(100) }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(100), ..AccountOptions::default() }).unwrap();
     /// ledger.debit(AccountId(1), 30).unwrap();
     /// let info = ledger.account_info(AccountId(1)).unwrap();
     /// assert_eq!((info.balance, info.status, info.floor, info.in_flight, info.held), (-30, Status::Open, -100, 0, 0));
@@ -368,7 +368,7 @@ impl<'ledger> Account<'ledger> {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger};
     /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(300) }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Overdraft(300), ..AccountOptions::default() }).unwrap();
     /// let account = ledger.account(AccountId(1)).unwrap();
     /// assert_eq!(account.floor(), -300);
     /// ```
@@ -393,6 +393,7 @@ impl<'ledger> Account<'ledger> {
         let state = self.cell.observe(self.epoch);
         AccountInfo {
             id: self.cell.id(),
+            asset: self.cell.asset(),
             balance: state.balance,
             status: state.public_status(),
             floor: self.cell.floor(),

@@ -118,7 +118,7 @@ impl LedgerBuilder {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferError, TransferId};
     /// let ledger = Ledger::builder().transfer_id_shards(1).transfer_ids_max(8).build().unwrap();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
     /// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
     /// let transfer = |id| Transfer { id: TransferId(id), from: AccountId(1), to: AccountId(2), amount: 1 };
     /// for id in 1..=9 {
@@ -139,7 +139,7 @@ impl LedgerBuilder {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, Ledger};
     /// let ledger = Ledger::builder().transfer_id_shards(1).holds_max(2).build().unwrap();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
     /// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
     /// let hold = |id| HoldRequest { id: HoldId(id), from: AccountId(1), to: AccountId(2), amount: 1, expires_at_ms: u64::MAX };
     /// ledger.hold(hold(1)).unwrap();

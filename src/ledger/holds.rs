@@ -63,6 +63,10 @@ impl Ledger {
         if from == to {
             return Err(HoldError::SameAccount(from));
         }
+        let (from_asset, to_asset) = (cells.from.asset(), cells.to.asset());
+        if from_asset != to_asset {
+            return Err(HoldError::AssetMismatch { from, from_asset, to, to_asset });
+        }
         let now_ms = self.clock.now_ms();
         if expires_at_ms <= now_ms {
             return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });

@@ -2,7 +2,7 @@
 //! the audit (at quiescence).
 
 use super::Ledger;
-use crate::{AccountId, AccountSnapshot, Snapshot, Status};
+use crate::{AccountId, AccountSnapshot, Asset, Snapshot, Status};
 
 impl Ledger {
     /// Every account's balance and held amount at one instant, while other
@@ -22,7 +22,7 @@ impl Ledger {
     /// ```
     /// use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferId};
     /// let ledger = Ledger::new();
-    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded }).unwrap();
+    /// ledger.open_account(AccountId(1), AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
     /// ledger.open_account(AccountId(2), AccountOptions::default()).unwrap();
     /// std::thread::scope(|scope| {
     ///     scope.spawn(|| {
@@ -44,6 +44,7 @@ impl Ledger {
             if let Some(captured) = cell.collect(epoch) {
                 accounts.push(AccountSnapshot {
                     id: cell.id(),
+                    asset: cell.asset(),
                     balance: captured.state.balance,
                     held: captured.held,
                     status: captured.state.public_status(),
@@ -89,6 +90,7 @@ impl Ledger {
         self.directory.for_each(|cell| {
             let state = cell.load_quiescent();
             let (entered, left) = cell.external_flows();
+            audit.asset_mut(cell.asset()).add(state.balance, cell.held(), entered, left);
             audit.accounts += 1;
             audit.balance_total += i128::from(state.balance);
             audit.held_total += i128::from(cell.held());
@@ -139,21 +141,94 @@ pub struct Audit {
     pub below_floor: Vec<AccountId>,
     /// Closed accounts with a non-zero balance (must be empty).
     pub closed_not_empty: Vec<AccountId>,
+    /// The same sums for each asset, sorted by asset: money is conserved
+    /// within each one.
+    pub assets: Vec<AssetAudit>,
 }
 
-impl Audit {
-    /// Whether money is conserved: balances plus held amounts sum to entered minus left.
+/// One asset's part of an [`Audit`].
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Asset, Ledger};
+/// let ledger = Ledger::new();
+/// ledger.open_account(AccountId(1), AccountOptions::default()).unwrap();
+/// ledger.open_account(AccountId(2), AccountOptions { asset: Asset(7), ..AccountOptions::default() }).unwrap();
+/// ledger.credit(AccountId(2), 5).unwrap();
+/// let audit = ledger.audit();
+/// let sevens = audit.assets.iter().find(|part| part.asset == Asset(7)).unwrap();
+/// assert_eq!((sevens.accounts, sevens.balance_total, sevens.entered_total), (1, 5, 5));
+/// assert!(sevens.conserves() && audit.is_consistent());
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetAudit {
+    /// The asset.
+    pub asset: Asset,
+    /// Its accounts.
+    pub accounts: usize,
+    /// Sum of their balances.
+    pub balance_total: i128,
+    /// Sum of their held amounts.
+    pub held_total: i128,
+    /// Sum of their external credits (precision as [`Audit::entered_total`]).
+    pub entered_total: u128,
+    /// Sum of their external debits.
+    pub left_total: u128,
+}
+
+impl AssetAudit {
+    /// Whether this asset's balances plus held amounts equal what entered it minus what left.
     ///
     /// ```
-    /// use atomic_ledger::Audit;
-    /// let balanced = Audit { balance_total: 7, entered_total: 10, left_total: 3, ..Audit::default() };
-    /// assert!(balanced.conserves());
-    /// let minted = Audit { balance_total: 8, ..balanced }; // one unit that never entered
-    /// assert!(!minted.conserves());
+    /// use atomic_ledger::{Asset, AssetAudit};
+    /// let part = AssetAudit { asset: Asset(1), accounts: 1, balance_total: 2, held_total: 1, entered_total: 3, left_total: 0 };
+    /// assert!(part.conserves());
+    /// assert!(!AssetAudit { held_total: 2, ..part }.conserves());
     /// ```
     pub fn conserves(&self) -> bool {
         let net_external = self.entered_total.wrapping_sub(self.left_total) as u64;
         (self.balance_total + self.held_total) as u64 == net_external
+    }
+
+    fn add(&mut self, balance: i64, held: u64, entered: u64, left: u64) {
+        self.accounts += 1;
+        self.balance_total += i128::from(balance);
+        self.held_total += i128::from(held);
+        self.entered_total += u128::from(entered);
+        self.left_total += u128::from(left);
+    }
+}
+
+impl Audit {
+    /// Whether money is conserved: balances plus held amounts sum to entered
+    /// minus left, in all and within each asset.
+    ///
+    /// ```
+    /// use atomic_ledger::{Asset, AssetAudit, Audit};
+    /// let balanced = Audit { balance_total: 7, entered_total: 10, left_total: 3, ..Audit::default() };
+    /// assert!(balanced.conserves());
+    /// let minted = Audit { balance_total: 8, ..balanced.clone() }; // one unit that never entered
+    /// assert!(!minted.conserves());
+    /// // Money that left one asset and appeared in another conserves the sum, not each asset.
+    /// let part = |asset, balance_total: i128, entered_total| AssetAudit { asset: Asset(asset), accounts: 1, balance_total, held_total: 0, entered_total, left_total: 0 };
+    /// let crossed = Audit { balance_total: 10, entered_total: 10, assets: vec![part(1, 4, 5), part(2, 6, 5)], ..Audit::default() };
+    /// assert!(!crossed.conserves());
+    /// ```
+    pub fn conserves(&self) -> bool {
+        let net_external = self.entered_total.wrapping_sub(self.left_total) as u64;
+        (self.balance_total + self.held_total) as u64 == net_external
+            && self.assets.iter().all(AssetAudit::conserves)
+    }
+
+    /// The part of asset `asset`, added if new (kept sorted by asset).
+    fn asset_mut(&mut self, asset: Asset) -> &mut AssetAudit {
+        let index = match self.assets.binary_search_by_key(&asset, |part| part.asset) {
+            Ok(index) => index,
+            Err(index) => {
+                self.assets.insert(index, AssetAudit { asset, ..AssetAudit::default() });
+                index
+            }
+        };
+        &mut self.assets[index]
     }
 
     /// Conservation, every floor respected, no transfer in flight, closed accounts empty.

@@ -55,7 +55,7 @@ pub use config::{
     LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
     TRANSFER_IDS_MAX_LIMIT,
 };
-pub use inspect::Audit;
+pub use inspect::{AssetAudit, Audit};
 
 use crate::cell::AccountCell;
 use crate::credential_cell::{CredentialCell, RateLimits, Refunds};

@@ -97,6 +97,10 @@ impl Ledger {
         if from == to {
             return Err(TransferError::SameAccount(from));
         }
+        let (from_asset, to_asset) = (from_cell.asset(), to_cell.asset());
+        if from_asset != to_asset {
+            return Err(TransferError::AssetMismatch { from, from_asset, to, to_asset });
+        }
         let record =
             Record { from: from_slot, to: to_slot, amount, link: Link::Single, outcome: Outcome::Applied };
         Ok(Resolved { from: from_cell, to: to_cell, record })

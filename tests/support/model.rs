@@ -15,12 +15,12 @@ use std::sync::Arc;
 use super::lincheck::{Spec, Stepped};
 use arbitrary::Arbitrary;
 use atomic_ledger::{
-    AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, AsError, BucketId, BucketInfo,
-    BucketPolicy, Clock, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Floor, HoldError,
-    HoldField, HoldId, HoldInfo, HoldReceipt, HoldRequest, HoldState, Ledger, LinkedError, LinkedReceipt,
-    ManualClock, OpenError, Opened, Posted, QuotaError, Refunded, Rejection, Scopes, Status, Transfer,
-    TransferError, TransferField, TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX, HOLDS_OPEN_MAX,
-    LINKED_LEGS_MAX,
+    AccountError, AccountId, AccountInfo, AccountOptions, AccountSnapshot, AsError, Asset, BucketId,
+    BucketInfo, BucketPolicy, Clock, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Floor,
+    HoldError, HoldField, HoldId, HoldInfo, HoldReceipt, HoldRequest, HoldState, Ledger, LinkedError,
+    LinkedReceipt, ManualClock, OpenError, Opened, Posted, QuotaError, Refunded, Rejection, Scopes, Status,
+    Transfer, TransferError, TransferField, TransferId, TransferReceipt, AMOUNT_MAX, BALANCE_MAX,
+    HOLDS_OPEN_MAX, LINKED_LEGS_MAX,
 };
 
 /// Accounts the harnesses may open; one more than they can hold.
@@ -169,13 +169,24 @@ pub enum FloorKind {
 }
 
 impl FloorKind {
-    pub fn options(self) -> AccountOptions {
+    pub fn options(self, asset: AssetRef) -> AccountOptions {
         let floor = match self {
             FloorKind::Zero => Floor::Zero,
             FloorKind::Overdraft(limit) => Floor::Overdraft(limit.value()),
             FloorKind::Unbounded => Floor::Unbounded,
         };
-        AccountOptions { floor }
+        AccountOptions { floor, asset: asset.asset() }
+    }
+}
+
+/// An account's asset: mostly the default one, sometimes a second, so that
+/// transfers, batches and holds across assets occur.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
+pub struct AssetRef(pub u8);
+
+impl AssetRef {
+    pub fn asset(self) -> Asset {
+        Asset(u32::from(self.0 % 4 == 3))
     }
 }
 
@@ -267,7 +278,7 @@ pub struct Tag(pub u8);
 /// One call of the public API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum Op {
-    Open(AccountRef, FloorKind),
+    Open(AccountRef, FloorKind, AssetRef),
     Credit(AccountRef, Amount),
     Debit(AccountRef, Amount),
     /// Like `Debit`, through an `Account` handle.
@@ -341,7 +352,9 @@ fn without_held(info: Result<AccountInfo, AccountError>) -> Result<AccountInfo, 
 pub fn apply_real(real: &Real, op: &Op) -> Outcome {
     let ledger = &real.ledger;
     match *op {
-        Op::Open(account, floor) => Outcome::Open(ledger.open_account(account.id(), floor.options())),
+        Op::Open(account, floor, asset) => {
+            Outcome::Open(ledger.open_account(account.id(), floor.options(asset)))
+        }
         Op::Credit(account, amount) => Outcome::Money(ledger.credit(account.id(), amount.value())),
         Op::Debit(account, amount) => Outcome::Money(ledger.debit(account.id(), amount.value())),
         Op::DebitByHandle(account, amount) => {
@@ -599,7 +612,7 @@ impl Model {
 
     fn apply_single(&mut self, op: &Op) -> Outcome {
         match *op {
-            Op::Open(account, floor) => Outcome::Open(self.open(account.id(), floor.options())),
+            Op::Open(account, floor, asset) => Outcome::Open(self.open(account.id(), floor.options(asset))),
             Op::Credit(account, amount) => Outcome::Money(self.credit(account.id(), amount.value())),
             Op::Debit(account, amount) | Op::DebitByHandle(account, amount) => {
                 Outcome::Money(self.debit(account.id(), amount.value()))
@@ -746,7 +759,16 @@ impl Model {
         if from == to {
             return Err(TransferError::SameAccount(from));
         }
+        let (from_asset, to_asset) = (self.asset_of(from), self.asset_of(to));
+        if from_asset != to_asset {
+            return Err(TransferError::AssetMismatch { from, from_asset, to, to_asset });
+        }
         Ok(())
+    }
+
+    /// The asset of an account known to exist.
+    fn asset_of(&self, id: AccountId) -> Asset {
+        self.accounts[&id].options.asset
     }
 
     /// Whether `id` is being decided right now (its shard lock is held).
@@ -1069,6 +1091,10 @@ impl Model {
             if from == to {
                 return Err(HoldError::SameAccount(from));
             }
+            let (from_asset, to_asset) = (self.asset_of(from), self.asset_of(to));
+            if from_asset != to_asset {
+                return Err(HoldError::AssetMismatch { from, from_asset, to, to_asset });
+            }
             if expires_at_ms <= now_ms {
                 return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
             }
@@ -1267,6 +1293,7 @@ impl Model {
             .iter()
             .map(|(&id, account)| AccountSnapshot {
                 id,
+                asset: account.options.asset,
                 balance: account.balance,
                 held: account.held,
                 status: account.status,
@@ -1279,6 +1306,7 @@ impl Model {
         let account = self.lookup(id)?;
         Ok(AccountInfo {
             id,
+            asset: account.options.asset,
             balance: account.balance,
             status: account.status,
             floor: account.floor,
