@@ -111,6 +111,27 @@ pub struct AccountOptions {
     pub floor: Floor,
     /// What the balance counts; money moves only between accounts of one asset.
     pub asset: Asset,
+    /// The most a credit may bring the balance to (`None`: [`BALANCE_MAX`];
+    /// at most that). Checked inside the CAS of every credit: an external
+    /// credit, a transfer's credit leg, a linked batch's commit and a hold's
+    /// post that would cross it are refused with
+    /// [`Rejection::CeilingExceeded`]. Money coming back to the account (a
+    /// transfer's undo, a void or an expiry of its hold, a failed batch's
+    /// undo) is the account's own and is never refused: it can lift the
+    /// balance above the ceiling by at most what the account had out in
+    /// those pins when the credits filled the room.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountError, AccountId, AccountOptions, Ledger, Rejection};
+    /// let ledger = Ledger::new();
+    /// let wallet = AccountOptions { ceiling: Some(150), ..AccountOptions::default() };
+    /// ledger.open_account(AccountId(1), wallet).unwrap();
+    /// ledger.credit(AccountId(1), 100).unwrap();
+    /// let refused = ledger.credit(AccountId(1), 60);
+    /// assert!(matches!(refused, Err(AccountError::Rejected(Rejection::CeilingExceeded { ceiling: 150, .. }))));
+    /// assert_eq!(ledger.credit(AccountId(1), 50), Ok(150));
+    /// ```
+    pub ceiling: Option<u64>,
 }
 
 /// What [`crate::Ledger::open_account`] did.
@@ -136,12 +157,12 @@ pub enum Opened {
 /// balances and held amounts at one instant).
 ///
 /// ```
-/// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Asset, Floor, Ledger, Status};
+/// use atomic_ledger::{AccountId, AccountInfo, AccountOptions, Asset, Floor, Ledger, Status, BALANCE_MAX};
 /// let ledger = Ledger::new();
 /// let id = AccountId(1);
 /// ledger.open_account(id, AccountOptions { floor: Floor::Overdraft(20), ..AccountOptions::default() }).unwrap();
 /// ledger.credit(id, 5).unwrap();
-/// let expected = AccountInfo { id, asset: Asset(0), balance: 5, status: Status::Open, floor: -20, in_flight: 0, holds_open: 0, held: 0 };
+/// let expected = AccountInfo { id, asset: Asset(0), balance: 5, status: Status::Open, floor: -20, ceiling: BALANCE_MAX, in_flight: 0, holds_open: 0, held: 0 };
 /// assert_eq!(ledger.account_info(id), Ok(expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -156,6 +177,8 @@ pub struct AccountInfo {
     pub status: Status,
     /// The lowest balance it may reach.
     pub floor: i64,
+    /// The highest balance a credit may bring it to ([`BALANCE_MAX`] without a ceiling).
+    pub ceiling: i64,
     /// Transfers and linked batches that have pinned it and have not finished (0 at quiescence).
     pub in_flight: u32,
     /// Open holds debited from it.
@@ -247,6 +270,21 @@ pub enum Rejection {
         amount: u64,
         /// The largest balance a credit may produce.
         balance_max: i64,
+    },
+    /// The credit would take the balance above the account's ceiling
+    /// ([`AccountOptions::ceiling`]).
+    #[error(
+        "credit of {amount} to account {account} would exceed its ceiling {ceiling} (balance {balance})"
+    )]
+    CeilingExceeded {
+        /// The account credited.
+        account: AccountId,
+        /// Its balance at the decision.
+        balance: i64,
+        /// The amount asked for (for a linked batch, all it credits to the account).
+        amount: u64,
+        /// The account's ceiling.
+        ceiling: u64,
     },
     /// `close` needs a zero balance.
     #[error("account {account} cannot be closed: its balance is {balance}, not 0")]

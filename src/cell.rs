@@ -28,6 +28,23 @@
 //!   `BALANCE_MAX + (IN_FLIGHT_MAX + HOLDS_OPEN_MAX) * AMOUNT_MAX < 2^49`,
 //!   so undos, commits and hold returns never fail.
 //!
+//! **The ceiling** ([`crate::AccountOptions::ceiling`], ≤ `BALANCE_MAX`)
+//! replaces `BALANCE_MAX` in the check of every credit, inside the same CAS:
+//! an external credit, a transfer's credit leg, a batch's reservation and its
+//! checked commit ([`AccountCell::commit_credit`]), a hold's post. It only
+//! makes the checks stricter, so the headroom argument holds unchanged. What
+//! lands without a check is the account's own money coming back (an undo, a
+//! void or an expiry, a failed batch's return): never refused, it can lift
+//! the balance above the ceiling. Let `c = balance + Σ` amounts pinned *out*
+//! of the account (debited by an in-flight transfer or batch, or held). A
+//! checked credit leaves `balance ≤ ceiling`, pins and returns keep `c`, a
+//! post, a transfer's completion or a debit lowers it; so at every moment
+//! `balance ≤ c ≤ ceiling + Σ` pinned out at the last checked credit: the
+//! excess over the ceiling is at most what the account had out then, and no
+//! credit lands until the balance is back under it. Keeping
+//! the ceiling exact through returns would need the pinned-out amounts in
+//! the word, which has no room for them.
+//!
 //! Every change is one `compare_exchange_weak` loop over the whole word
 //! ([`AccountCell::update`]): the floor check, the status check and the new
 //! balance are decided together, so no interleaving can overdraw the account
@@ -42,7 +59,7 @@
 
 use crate::epoch::Epoch;
 use crate::sync::{AtomicU64, Ordering};
-use crate::{AccountId, AccountOptions, Asset, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
+use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
 pub(crate) const STATUS_SHIFT: u32 = 62;
 pub(crate) const STATUS_OPEN: u64 = 0;
@@ -101,6 +118,11 @@ pub const HOLDS_OPEN_MAX: u32 = 63;
 pub(crate) const BALANCE_BITS: u32 = 50;
 pub(crate) const BALANCE_MASK: u64 = (1 << BALANCE_BITS) - 1;
 pub(crate) const BALANCE_REPR_MAX: i64 = (1 << (BALANCE_BITS - 1)) - 1;
+
+/// [`AccountCell::floor_kind`]'s values.
+const FLOOR_ZERO: u8 = 0;
+const FLOOR_OVERDRAFT: u8 = 1;
+const FLOOR_UNBOUNDED: u8 = 2;
 
 const PINS_MAX: i64 = IN_FLIGHT_MAX as i64 + HOLDS_OPEN_MAX as i64;
 const _: () = assert!(BALANCE_MAX + PINS_MAX * (AMOUNT_MAX as i64) <= BALANCE_REPR_MAX);
@@ -180,29 +202,38 @@ fn pinned(state: State, pin: bool) -> Result<u64, DebitStep> {
 /// never share a line; its address never changes while the ledger lives.
 ///
 /// `repr(C)`, hot fields first: a debit or credit reads the word, the floor
-/// and a flow counter, a lookup by id compares the id, and a transfer compares
-/// its accounts' assets, all within the first 64 bytes; the snapshot's save
-/// slot and the options sit in the second.
-/// (Left to the compiler, the floor landed in the second line and a debit by
-/// handle ran about a third slower.)
+/// or the ceiling and a flow counter, a lookup by id compares the id, and a
+/// transfer compares its accounts' assets, all within the first 64 bytes;
+/// the held total and the snapshot's save slot sit in the second. The options
+/// are kept as those fields plus two kind bytes, not as a second copy,
+/// which would not fit. (Left to the compiler, the floor landed in the second
+/// line and a debit by handle ran about a third slower.)
 #[derive(Debug)]
 #[repr(C)]
 pub(crate) struct AccountCell {
     word: AtomicU64,
     floor: i64,
+    /// The highest balance a credit may produce: the option, or [`BALANCE_MAX`].
+    ceiling: i64,
     /// Lifetime sum of external debits, wrapping. Relaxed: read only by `audit`
     /// at quiescence, after the writers' effects are ordered by a join.
     left: AtomicU64,
+    /// 16-byte aligned: between the flow counters, so that nothing pads.
+    id: AccountId,
     /// Lifetime sum of external credits, wrapping. Relaxed, as `left`.
     entered: AtomicU64,
-    id: AccountId,
+    /// `options.asset`: a transfer compares both accounts' assets after its
+    /// lookups, which have just read this line.
+    asset: Asset,
+    /// Which [`Floor`] the options named (`floor` alone cannot tell
+    /// `Overdraft(0)` from `Zero`).
+    floor_kind: u8,
+    /// Whether the options named a ceiling.
+    has_ceiling: bool,
     /// Sum of this account's open holds. Changed only by hold operations, under
     /// their hold-table shard lock and after `save_if_due` for the current
     /// epoch (see [`crate::snapshot`]). Relaxed: ordered by those locks.
     held: AtomicU64,
-    /// `options.asset`, in the first line: a transfer compares both accounts'
-    /// assets after its lookups, which have just read that line.
-    asset: Asset,
     /// The epoch the account was opened in; snapshots of that epoch or older
     /// do not include it.
     born_epoch: u64,
@@ -213,12 +244,11 @@ pub(crate) struct AccountCell {
     /// The pre-image an operation saved for the snapshot of `saved`'s epoch.
     saved_word: AtomicU64,
     saved_held: AtomicU64,
-    options: AccountOptions,
 }
 
 // With the std atomics (the checkers' atomics are larger and carry metadata).
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-const _: () = assert!(std::mem::offset_of!(AccountCell, asset) < 60, "hot fields in the first line");
+const _: () = assert!(std::mem::offset_of!(AccountCell, held) == 64, "hot fields fill the first line");
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
 const _: () = assert!(std::mem::size_of::<AccountCell>() <= 128, "one padded cell per account");
 
@@ -229,11 +259,19 @@ impl crate::directory::Keyed for AccountCell {
 }
 
 impl AccountCell {
-    /// `options` must have been validated (overdraft limit at most `BALANCE_MAX`).
-    /// `born_epoch` must be read under the directory's insert lock.
+    /// `options` must have been validated (overdraft limit and ceiling at
+    /// most `BALANCE_MAX`). `born_epoch` must be read under the directory's
+    /// insert lock.
     pub(crate) fn new(id: AccountId, options: AccountOptions, born_epoch: u64) -> Self {
         let floor = options.floor.lowest_balance();
         assert!((FLOOR_MIN..=0).contains(&floor), "floor {floor} out of range");
+        let ceiling = options.ceiling.map_or(BALANCE_MAX, |ceiling| ceiling as i64);
+        assert!((0..=BALANCE_MAX).contains(&ceiling), "ceiling {ceiling} out of range");
+        let floor_kind = match options.floor {
+            Floor::Zero => FLOOR_ZERO,
+            Floor::Overdraft(_) => FLOOR_OVERDRAFT,
+            Floor::Unbounded => FLOOR_UNBOUNDED,
+        };
         Self {
             word: AtomicU64::new(State::INITIAL.encode(snap_bit(born_epoch))),
             held: AtomicU64::new(0),
@@ -244,15 +282,29 @@ impl AccountCell {
             // Nothing to save for the epoch it is born in: that snapshot excludes it.
             saved: AtomicU64::new(born_epoch << 2 | SAVE_SEALED),
             asset: options.asset,
+            floor_kind,
+            has_ceiling: options.ceiling.is_some(),
             born_epoch,
             id,
             floor,
-            options,
+            ceiling,
         }
     }
 
+    /// The options the account was opened with, rebuilt from its fields.
     pub(crate) fn options(&self) -> AccountOptions {
-        self.options
+        let floor = match self.floor_kind {
+            FLOOR_ZERO => Floor::Zero,
+            FLOOR_OVERDRAFT => Floor::Overdraft(self.floor.unsigned_abs()),
+            _ => Floor::Unbounded,
+        };
+        let ceiling = self.has_ceiling.then_some(self.ceiling as u64);
+        AccountOptions { floor, asset: self.asset, ceiling }
+    }
+
+    #[inline]
+    pub(crate) fn ceiling(&self) -> i64 {
+        self.ceiling
     }
 
     #[inline]
@@ -373,15 +425,28 @@ impl AccountCell {
     fn check_room(&self, state: State, amount: u64) -> Result<i64, Rejection> {
         debug_assert!(amount > 0 && amount <= AMOUNT_MAX);
         let balance = state.balance + amount as i64;
-        if balance > BALANCE_MAX {
-            return Err(Rejection::BalanceOverflow {
-                account: self.id,
-                balance: state.balance,
-                amount,
-                balance_max: BALANCE_MAX,
-            });
+        if balance > self.ceiling {
+            return Err(self.no_room(state.balance, amount));
         }
         Ok(balance)
+    }
+
+    /// Why a credit of `amount` on `balance` does not fit: the account's own
+    /// ceiling, or the ledger's maximum balance.
+    #[cold]
+    fn no_room(&self, balance: i64, amount: u64) -> Rejection {
+        let account = self.id;
+        if self.has_ceiling {
+            Rejection::CeilingExceeded { account, balance, amount, ceiling: self.ceiling as u64 }
+        } else {
+            Rejection::BalanceOverflow { account, balance, amount, balance_max: BALANCE_MAX }
+        }
+    }
+
+    /// Whether the account's options named a ceiling (its batch credits are
+    /// then committed with a check; see [`crate::linked`]).
+    pub(crate) fn has_ceiling(&self) -> bool {
+        self.has_ceiling
     }
 
     /// Debit to the outside world. Returns the new balance.
@@ -397,7 +462,7 @@ impl AccountCell {
     }
 
     /// Credit from the outside world. Returns the new balance.
-    #[cfg(not(feature = "_broken-stale-closed"))]
+    #[cfg(not(any(feature = "_broken-stale-closed", feature = "_broken-stale-ceiling")))]
     #[inline]
     pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
         let next = self.update(epoch, |state| {
@@ -406,73 +471,6 @@ impl AccountCell {
         })?;
         self.entered.fetch_add(amount, Ordering::Relaxed);
         Ok(next.balance)
-    }
-
-    /// Debits `amount` and, if `pin`, counts one more pin in flight, in one CAS.
-    /// A pin must be released by exactly one [`Self::unpin`] (or, for a plain
-    /// transfer, [`Self::finish_transfer_debit`]).
-    #[inline]
-    pub(crate) fn pinned_debit(&self, epoch: &Epoch, amount: u64, pin: bool) -> Result<(), DebitStep> {
-        self.update(epoch, |state| {
-            let balance = self.check_debit(state, amount).map_err(DebitStep::Rejected)?;
-            Ok(State { balance, in_flight: pinned(state, pin)?, ..state })
-        })
-        .map(drop)
-    }
-
-    /// A linked batch's promise to credit `incoming_total` later: checks that the
-    /// account is not closed and that the credit fits under [`BALANCE_MAX`] now,
-    /// and, if `pin`, pins the account so that it cannot close before the credit
-    /// lands. Later credits may still raise the balance; the batch's commit then
-    /// lands in the headroom above `BALANCE_MAX` (module docs).
-    pub(crate) fn reserve_credit(
-        &self,
-        epoch: &Epoch,
-        incoming_total: u64,
-        pin: bool,
-    ) -> Result<(), DebitStep> {
-        self.update(epoch, |state| {
-            self.check_credit(state, incoming_total).map_err(DebitStep::Rejected)?;
-            Ok(State { in_flight: pinned(state, pin)?, ..state })
-        })
-        .map(drop)
-    }
-
-    /// Releases a pin and adds `amount` (possibly 0) in one CAS. Cannot fail:
-    /// a pinned account cannot close, and the headroom holds every pin's amount.
-    #[inline]
-    pub(crate) fn unpin(&self, epoch: &Epoch, amount: u64) {
-        debug_assert!(amount <= AMOUNT_MAX);
-        let unpinned = self.update(epoch, |state| -> Result<State, std::convert::Infallible> {
-            debug_assert!(state.in_flight >= 1 && state.status != STATUS_CLOSED, "{state:?}");
-            Ok(State { balance: state.balance + amount as i64, in_flight: state.in_flight - 1, ..state })
-        });
-        debug_assert!(unpinned.is_ok());
-    }
-
-    /// A transfer's credit to its destination: as `credit`, but money moved
-    /// between accounts is not counted as entering the ledger.
-    #[inline]
-    pub(crate) fn transfer_credit(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
-        self.update(epoch, |state| {
-            let balance = self.check_credit(state, amount)?;
-            Ok(State { balance, ..state })
-        })
-        .map(drop)
-    }
-
-    /// The destination was credited: the transfer is no longer in flight.
-    #[inline]
-    pub(crate) fn finish_transfer_debit(&self) {
-        // Only the in_flight field changes and it is ≥ 1 (our own increment), so a
-        // plain subtraction cannot borrow from the bits above. No save needed:
-        // the transfer's debit saved this account if a snapshot needed it, in the
-        // same epoch (it holds a lock that advancing the epoch takes), and
-        // in-flight counts are not part of a snapshot. Release: pairs with `close`'s
-        // Acquire so that a close that sees the count at zero sees the transfer
-        // complete. Acquire is not needed: nothing is read after this.
-        let previous = self.word.fetch_sub(IN_FLIGHT_ONE, Ordering::Release);
-        debug_assert!(State::decode(previous).in_flight >= 1);
     }
 
     /// A hold's debit: lowers the balance (never below the floor) and counts an
@@ -565,6 +563,7 @@ impl AccountCell {
     }
 }
 
+mod pins;
 mod save_slot;
 
 #[cfg(any(
@@ -572,7 +571,9 @@ mod save_slot;
     feature = "_broken-snapshot-without-capture",
     feature = "_broken-stale-status",
     feature = "_broken-stale-floor",
-    feature = "_broken-stale-closed"
+    feature = "_broken-stale-closed",
+    feature = "_broken-stale-ceiling",
+    feature = "_broken-stale-ceiling-commit"
 ))]
 mod broken;
 

@@ -65,6 +65,8 @@ pub enum AccountError {
 /// assert_eq!(ledger.open_account(AccountId(0), options), Err(OpenError::ReservedAccountId(AccountId(0))));
 /// let huge = AccountOptions { floor: Floor::Overdraft(BALANCE_MAX as u64 + 1), ..AccountOptions::default() };
 /// assert!(matches!(ledger.open_account(AccountId(1), huge), Err(OpenError::OverdraftTooLarge { .. })));
+/// let too_high = AccountOptions { ceiling: Some(BALANCE_MAX as u64 + 1), ..AccountOptions::default() };
+/// assert!(matches!(ledger.open_account(AccountId(1), too_high), Err(OpenError::CeilingTooLarge { .. })));
 /// ledger.open_account(AccountId(1), options).unwrap();
 /// assert_eq!(ledger.open_account(AccountId(2), options), Err(OpenError::LedgerFull { accounts_max: 1 }));
 /// ```
@@ -73,6 +75,14 @@ pub enum OpenError {
     /// `0` and `u128::MAX` are never account ids.
     #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
     ReservedAccountId(AccountId),
+    /// The ceiling is above [`crate::BALANCE_MAX`].
+    #[error("ceiling {ceiling} exceeds the maximum balance {ceiling_max}")]
+    CeilingTooLarge {
+        /// The ceiling asked for.
+        ceiling: u64,
+        /// The largest ceiling.
+        ceiling_max: u64,
+    },
     /// The overdraft limit is above [`crate::BALANCE_MAX`].
     #[error("overdraft limit {limit} exceeds the maximum {limit_max}")]
     OverdraftTooLarge {
@@ -270,6 +280,20 @@ pub enum LinkedError {
         /// One error per leg, in order.
         legs: Vec<TransferError>,
     },
+    /// Two of the batch's destinations have a ceiling
+    /// ([`crate::AccountOptions::ceiling`]). A batch commits the credit to an
+    /// account with a ceiling first, with a check that may refuse it, while
+    /// an undo is still clean; only one commit can go first. Nothing was
+    /// applied or recorded.
+    #[error(
+        "a linked batch may credit at most one account with a ceiling: {first} and {second} both have one"
+    )]
+    TwoCeilings {
+        /// The first destination with a ceiling, in leg order.
+        first: AccountId,
+        /// The second.
+        second: AccountId,
+    },
     /// `legs_in_shard` of the batch's ids fall in one shard of the
     /// transfer-id table, which remembers at most `shard_records_max` ids
     /// (its part of [`crate::LedgerBuilder::transfer_ids_max`]), so the batch
@@ -300,7 +324,7 @@ impl LinkedError {
     /// ```
     pub fn failure(&self) -> Option<(usize, &TransferError)> {
         match self {
-            Self::LegCount { .. } | Self::IdShardTooSmall { .. } => None,
+            Self::LegCount { .. } | Self::IdShardTooSmall { .. } | Self::TwoCeilings { .. } => None,
             Self::LegFailed { index, legs } => legs.get(*index).map(|error| (*index, error)),
         }
     }

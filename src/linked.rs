@@ -13,10 +13,19 @@
 //!    — one CAS per pinned account, returning what was debited — and names the
 //!    leg.
 //! 2. **Commit**: one CAS per pinned account adds what the batch credits to it
-//!    and unpins it. Commits cannot fail: the pin keeps the account open, and a
-//!    balance raised meanwhile by other credits lands in the word's headroom
-//!    (each pin carries at most [`crate::AMOUNT_MAX`], which is why a batch may
-//!    move at most that much into, and out of, any one account).
+//!    and unpins it. These commits cannot fail: the pin keeps the account open,
+//!    and a balance raised meanwhile by other credits lands in the word's
+//!    headroom (each pin carries at most [`crate::AMOUNT_MAX`], which is why a
+//!    batch may move at most that much into, and out of, any one account).
+//!    The exception is an account with a ceiling of its own
+//!    ([`crate::AccountOptions::ceiling`]): credits may have filled its room
+//!    since the reservation, and its commit must be refused then. So it is
+//!    committed **first**, by one CAS that checks the ceiling
+//!    (`AccountCell::commit_credit`); if that refuses, nothing of the batch
+//!    has been credited yet and the batch undoes everything, naming the leg.
+//!    Only one such commit can go first, so a batch may credit at most one
+//!    account with a ceiling ([`crate::LinkedError::TwoCeilings`], checked
+//!    before the batch runs).
 //!
 //! Nothing is credited before every debit succeeded, so no credit ever has to
 //! be taken back (it could have been spent meanwhile). What observers can see
@@ -100,10 +109,12 @@ enum Interrupted {
 pub(crate) fn apply_linked(epoch: &Epoch, legs: &[Leg<'_>]) -> Result<(), (usize, Rejection)> {
     loop {
         let mut pinned: Vec<Pinned<'_>> = Vec::with_capacity(legs.len() * 2);
-        match reserve(epoch, legs, &mut pinned) {
-            Ok(()) => {
-                for account in &pinned {
-                    account.cell.unpin(epoch, account.incoming);
+        match reserve(epoch, legs, &mut pinned).and_then(|()| commit_checked(epoch, legs, &pinned)) {
+            Ok(checked) => {
+                for (position, account) in pinned.iter().enumerate() {
+                    if Some(position) != checked {
+                        account.cell.unpin(epoch, account.incoming);
+                    }
                 }
                 return Ok(());
             }
@@ -119,6 +130,30 @@ pub(crate) fn apply_linked(epoch: &Epoch, legs: &[Leg<'_>]) -> Result<(), (usize
             }
         }
     }
+}
+
+/// Commits the batch's credit to its one account with a ceiling, if it has
+/// one, checked: the only commit that can fail, so it goes first, while
+/// nothing of the batch has been credited and an undo is still clean.
+/// Returns its position in `pinned`.
+fn commit_checked(
+    epoch: &Epoch,
+    legs: &[Leg<'_>],
+    pinned: &[Pinned<'_>],
+) -> Result<Option<usize>, Interrupted> {
+    let Some(position) = pinned.iter().position(|account| account.incoming > 0 && account.cell.has_ceiling())
+    else {
+        return Ok(None);
+    };
+    debug_assert!(
+        pinned[position + 1..].iter().all(|account| account.incoming == 0 || !account.cell.has_ceiling()),
+        "a batch credits at most one account with a ceiling (checked before it runs)"
+    );
+    let account = &pinned[position];
+    account.cell.commit_credit(epoch, account.incoming).map(|()| Some(position)).map_err(|reason| {
+        let leg = legs.iter().position(|leg| std::ptr::eq(leg.to, account.cell));
+        Interrupted::Failed(leg.unwrap_or_else(|| unreachable!("credited by a leg")), reason)
+    })
 }
 
 fn reserve<'a>(epoch: &Epoch, legs: &[Leg<'a>], pinned: &mut Vec<Pinned<'a>>) -> Result<(), Interrupted> {

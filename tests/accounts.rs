@@ -252,6 +252,7 @@ fn handle_and_id_calls_agree() {
             balance: handle.balance(),
             status: Status::Frozen,
             floor: -3,
+            ceiling: BALANCE_MAX,
             in_flight: 0,
             holds_open: 0,
             held: 0

@@ -17,7 +17,7 @@ const BANK_EUR: AccountId = AccountId(5);
 fn ledger() -> Ledger {
     let ledger = Ledger::new();
     let open = |id, asset, floor| {
-        ledger.open_account(id, AccountOptions { floor, asset }).unwrap();
+        ledger.open_account(id, AccountOptions { floor, asset, ceiling: None }).unwrap();
     };
     open(ALICE_USD, USD, Floor::Zero);
     open(BOB_USD, USD, Floor::Zero);

@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use support::lincheck::{self, Event};
 use support::model::{
-    self, AccountRef, Amount, AssetRef, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind,
-    HoldRef, LegSpec, Model, Op, Outcome, PolicyKind, Tag, TransferRef, Units,
+    self, AccountRef, Amount, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind, HoldRef,
+    LegSpec, Model, Op, Outcome, PolicyKind, ShapeRef, Tag, TransferRef, Units,
 };
 
 const THREADS: usize = 3;
@@ -112,11 +112,11 @@ fn tagged(op: Op, tag: u8) -> Op {
 
 fn setup() -> [Op; 7] {
     [
-        Op::Open(AccountRef(1), FloorKind::Zero, AssetRef(0)),
-        Op::Open(AccountRef(2), FloorKind::Overdraft(Amount(5, 1)), AssetRef(0)), // floor -2
-        Op::Open(AccountRef(3), FloorKind::Zero, AssetRef(0)),
-        Op::Credit(AccountRef(1), Amount(5, 2)),     // 3
-        Op::Credit(AccountRef(3), Amount(5, 0)),     // 1
+        Op::Open(AccountRef(1), FloorKind::Zero, ShapeRef(0)),
+        Op::Open(AccountRef(2), FloorKind::Overdraft(Amount(5, 1)), ShapeRef(0)), // floor -2
+        Op::Open(AccountRef(3), FloorKind::Zero, ShapeRef(20)),                   // ceiling 6
+        Op::Credit(AccountRef(1), Amount(5, 2)),                                  // 3
+        Op::Credit(AccountRef(3), Amount(5, 0)),                                  // 1
         Op::OpenBucket(BucketRef(1), PolicyKind(0)), // 3 units (the clock stands still: no refill)
         // Key 1: account 1, debit and hold scopes, cap 6, rate limit bucket 1.
         Op::IssueCredential(CredentialRef(1), CredentialKind(AccountRef(1), 0b11, 0b0110)),

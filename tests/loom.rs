@@ -842,3 +842,67 @@ fn quota_refill_is_paid_once_to_racing_takes() {
         assert_eq!(ledger.bucket_info(BUCKET).unwrap().level, 0);
     });
 }
+
+const WALLET: AccountId = AccountId(4);
+
+/// A ledger whose account `WALLET` has a ceiling of 2 and a balance of 1.
+fn ledger_with_wallet(accounts: &[(AccountId, Floor, u64)]) -> Arc<Ledger> {
+    let ledger = ledger(accounts);
+    let wallet = AccountOptions { ceiling: Some(2), ..AccountOptions::default() };
+    ledger.open_account(WALLET, wallet).unwrap();
+    ledger.credit(WALLET, 1).unwrap();
+    ledger
+}
+
+/// Ceiling: two credits race for the last unit of room; exactly one lands,
+/// and the winner's own read after it shows the ceiling reached. Rejects
+/// `_broken-stale-ceiling`.
+#[test]
+fn two_credits_race_for_the_last_room_under_the_ceiling() {
+    model(|| {
+        let ledger = ledger_with_wallet(&[]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let ((mine, seen_after_mine), theirs) = race(
+            move || {
+                let credit = one.credit(WALLET, 1);
+                (credit, one.balance(WALLET).unwrap())
+            },
+            move || two.credit(WALLET, 1),
+        );
+        assert!(mine.is_ok() != theirs.is_ok(), "exactly one fits: {mine:?} {theirs:?}");
+        let loser = if mine.is_ok() { theirs } else { mine };
+        let above = Rejection::CeilingExceeded { account: WALLET, balance: 2, amount: 1, ceiling: 2 };
+        assert_eq!(loser, Err(AccountError::Rejected(above)));
+        if mine.is_ok() {
+            assert_eq!(seen_after_mine, 2);
+        }
+        assert_eq!(ledger.balance(WALLET), Ok(2), "above the ceiling");
+    });
+}
+
+/// Ceiling in a linked batch: the batch credits the wallet's last unit of
+/// room (and pays C) while a credit races for the same room. Exactly one
+/// gets it; a refused batch leaves nothing, even when the credit landed
+/// between the batch's reservation and its commit. Rejects
+/// `_broken-stale-ceiling-commit`.
+#[test]
+fn a_batch_commit_races_a_credit_for_the_last_room_under_the_ceiling() {
+    model(|| {
+        let ledger = ledger_with_wallet(&[(A, Floor::Zero, 2), (C, Floor::Zero, 0)]);
+        let (one, two) = (ledger.clone(), ledger.clone());
+        let legs = [transfer(1, A, WALLET, 1), transfer(2, A, C, 1)];
+        let (batch, credit) = race(move || one.transfer_all(&legs), move || two.credit(WALLET, 1));
+        assert!(batch.is_ok() != credit.is_ok(), "exactly one gets the room: {batch:?} {credit:?}");
+        assert_eq!(ledger.balance(WALLET), Ok(2), "above the ceiling");
+        let expected = if batch.is_ok() { (0, 1) } else { (2, 0) };
+        assert_eq!((ledger.balance(A).unwrap(), ledger.balance(C).unwrap()), expected);
+        if let Err(LinkedError::LegFailed { index, legs }) = batch {
+            assert_eq!(index, 0);
+            assert!(matches!(
+                legs[0],
+                TransferError::Rejected { reason: Rejection::CeilingExceeded { .. }, .. }
+            ));
+        }
+        assert!(ledger.audit().is_consistent());
+    });
+}

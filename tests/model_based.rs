@@ -10,8 +10,8 @@ mod support;
 use proptest::prelude::*;
 use support::differential::{check_ops, StateChecks};
 use support::model::{
-    AccountRef, Amount, AssetRef, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind,
-    HoldRef, LegSpec, Op, PolicyKind, Tag, TransferRef, Units,
+    AccountRef, Amount, Batch, BucketRef, CredentialKind, CredentialRef, Expiry, FloorKind, HoldRef, LegSpec,
+    Op, PolicyKind, ShapeRef, Tag, TransferRef, Units,
 };
 
 fn account() -> impl Strategy<Value = AccountRef> {
@@ -78,7 +78,7 @@ fn credential_op() -> impl Strategy<Value = Op> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (account(), floor(), any::<u8>()).prop_map(|(account, floor, asset)| Op::Open(account, floor, AssetRef(asset))),
+        3 => (account(), floor(), any::<u8>()).prop_map(|(account, floor, asset)| Op::Open(account, floor, ShapeRef(asset))),
         4 => (account(), amount()).prop_map(|(account, amount)| Op::Credit(account, amount)),
         3 => (account(), amount()).prop_map(|(account, amount)| Op::Debit(account, amount)),
         1 => (account(), amount()).prop_map(|(account, amount)| Op::DebitByHandle(account, amount)),
@@ -126,12 +126,12 @@ fn a_scripted_sequence_matches() {
     let (a, b, c) = (AccountRef(1), AccountRef(2), AccountRef(3));
     let small = |n: u16| Amount(5, n - 1);
     check_sequence(&[
-        Op::Open(a, Zero, AssetRef(0)),
-        Op::Open(a, Zero, AssetRef(0)),
-        Op::Open(a, Unbounded, AssetRef(0)),
-        Op::Open(b, Overdraft(small(10)), AssetRef(0)),
-        Op::Open(c, Overdraft(Amount(2, 0)), AssetRef(0)),
-        Op::Open(AccountRef(0), Zero, AssetRef(0)),
+        Op::Open(a, Zero, ShapeRef(0)),
+        Op::Open(a, Zero, ShapeRef(0)),
+        Op::Open(a, Unbounded, ShapeRef(0)),
+        Op::Open(b, Overdraft(small(10)), ShapeRef(0)),
+        Op::Open(c, Overdraft(Amount(2, 0)), ShapeRef(0)),
+        Op::Open(AccountRef(0), Zero, ShapeRef(0)),
         Op::Credit(a, small(100)),
         Op::Credit(a, Amount(3, 0)),
         Op::Debit(a, Amount(0, 0)),
@@ -148,9 +148,9 @@ fn a_scripted_sequence_matches() {
         Op::Close(a),
         Op::Credit(a, small(1)),
         Op::Transfer(TransferRef(3), b, a, small(1)),
-        Op::Open(AccountRef(3), Unbounded, AssetRef(0)),
-        Op::Open(AccountRef(4), Zero, AssetRef(0)),
-        Op::Open(AccountRef(5), Zero, AssetRef(0)),
+        Op::Open(AccountRef(3), Unbounded, ShapeRef(0)),
+        Op::Open(AccountRef(4), Zero, ShapeRef(0)),
+        Op::Open(AccountRef(5), Zero, ShapeRef(0)),
         Op::Read(AccountRef(5)),
         Op::Transfer(TransferRef(4), AccountRef(3), AccountRef(4), Amount(1, 0)),
         Op::Transfer(TransferRef(5), AccountRef(3), AccountRef(4), small(1)),
@@ -167,9 +167,9 @@ fn a_scripted_hold_and_batch_sequence_matches() {
     let later = Expiry(3); // 30 ms
     let leg = |id, from, to, amount| LegSpec(TransferRef(id), from, to, amount);
     check_sequence(&[
-        Op::Open(a, Zero, AssetRef(0)),
-        Op::Open(b, Zero, AssetRef(0)),
-        Op::Open(c, Overdraft(small(5)), AssetRef(0)),
+        Op::Open(a, Zero, ShapeRef(0)),
+        Op::Open(b, Zero, ShapeRef(0)),
+        Op::Open(c, Overdraft(small(5)), ShapeRef(0)),
         Op::Credit(a, small(100)),
         Op::Hold(h1, a, b, small(60), later),
         Op::Hold(h1, a, b, small(60), later),     // repeat
@@ -220,8 +220,8 @@ fn a_scripted_credential_and_quota_sequence_matches() {
     // Scopes debit + hold; limits: bit 0 per-op 3, bit 1 cap 6, bit 2 rate bucket 1, bit 3 expiry 20 ms.
     let kind = |limits: u8| CredentialKind(a, 0b11, limits);
     check_sequence(&[
-        Op::Open(a, Zero, AssetRef(0)),
-        Op::Open(b, Zero, AssetRef(0)),
+        Op::Open(a, Zero, ShapeRef(0)),
+        Op::Open(b, Zero, ShapeRef(0)),
         Op::Credit(a, small(20)),
         Op::IssueCredential(k1, kind(0b0110)), // rate limit before its bucket exists
         Op::OpenBucket(q1, PolicyKind(3)),     // refill above capacity

@@ -12,6 +12,8 @@ use crate::Rejection;
 
 #[cfg(all(feature = "_broken-stale-status", feature = "_broken-stale-floor"))]
 compile_error!("both twins replace `debit`: enable one broken variant at a time");
+#[cfg(all(feature = "_broken-stale-closed", feature = "_broken-stale-ceiling"))]
+compile_error!("both twins replace `credit`: enable one broken variant at a time");
 
 impl AccountCell {
     /// `_broken-check-then-write`: reads, checks, then stores, with no CAS,
@@ -73,5 +75,29 @@ impl AccountCell {
             self.update(epoch, |state| Ok(State { balance: self.check_room(state, amount)?, ..state }))?;
         self.entered.fetch_add(amount, Ordering::Relaxed);
         Ok(next.balance)
+    }
+
+    /// `_broken-stale-ceiling`: checks the room under the ceiling on a
+    /// balance read before the CAS loop, and the loop only adds. Two credits
+    /// that both saw the last room both land above the ceiling.
+    #[cfg(feature = "_broken-stale-ceiling")]
+    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+        self.check_room(self.observe(epoch), amount)?;
+        let next = self.update(epoch, |state| {
+            self.check_status_for_credit(state)?;
+            Ok(State { balance: state.balance + amount as i64, ..state })
+        })?;
+        self.entered.fetch_add(amount, Ordering::Relaxed);
+        Ok(next.balance)
+    }
+
+    /// `_broken-stale-ceiling-commit`: a linked batch's commit to an account
+    /// with a ceiling trusts the room its reservation saw, as the commits to
+    /// other accounts do; a credit that filled the room in between leaves
+    /// the balance above the ceiling.
+    #[cfg(feature = "_broken-stale-ceiling-commit")]
+    pub(crate) fn commit_credit(&self, epoch: &Epoch, incoming_total: u64) -> Result<(), Rejection> {
+        self.unpin(epoch, incoming_total);
+        Ok(())
     }
 }

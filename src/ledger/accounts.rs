@@ -48,6 +48,9 @@ impl Ledger {
                 return Err(OpenError::OverdraftTooLarge { limit, limit_max: BALANCE_MAX as u64 });
             }
         }
+        if let Some(ceiling) = options.ceiling.filter(|&ceiling| ceiling > BALANCE_MAX as u64) {
+            return Err(OpenError::CeilingTooLarge { ceiling, ceiling_max: BALANCE_MAX as u64 });
+        }
         let make = || AccountCell::new(id, options, self.epoch.load());
         match self.directory.insert(id.0, make) {
             Inserted::New => Ok(Opened::Created),
@@ -397,6 +400,7 @@ impl<'ledger> Account<'ledger> {
             balance: state.balance,
             status: state.public_status(),
             floor: self.cell.floor(),
+            ceiling: self.cell.ceiling(),
             in_flight: state.in_flight as u32,
             holds_open: state.holds as u32,
             held: self.cell.held(),

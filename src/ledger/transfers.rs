@@ -165,6 +165,7 @@ impl Ledger {
             let link = Link::Leg { first, legs: leg_byte(legs.len()), index: leg_byte(index) };
             records.push((leg.id, Record { link, ..record }));
         }
+        check_one_ceiling(&resolved)?;
         let decision = self
             .transfer_ids
             .decide_linked(&records, || apply_linked(&self.epoch, &resolved))
@@ -196,5 +197,15 @@ impl Ledger {
     /// ```
     pub fn transfer_ids_remembered(&self) -> usize {
         self.transfer_ids.len()
+    }
+}
+
+/// A batch may credit at most one account with a ceiling (see [`crate::linked`]).
+fn check_one_ceiling(legs: &[Leg<'_>]) -> Result<(), LinkedError> {
+    let mut ceilinged = legs.iter().map(|leg| leg.to).filter(|cell| cell.has_ceiling());
+    let Some(first) = ceilinged.next() else { return Ok(()) };
+    match ceilinged.find(|cell| !std::ptr::eq(*cell, first)) {
+        Some(second) => Err(LinkedError::TwoCeilings { first: first.id(), second: second.id() }),
+        None => Ok(()),
     }
 }

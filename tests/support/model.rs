@@ -169,24 +169,33 @@ pub enum FloorKind {
 }
 
 impl FloorKind {
-    pub fn options(self, asset: AssetRef) -> AccountOptions {
+    pub fn options(self, asset: ShapeRef) -> AccountOptions {
         let floor = match self {
             FloorKind::Zero => Floor::Zero,
             FloorKind::Overdraft(limit) => Floor::Overdraft(limit.value()),
             FloorKind::Unbounded => Floor::Unbounded,
         };
-        AccountOptions { floor, asset: asset.asset() }
+        AccountOptions { floor, asset: asset.asset(), ceiling: asset.ceiling() }
     }
 }
 
-/// An account's asset: mostly the default one, sometimes a second, so that
-/// transfers, batches and holds across assets occur.
+/// An account's asset and ceiling: mostly the default asset and none, sometimes
+/// a second asset (so that transfers, batches and holds across assets occur),
+/// a low ceiling of 6 (so that credits race for its room), or one too large.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
-pub struct AssetRef(pub u8);
+pub struct ShapeRef(pub u8);
 
-impl AssetRef {
+impl ShapeRef {
     pub fn asset(self) -> Asset {
         Asset(u32::from(self.0 % 4 == 3))
+    }
+
+    pub fn ceiling(self) -> Option<u64> {
+        match (self.0 / 4) % 8 {
+            5 | 6 => Some(6),
+            7 => Some(BALANCE_MAX as u64 + 1),
+            _ => None,
+        }
     }
 }
 
@@ -278,7 +287,7 @@ pub struct Tag(pub u8);
 /// One call of the public API.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Arbitrary)]
 pub enum Op {
-    Open(AccountRef, FloorKind, AssetRef),
+    Open(AccountRef, FloorKind, ShapeRef),
     Credit(AccountRef, Amount),
     Debit(AccountRef, Amount),
     /// Like `Debit`, through an `Account` handle.
@@ -421,6 +430,8 @@ pub fn apply_real(real: &Real, op: &Op) -> Outcome {
 pub struct AccountModel {
     pub options: AccountOptions,
     pub floor: i64,
+    /// The option, or `BALANCE_MAX`.
+    pub ceiling: i64,
     pub balance: i64,
     pub status: Status,
     /// Transfers and batches pinning this account.
@@ -466,6 +477,9 @@ struct LinkedRun {
     pinned: Vec<(AccountId, u64, u64)>,
     /// Set once every reservation is made (`None`) or one failed (`Some`).
     finishing: Option<Option<(usize, Rejection)>>,
+    /// Whether the checked commit to the one destination with a ceiling (if
+    /// any) has been tried: the first commit step.
+    checked: bool,
 }
 
 /// The sequential specification. A transfer takes three steps, each atomic:
@@ -569,12 +583,17 @@ impl AccountModel {
             return Err(Rejection::AccountClosed { account: id });
         }
         let balance = self.balance + amount as i64;
-        if balance > BALANCE_MAX {
-            return Err(Rejection::BalanceOverflow {
-                account: id,
-                balance: self.balance,
-                amount,
-                balance_max: BALANCE_MAX,
+        if balance > self.ceiling {
+            return Err(match self.options.ceiling {
+                Some(ceiling) => {
+                    Rejection::CeilingExceeded { account: id, balance: self.balance, amount, ceiling }
+                }
+                None => Rejection::BalanceOverflow {
+                    account: id,
+                    balance: self.balance,
+                    amount,
+                    balance_max: BALANCE_MAX,
+                },
             });
         }
         Ok(balance)
@@ -657,6 +676,9 @@ impl Model {
                 return Err(OpenError::OverdraftTooLarge { limit, limit_max: BALANCE_MAX as u64 });
             }
         }
+        if let Some(ceiling) = options.ceiling.filter(|&ceiling| ceiling > BALANCE_MAX as u64) {
+            return Err(OpenError::CeilingTooLarge { ceiling, ceiling_max: BALANCE_MAX as u64 });
+        }
         if let Some(existing) = self.accounts.get(&id) {
             return if existing.options == options {
                 Ok(Opened::AlreadyExists)
@@ -675,6 +697,7 @@ impl Model {
         let account = AccountModel {
             options,
             floor,
+            ceiling: options.ceiling.map_or(BALANCE_MAX, |ceiling| ceiling as i64),
             balance: 0,
             status: Status::Open,
             in_flight: 0,
@@ -893,6 +916,11 @@ impl Model {
                 }
             }
         }
+        let ceilinged: Vec<AccountId> =
+            legs.iter().map(|leg| leg.to).filter(|to| self.accounts[to].options.ceiling.is_some()).collect();
+        if let Some(&second) = ceilinged.iter().find(|&&to| to != ceilinged[0]) {
+            return Stepped::Done(Err(LinkedError::TwoCeilings { first: ceilinged[0], second }));
+        }
         if legs.iter().any(|leg| self.transfer_id_pending(leg.id)) {
             return Stepped::Blocked;
         }
@@ -918,13 +946,44 @@ impl Model {
                 Some((index, reason)) => fail(index, TransferError::Rejected { reason, repeat: true }),
             };
         }
-        self.linked.insert(first, LinkedRun { legs, next: (0, 0), pinned: Vec::new(), finishing: None });
+        self.linked.insert(
+            first,
+            LinkedRun { legs, next: (0, 0), pinned: Vec::new(), finishing: None, checked: false },
+        );
         Stepped::Next
     }
 
     /// One CAS of a running batch.
     fn linked_step(&mut self, first: TransferId) -> Stepped<Result<LinkedReceipt, LinkedError>> {
         let mut run = self.linked.remove(&first).expect("begun");
+        if let (Some(None), false) = (run.finishing, run.checked) {
+            run.checked = true;
+            let ceilinged = |(id, _, incoming): &(AccountId, u64, u64)| {
+                *incoming > 0 && self.accounts[id].options.ceiling.is_some()
+            };
+            if let Some(slot) = run.pinned.iter().position(ceilinged) {
+                // The real `commit_checked`: one CAS, first, that may refuse.
+                let (account, _, incoming) = run.pinned[slot];
+                let model = self.get(account);
+                match model.can_credit(account, incoming) {
+                    Ok(balance) => {
+                        model.balance = balance;
+                        model.in_flight -= 1;
+                        run.pinned.remove(slot);
+                    }
+                    Err(reason) => {
+                        let leg =
+                            run.legs.iter().position(|leg| leg.to == account).expect("credited by a leg");
+                        run.finishing = Some(Some((leg, reason)));
+                    }
+                }
+                if run.pinned.is_empty() {
+                    return Stepped::Done(self.linked_finish(&run.legs, run.finishing.expect("finishing")));
+                }
+                self.linked.insert(first, run);
+                return Stepped::Next;
+            }
+        }
         if let Some(failure) = run.finishing {
             // Commit (or undo) the first pinned account left.
             let (account, debited, incoming) = run.pinned.remove(0);
@@ -1310,6 +1369,7 @@ impl Model {
             balance: account.balance,
             status: account.status,
             floor: account.floor,
+            ceiling: account.ceiling,
             in_flight: account.in_flight,
             holds_open: account.holds,
             held: account.held,
