@@ -426,6 +426,7 @@ impl<'a> InUse<'a> {
 /// Runs `operation` as one use of `cell` (see [`InUse::begin`]). Cap spend
 /// and rate-limit units are given back unless `took_effect` says the
 /// operation moved money.
+#[inline(always)]
 pub(crate) fn run_as<T, E>(
     cell: &CredentialCell,
     needed: Scopes,

@@ -256,6 +256,7 @@ impl Ledger {
     }
 
     /// [`run_as`] with this ledger's rate limits.
+    #[inline(always)]
     fn run_as<T, E>(
         &self,
         cell: &CredentialCell,
