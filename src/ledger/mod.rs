@@ -169,7 +169,7 @@ impl Ledger {
     }
 
     /// The buckets and the clock that credentials' rate limits draw on.
-    pub(crate) fn rates(&self) -> RateLimits<'_> {
+    fn rates(&self) -> RateLimits<'_> {
         RateLimits { buckets: &self.buckets, clock: &*self.clock }
     }
 
