@@ -185,8 +185,7 @@ impl AssetAudit {
     /// assert!(!AssetAudit { held_total: 2, ..part }.conserves());
     /// ```
     pub fn conserves(&self) -> bool {
-        let net_external = self.entered_total.wrapping_sub(self.left_total) as u64;
-        (self.balance_total + self.held_total) as u64 == net_external
+        books_balance(self.balance_total + self.held_total, self.entered_total, self.left_total)
     }
 
     fn add(&mut self, balance: i64, held: u64, entered: u64, left: u64) {
@@ -214,8 +213,7 @@ impl Audit {
     /// assert!(!crossed.conserves());
     /// ```
     pub fn conserves(&self) -> bool {
-        let net_external = self.entered_total.wrapping_sub(self.left_total) as u64;
-        (self.balance_total + self.held_total) as u64 == net_external
+        books_balance(self.balance_total + self.held_total, self.entered_total, self.left_total)
             && self.assets.iter().all(AssetAudit::conserves)
     }
 
@@ -246,4 +244,11 @@ impl Audit {
             && self.below_floor.is_empty()
             && self.closed_not_empty.is_empty()
     }
+}
+
+/// Whether `money` (balances plus held amounts) equals what `entered` minus
+/// what `left`, modulo 2^64: the flow counters wrap, and the check holds
+/// modulo 2^64 regardless (see [`Audit::entered_total`]).
+fn books_balance(money: i128, entered: u128, left: u128) -> bool {
+    money as u64 == entered.wrapping_sub(left) as u64
 }
