@@ -55,6 +55,7 @@ mod hold;
 mod hold_table;
 mod id;
 mod id_table;
+mod journal;
 mod ledger;
 mod linked;
 mod quota;
