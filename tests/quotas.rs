@@ -71,7 +71,7 @@ fn concurrent_takers_never_receive_more_than_capacity_plus_refill() {
                         Ok(_) => {
                             granted.fetch_add(units, Ordering::Relaxed);
                             // Every seventh grant is "not used" and goes back.
-                            if round % 7 == 0 {
+                            if round.is_multiple_of(7) {
                                 let back = ledger.refund(BUCKET, units).unwrap();
                                 refunded.fetch_add(back.restored, Ordering::Relaxed);
                             }

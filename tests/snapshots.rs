@@ -63,7 +63,7 @@ fn every_snapshot_under_load_conserves_exactly() {
                         expires_at_ms: u64::MAX,
                     };
                     if ledger.hold(hold).is_ok() {
-                        if n % 2 == 0 {
+                        if n.is_multiple_of(2) {
                             ledger.post(HoldId(id), 6).unwrap();
                         } else {
                             ledger.void(HoldId(id)).unwrap();

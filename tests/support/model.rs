@@ -1544,7 +1544,7 @@ impl Model {
     fn count_spend(&mut self, id: CredentialId, spend: u64) -> Result<u64, CredentialError> {
         let credential = self.credentials.get_mut(&id).expect("looked up");
         match credential.spec.spend_cap {
-            Some(cap) if credential.spent.checked_add(spend).map_or(true, |total| total > cap) => {
+            Some(cap) if credential.spent.checked_add(spend).is_none_or(|total| total > cap) => {
                 Err(CredentialError::SpendCapExceeded { id, cap, spent: credential.spent, requested: spend })
             }
             Some(_) => {

@@ -1,0 +1,188 @@
+//! The journal's directory: the lock that keeps a second process out, the
+//! segment files, and reading them back in order.
+//!
+//! # Implementation details
+//!
+//! * **Lock.** `LOCK` in the directory, held with `File::try_lock` for as
+//!   long as the journal is open. A second opener, in this process or
+//!   another, gets [`JournalError::Locked`] instead of a second writer.
+//! * **Segments** are named by their first position, zero-padded so that
+//!   names sort as positions do. A new segment is created with its header
+//!   written and synced, then the directory synced, before any record goes
+//!   into it: a segment that exists after a crash has a header that verifies.
+//! * **Reading back** lists the segments, checks that each begins where the
+//!   previous one ended (a missing segment is refused: acknowledged records
+//!   were in it), reads each with [`super::format::read_segment`] (only the
+//!   newest may end in a torn tail), and truncates a torn tail, reporting it.
+//! * Every I/O error is returned, named by its path; none is retried.
+
+// The journal that uses these files is being built (issue 16).
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::format::{encode_header, read_segment, FormatError, Segment, TornTail};
+
+const LOCK_FILE: &str = "LOCK";
+const SEGMENT_PREFIX: &str = "segment-";
+const SEGMENT_SUFFIX: &str = ".log";
+
+/// Why the journal's directory cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum JournalError {
+    /// Another open journal (in this process or another) holds the directory.
+    #[error("{dir}: another process (or another ledger in this one) has this journal open", dir = dir.display())]
+    Locked { dir: PathBuf },
+    /// An I/O error, never retried.
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A segment does not verify.
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    /// The segments do not follow each other: one is missing.
+    #[error("{dir}: a segment is missing: the records jump from position {expected} to {found}", dir = dir.display())]
+    MissingSegment { dir: PathBuf, expected: u64, found: u64 },
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+    move |source| JournalError::Io { path: path.to_owned(), source }
+}
+
+/// The name of the segment whose first record has position `first_position`.
+pub(crate) fn segment_name(first_position: u64) -> String {
+    format!("{SEGMENT_PREFIX}{first_position:020}{SEGMENT_SUFFIX}")
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(SEGMENT_PREFIX)?.strip_suffix(SEGMENT_SUFFIX)?;
+    if digits.len() != 20 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// One segment as read back.
+#[derive(Debug)]
+pub(crate) struct ReadSegment {
+    pub(crate) name: String,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) segment: Segment,
+}
+
+/// Every segment of a journal, in order, and the torn tail that was cut
+/// from the newest (file name and what was cut).
+#[derive(Debug)]
+pub(crate) struct ReadBack {
+    pub(crate) segments: Vec<ReadSegment>,
+    pub(crate) truncated: Option<(String, TornTail)>,
+}
+
+/// An open journal directory, locked for as long as this lives.
+#[derive(Debug)]
+pub(crate) struct JournalDir {
+    path: PathBuf,
+    _lock: File,
+}
+
+impl JournalDir {
+    /// Opens (creating it if needed) and locks the journal directory `path`.
+    pub(crate) fn open(path: &Path) -> Result<Self, JournalError> {
+        std::fs::create_dir_all(path).map_err(io_error(path))?;
+        let lock_path = path.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io_error(&lock_path))?;
+        match lock.try_lock() {
+            Ok(()) => Ok(Self { path: path.to_owned(), _lock: lock }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(JournalError::Locked { dir: path.to_owned() }),
+            Err(std::fs::TryLockError::Error(source)) => Err(JournalError::Io { path: lock_path, source }),
+        }
+    }
+
+    /// Makes the directory's entries durable (after a file is created,
+    /// renamed or removed).
+    fn sync_dir(&self) -> Result<(), JournalError> {
+        File::open(&self.path).and_then(|dir| dir.sync_all()).map_err(io_error(&self.path))
+    }
+
+    /// Creates the segment whose first record will have position
+    /// `first_position`: header written and synced, directory synced.
+    pub(crate) fn create_segment(&self, first_position: u64) -> Result<SegmentWriter, JournalError> {
+        let path = self.path.join(segment_name(first_position));
+        let mut file =
+            OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_error(&path))?;
+        file.write_all(&encode_header(first_position)).map_err(io_error(&path))?;
+        file.sync_all().map_err(io_error(&path))?;
+        self.sync_dir()?;
+        Ok(SegmentWriter { file, path })
+    }
+
+    /// Reads every segment back in order, refusing a missing one, and
+    /// truncates the newest's torn tail (synced before this returns).
+    pub(crate) fn read_back(&self) -> Result<ReadBack, JournalError> {
+        let mut names = Vec::new();
+        for entry in std::fs::read_dir(&self.path).map_err(io_error(&self.path))? {
+            let entry = entry.map_err(io_error(&self.path))?;
+            if let Some(first) = entry.file_name().to_str().and_then(parse_segment_name) {
+                names.push((first, segment_name(first)));
+            }
+        }
+        names.sort_unstable();
+        let mut read_back = ReadBack { segments: Vec::with_capacity(names.len()), truncated: None };
+        let count = names.len();
+        for (index, (_, name)) in names.into_iter().enumerate() {
+            let path = self.path.join(&name);
+            let bytes = std::fs::read(&path).map_err(io_error(&path))?;
+            let segment = read_segment(&name, &bytes, index + 1 == count)?;
+            if let Some(previous) = read_back.segments.last() {
+                let expected = previous.segment.next_position();
+                if segment.first_position != expected {
+                    let found = segment.first_position;
+                    return Err(JournalError::MissingSegment { dir: self.path.clone(), expected, found });
+                }
+            }
+            if let Some(torn) = segment.torn {
+                truncate(&path, torn.offset)?;
+                read_back.truncated = Some((name.clone(), torn));
+            }
+            read_back.segments.push(ReadSegment { name, bytes, segment });
+        }
+        Ok(read_back)
+    }
+}
+
+fn truncate(path: &Path, len: u64) -> Result<(), JournalError> {
+    let file = OpenOptions::new().write(true).open(path).map_err(io_error(path))?;
+    file.set_len(len).and_then(|()| file.sync_all()).map_err(io_error(path))
+}
+
+/// The newest segment, open for appending.
+#[derive(Debug)]
+pub(crate) struct SegmentWriter {
+    file: File,
+    path: PathBuf,
+}
+
+impl SegmentWriter {
+    /// Appends encoded records (not yet durable).
+    pub(crate) fn append(&mut self, records: &[u8]) -> Result<(), JournalError> {
+        self.file.write_all(records).map_err(io_error(&self.path))
+    }
+
+    /// Makes everything appended so far durable (`fdatasync`).
+    pub(crate) fn sync(&mut self) -> Result<(), JournalError> {
+        self.file.sync_data().map_err(io_error(&self.path))
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests;
