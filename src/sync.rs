@@ -23,13 +23,24 @@
 compile_error!("choose one of --cfg atomic_ledger_loom and --cfg atomic_ledger_shuttle");
 
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-pub(crate) use std::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 #[cfg(atomic_ledger_loom)]
-pub(crate) use loom::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
 
 #[cfg(atomic_ledger_shuttle)]
-pub(crate) use shuttle::sync::atomic::{AtomicPtr, AtomicU64, Ordering};
+pub(crate) use shuttle::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering};
+
+/// Threads the crate starts itself (the journal's flusher): the checker's
+/// under a checker, so that models see them.
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+pub(crate) use std::thread::{spawn, JoinHandle};
+
+#[cfg(atomic_ledger_loom)]
+pub(crate) use loom::thread::{spawn, JoinHandle};
+
+#[cfg(atomic_ledger_shuttle)]
+pub(crate) use shuttle::thread::{spawn, JoinHandle};
 
 /// A std atomic that the checkers do *not* see, for inputs that are not ledger
 /// state (the manual clock, the count of id generators made). Its `Ordering` is the std one, which the loom and
@@ -45,6 +56,66 @@ pub(crate) use parking_lot::{Mutex, MutexGuard};
 
 #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
 pub(crate) use self::checked_mutex::{Mutex, MutexGuard};
+
+/// A condition variable over [`Mutex`], with the guard-in, guard-out shape
+/// of std's, on every backend.
+#[derive(Debug, Default)]
+pub(crate) struct Condvar(CondvarBackend);
+
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+type CondvarBackend = parking_lot::Condvar;
+#[cfg(atomic_ledger_loom)]
+type CondvarBackend = loom::sync::Condvar;
+#[cfg(atomic_ledger_shuttle)]
+type CondvarBackend = shuttle::sync::Condvar;
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Self(CondvarBackend::new())
+    }
+
+    /// Releases `guard`, waits for a notification, and locks again.
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+        {
+            let mut guard = guard;
+            self.0.wait(&mut guard);
+            guard
+        }
+        #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
+        self.0.wait(guard).unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// As [`Self::wait`], but returns after `timeout` at the latest.
+    ///
+    /// The checkers have no clock: under them this is [`Self::wait`], and a
+    /// model must never rely on a timeout to make progress.
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: std::time::Duration,
+    ) -> MutexGuard<'a, T> {
+        #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+        {
+            let mut guard = guard;
+            self.0.wait_for(&mut guard, timeout);
+            guard
+        }
+        #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
+        {
+            let _ = timeout;
+            self.wait(guard)
+        }
+    }
+
+    pub(crate) fn notify_one(&self) {
+        self.0.notify_one();
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
 
 #[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
 mod checked_mutex {

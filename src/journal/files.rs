@@ -16,9 +16,6 @@
 //!   newest may end in a torn tail), and truncates a torn tail, reporting it.
 //! * Every I/O error is returned, named by its path; none is retried.
 
-// The journal that uses these files is being built (issue 16).
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};

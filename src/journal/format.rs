@@ -30,10 +30,6 @@
 //! corruption: it is refused, naming the file and the offset, because
 //! acknowledged records may lie beyond it.
 
-// The journal that writes and recovers segments is being built (issue 16);
-// until it lands, only the tests use this format.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::ops::Range;
 
 /// The first bytes of every segment.

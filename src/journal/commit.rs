@@ -1,0 +1,444 @@
+//! Group commit: the flusher thread that writes the ring's records in
+//! position order and syncs them, and the ways to wait for that.
+//!
+//! # Implementation details
+//!
+//! * **One flusher thread** per journal owns the [`Storage`]. A round copies
+//!   every record handed out so far from the ring (waiting only for steps
+//!   still between their position and their record), appends them in one
+//!   write, syncs once, and then publishes `durable`: every position below
+//!   it is on stable storage. Callers that wait meanwhile share the next
+//!   round's sync: that is group commit. A dedicated thread, rather than a
+//!   leader elected among waiters, lets an async task wait without blocking
+//!   its executor's thread on `fdatasync`.
+//! * **Waking the flusher.** It sleeps while nobody waits. A waiter raises
+//!   `requested` under the `control` lock and notifies `work` if the flusher
+//!   is idle; the flusher checks `requested` under the same lock before it
+//!   sleeps, so no request is lost. Writers that do not wait (buffered
+//!   durability) never touch the lock: the flusher then wakes every
+//!   `flush_interval` to write what is pending.
+//! * **Publishing progress.** The flusher stores `durable` (or `consumed`,
+//!   in the ring) *before* taking the lock to notify `progress`; a waiter
+//!   checks under the lock before it sleeps, so it either sees the new value
+//!   or is asleep when the notification comes.
+//! * **Failure is final.** The first error from the store is latched in
+//!   `failure`, `failed` is set, every waiter and ticket is woken with
+//!   [`JournalFailed`], and the flusher exits. Nothing is retried: a retry
+//!   after a failed `fdatasync` can report success for data the kernel has
+//!   already dropped. Records handed out after that are never written.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
+use crossbeam_utils::CachePadded;
+
+use super::format::encode_record;
+use super::ring::{Ring, HOLE_KIND};
+use super::storage::{JournalAction, Storage};
+use crate::sync::{AtomicBool, AtomicU64, Condvar, JoinHandle, Mutex, MutexGuard, Ordering};
+
+/// The journal could not make records durable. It stays failed: the
+/// operation that reports this, and every later durable operation, is not
+/// acknowledged. What it did in memory may or may not be on disk; reopen
+/// the ledger to recover what is.
+///
+/// ```text
+/// journal sync failed at position 1234 (Other); no later operation is acknowledged
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("journal {action} failed at position {position} ({kind:?}); no later operation is acknowledged")]
+pub struct JournalFailed {
+    /// What the journal was doing.
+    pub action: JournalAction,
+    /// The I/O error's kind (the full error is in the ledger's log of it).
+    pub kind: std::io::ErrorKind,
+    /// The first position that is not durable.
+    pub position: u64,
+}
+
+/// How much a round copies at most: a bound on the flusher's buffer.
+const ROUND_BYTES_MAX: usize = 4 << 20;
+
+/// What waiters and the flusher agree on under the lock.
+#[derive(Debug, Default)]
+struct Control {
+    /// Someone waits for every position below this to be durable (or, for
+    /// a ring slot, consumed).
+    requested: u64,
+    flusher_idle: bool,
+    stopping: bool,
+    failure: Option<JournalFailed>,
+    /// The failure's full message (path and OS error).
+    failure_detail: Option<String>,
+    /// Tickets waiting: (positions below this durable, waker).
+    wakers: Vec<(u64, Waker)>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    ring: Ring,
+    durable: CachePadded<AtomicU64>,
+    /// `failure.is_some()`, readable without the lock.
+    failed: AtomicBool,
+    control: Mutex<Control>,
+    /// The flusher sleeps here.
+    work: Condvar,
+    /// Waiters for durability or ring room sleep here.
+    progress: Condvar,
+    /// Buffered durability: write pending records at least this often.
+    flush_interval: Option<Duration>,
+}
+
+/// The journal's write path: positions, records, group commit.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    shared: Arc<Shared>,
+    flusher: Option<JoinHandle<()>>,
+}
+
+/// A position taken by a step; filled with its record by [`Self::fill`], or
+/// with a hole when dropped unfilled (the step's CAS failed).
+#[must_use = "a position must be filled: drop it only when the step changed nothing"]
+#[derive(Debug)]
+pub(crate) struct Reservation<'a> {
+    journal: &'a Journal,
+    position: u64,
+    filled: bool,
+}
+
+impl Reservation<'_> {
+    pub(crate) fn position(&self) -> u64 {
+        self.position
+    }
+
+    /// Writes the step's record (kind ≠ 0).
+    pub(crate) fn fill(mut self, kind: u8, payload: &[u8]) {
+        assert_ne!(kind, HOLE_KIND, "kind 0 is the hole");
+        self.filled = true;
+        self.journal.write(self.position, kind, payload);
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.journal.write(self.position, HOLE_KIND, &[]);
+        }
+    }
+}
+
+impl Journal {
+    /// Starts the flusher over `storage`; the first record will have
+    /// `first_position`. `flush_interval`: `None` writes only when someone
+    /// waits; `Some` also writes pending records that often.
+    pub(crate) fn start(
+        storage: impl Storage,
+        first_position: u64,
+        ring_capacity: usize,
+        flush_interval: Option<Duration>,
+    ) -> Self {
+        let shared = Arc::new(Shared {
+            ring: Ring::new(ring_capacity, first_position),
+            durable: CachePadded::new(AtomicU64::new(first_position)),
+            failed: AtomicBool::new(false),
+            control: Mutex::new(Control { requested: first_position, ..Control::default() }),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+            flush_interval,
+        });
+        let flusher = {
+            let shared = Arc::clone(&shared);
+            crate::sync::spawn(move || Flusher::new(shared, storage, first_position).run())
+        };
+        Self { shared, flusher: Some(flusher) }
+    }
+
+    /// Takes the next position for a step that is about to publish a change.
+    #[inline]
+    pub(crate) fn reserve(&self) -> Reservation<'_> {
+        Reservation { journal: self, position: self.shared.ring.reserve(), filled: false }
+    }
+
+    /// Every position below this has been handed out.
+    pub(crate) fn handed_out(&self) -> u64 {
+        self.shared.ring.handed_out()
+    }
+
+    /// Every position below this is durable.
+    pub(crate) fn durable(&self) -> u64 {
+        self.shared.durable.load(Ordering::Acquire)
+    }
+
+    /// The failure that stopped the journal, if any.
+    #[inline]
+    pub(crate) fn failure(&self) -> Option<JournalFailed> {
+        // Acquire: pairs with `fail`'s Release; then the lock holds the value.
+        if !self.shared.failed.load(Ordering::Acquire) {
+            return None;
+        }
+        self.shared.control.lock().failure
+    }
+
+    /// The full message of the failure that stopped the journal.
+    pub(crate) fn failure_detail(&self) -> Option<String> {
+        self.shared.control.lock().failure_detail.clone()
+    }
+
+    fn write(&self, position: u64, kind: u8, payload: &[u8]) {
+        let ring = &self.shared.ring;
+        if !ring.has_room(position) && !self.wait_for_room(position) {
+            return; // failed: nothing after the failure is written
+        }
+        ring.write(position, kind, payload);
+    }
+
+    /// Waits until `position`'s slot is free; `false` if the journal failed.
+    #[cold]
+    fn wait_for_room(&self, position: u64) -> bool {
+        let shared = &*self.shared;
+        let consumed_needed = position + 1 - shared.ring.capacity();
+        let mut control = shared.control.lock();
+        loop {
+            if control.failure.is_some() {
+                return false;
+            }
+            if shared.ring.has_room(position) {
+                return true;
+            }
+            control = shared.request(control, consumed_needed);
+        }
+    }
+
+    /// Blocks until every position below `end` is durable.
+    pub(crate) fn wait_durable(&self, end: u64) -> Result<(), JournalFailed> {
+        let shared = &*self.shared;
+        if shared.durable.load(Ordering::Acquire) >= end {
+            return Ok(());
+        }
+        let mut control = shared.control.lock();
+        loop {
+            if let Some(failure) = control.failure {
+                return Err(failure);
+            }
+            if shared.durable.load(Ordering::Acquire) >= end {
+                return Ok(());
+            }
+            control = shared.request(control, end);
+        }
+    }
+
+    /// Blocks until everything handed out so far is durable: the barrier.
+    pub(crate) fn sync(&self) -> Result<(), JournalFailed> {
+        self.wait_durable(self.handed_out())
+    }
+
+    /// A future that completes once everything handed out so far is durable.
+    pub(crate) fn synced(&self) -> Synced<'_> {
+        Synced { shared: &self.shared, end: self.handed_out() }
+    }
+}
+
+impl Shared {
+    /// Asks the flusher to make (or consume) every position below `end`,
+    /// then sleeps until it makes progress.
+    fn request<'a>(&self, mut control: MutexGuard<'a, Control>, end: u64) -> MutexGuard<'a, Control> {
+        self.ask(&mut control, end);
+        self.progress.wait(control)
+    }
+
+    fn ask(&self, control: &mut Control, end: u64) {
+        control.requested = control.requested.max(end);
+        if control.flusher_idle {
+            self.work.notify_one();
+        }
+    }
+
+    /// Latches the first failure and wakes everyone with it.
+    fn fail(&self, failure: JournalFailed, detail: String) {
+        let mut control = self.control.lock();
+        control.failure.get_or_insert(failure);
+        control.failure_detail.get_or_insert(detail);
+        // Release: `Journal::failure` reads the latched value after this.
+        self.failed.store(true, Ordering::Release);
+        for (_, waker) in control.wakers.drain(..) {
+            waker.wake();
+        }
+        drop(control);
+        self.progress.notify_all();
+    }
+
+    /// Wakes the waiters and tickets that `durable` (or `consumed`) now satisfies.
+    fn announce(&self, durable: u64) {
+        let mut control = self.control.lock();
+        let mut index = 0;
+        while index < control.wakers.len() {
+            if control.wakers[index].0 <= durable {
+                control.wakers.swap_remove(index).1.wake();
+            } else {
+                index += 1;
+            }
+        }
+        drop(control);
+        self.progress.notify_all();
+    }
+}
+
+impl Drop for Journal {
+    /// Writes and syncs what is pending, then stops the flusher.
+    fn drop(&mut self) {
+        {
+            let mut control = self.shared.control.lock();
+            control.stopping = true;
+            self.shared.work.notify_one();
+        }
+        if let Some(flusher) = self.flusher.take() {
+            // A panic in the flusher is a bug; it has already been reported,
+            // and the drop must not panic again.
+            let _ = flusher.join();
+        }
+    }
+}
+
+/// The flusher thread's state.
+struct Flusher<S> {
+    shared: Arc<Shared>,
+    storage: S,
+    /// Positions below this have been copied out of the ring (and, once the
+    /// round's sync returns, are durable).
+    consumed: u64,
+    frames: Vec<u8>,
+    payload: Vec<u8>,
+}
+
+impl<S: Storage> Flusher<S> {
+    fn new(shared: Arc<Shared>, storage: S, first_position: u64) -> Self {
+        Self { shared, storage, consumed: first_position, frames: Vec::new(), payload: Vec::new() }
+    }
+
+    fn run(mut self) {
+        while self.wait_for_work() {
+            if let Err((action, kind, detail)) = self.round() {
+                let failure = JournalFailed { action, kind, position: self.durable() };
+                self.shared.fail(failure, detail);
+                return;
+            }
+        }
+    }
+
+    fn durable(&self) -> u64 {
+        self.shared.durable.load(Ordering::Relaxed)
+    }
+
+    /// Sleeps until a round is due; `false` once stopping with nothing pending.
+    fn wait_for_work(&self) -> bool {
+        let shared = &*self.shared;
+        let mut control = shared.control.lock();
+        let mut timed_wait = false;
+        loop {
+            let durable = self.durable();
+            let pending = shared.ring.handed_out() > durable;
+            if control.requested > durable || (pending && (control.stopping || timed_wait)) {
+                return true;
+            }
+            if control.stopping || control.failure.is_some() {
+                return false;
+            }
+            control.flusher_idle = true;
+            control = match shared.flush_interval {
+                Some(interval) if pending => {
+                    timed_wait = true;
+                    shared.work.wait_timeout(control, interval)
+                }
+                _ => shared.work.wait(control),
+            };
+            control.flusher_idle = false;
+        }
+    }
+
+    /// Copies what has been handed out, writes it, syncs it, publishes it.
+    fn round(&mut self) -> Result<(), (JournalAction, std::io::ErrorKind, String)> {
+        let first = self.consumed;
+        let end = self.shared.ring.handed_out();
+        self.frames.clear();
+        while self.consumed < end && self.frames.len() < ROUND_BYTES_MAX {
+            self.copy_next();
+        }
+        if self.shared.ring.consumed() < self.consumed {
+            self.shared.ring.publish_consumed(self.consumed);
+            self.shared.announce(self.durable()); // ring room, for writers waiting on it
+        }
+        if !self.frames.is_empty() {
+            let report =
+                |error: super::storage::StorageError| (error.action, error.kind(), error.to_string());
+            self.storage.append(first, &self.frames).map_err(report)?;
+            self.storage.sync().map_err(report)?;
+        }
+        // Release: a waiter that acquires `durable` may act on its records
+        // being on disk (the sync above returned).
+        self.shared.durable.store(self.consumed, Ordering::Release);
+        self.shared.announce(self.consumed);
+        Ok(())
+    }
+
+    /// Copies the record at `consumed`, waiting for its step if it is still
+    /// running (publishing what was copied, so that waiting writers move on).
+    fn copy_next(&mut self) {
+        loop {
+            self.payload.clear();
+            if let Some(kind) = self.shared.ring.read(self.consumed, &mut self.payload) {
+                encode_record(self.consumed, kind, &self.payload, &mut self.frames);
+                self.consumed += 1;
+                return;
+            }
+            if self.shared.ring.consumed() < self.consumed {
+                self.shared.ring.publish_consumed(self.consumed);
+                self.shared.announce(self.durable());
+            }
+            crate::sync::yield_now();
+        }
+    }
+}
+
+/// A ticket that completes once every operation before it is durable
+/// ([`std::future::Future`]; any executor, no runtime needed).
+#[must_use = "a ticket does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Synced<'a> {
+    shared: &'a Shared,
+    end: u64,
+}
+
+impl Future for Synced<'_> {
+    type Output = Result<(), JournalFailed>;
+
+    fn poll(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Self::Output> {
+        let shared = self.shared;
+        if shared.durable.load(Ordering::Acquire) >= self.end {
+            return Poll::Ready(Ok(()));
+        }
+        let mut control = shared.control.lock();
+        if let Some(failure) = control.failure {
+            return Poll::Ready(Err(failure));
+        }
+        // Checked again under the lock: the flusher wakes tickets under it,
+        // after storing `durable`.
+        if shared.durable.load(Ordering::Acquire) >= self.end {
+            return Poll::Ready(Ok(()));
+        }
+        let waker = context.waker();
+        if !control.wakers.iter().any(|(end, known)| *end == self.end && known.will_wake(waker)) {
+            control.wakers.push((self.end, waker.clone()));
+        }
+        shared.ask(&mut control, self.end);
+        Poll::Pending
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests;
+
+#[cfg(all(test, atomic_ledger_loom))]
+mod loom_tests;
