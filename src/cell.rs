@@ -58,6 +58,7 @@
 //! On x86 every locked RMW is already a full barrier, so this costs nothing there.
 
 use crate::epoch::Epoch;
+use crate::journal::{Entry, Logging, NoLog, RecoveredAccount};
 use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
@@ -291,6 +292,22 @@ impl AccountCell {
         }
     }
 
+    /// The cell of an account as recovery left it (no pin, no open hold).
+    pub(crate) fn restored(account: &RecoveredAccount, born_epoch: u64) -> Self {
+        let cell = Self::new(account.id, account.options, born_epoch);
+        let status = match account.status {
+            Status::Open => STATUS_OPEN,
+            Status::Frozen => STATUS_FROZEN,
+            Status::Closed => STATUS_CLOSED,
+        };
+        assert!((FLOOR_MIN..=BALANCE_REPR_MAX).contains(&account.balance), "replay checked the balance");
+        let state = State { status, balance: account.balance, ..State::INITIAL };
+        cell.word.store(state.encode(snap_bit(born_epoch)), Ordering::Relaxed);
+        cell.entered.store(account.entered, Ordering::Relaxed);
+        cell.left.store(account.left, Ordering::Relaxed);
+        cell
+    }
+
     /// The options the account was opened with, rebuilt from its fields.
     pub(crate) fn options(&self) -> AccountOptions {
         let floor = match self.floor_kind {
@@ -358,11 +375,20 @@ impl AccountCell {
     /// state and returns the next one or an error; the CAS installs it only if
     /// the word did not change meanwhile. Returns the state installed. The
     /// snapshot bit is carried over unchanged.
+    ///
+    /// With a journal, a change takes its log position between the load
+    /// that decided it and the CAS that publishes it (the ordering rule,
+    /// `docs/journal.md`): every step that reads the new word then takes a
+    /// later position. The position gets `note()`'s entry once the CAS
+    /// succeeds, and a hole if it fails or `note` has no entry (a step with
+    /// nothing to recover, such as a pin).
     #[cfg(not(feature = "_broken-check-then-write"))]
     #[inline]
     fn update<E>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
+        note: impl Fn() -> Option<Entry>,
         mut decide: impl FnMut(State) -> Result<State, E>,
     ) -> Result<State, E> {
         let current = epoch.load();
@@ -370,11 +396,20 @@ impl AccountCell {
         loop {
             self.save_if_due(current, word);
             let next = decide(State::decode(word))?;
-            // AcqRel/Acquire: see the module docs.
             let new_word = next.encode(word & SNAP_BIT);
+            let position = log.take_position(new_word != word);
+            // AcqRel/Acquire: see the module docs.
             match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => return Ok(next),
-                Err(actual) => word = actual,
+                Ok(_) => {
+                    if position.is_some() {
+                        log.fill(position, note());
+                    }
+                    return Ok(next);
+                }
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         }
     }
@@ -452,8 +487,9 @@ impl AccountCell {
     /// Debit to the outside world. Returns the new balance.
     #[cfg(not(any(feature = "_broken-stale-status", feature = "_broken-stale-floor")))]
     #[inline]
-    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
-        let next = self.update(epoch, |state| {
+    pub(crate) fn debit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
+        let note = || Some(Entry::Debited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
             let balance = self.check_debit(state, amount)?;
             Ok(State { balance, ..state })
         })?;
@@ -464,8 +500,9 @@ impl AccountCell {
     /// Credit from the outside world. Returns the new balance.
     #[cfg(not(any(feature = "_broken-stale-closed", feature = "_broken-stale-ceiling")))]
     #[inline]
-    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
-        let next = self.update(epoch, |state| {
+    pub(crate) fn credit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
+        let note = || Some(Entry::Credited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
             let balance = self.check_credit(state, amount)?;
             Ok(State { balance, ..state })
         })?;
@@ -476,13 +513,19 @@ impl AccountCell {
     /// A hold's debit: lowers the balance (never below the floor) and counts an
     /// open hold, in one CAS; then adds the amount to the held total.
     pub(crate) fn begin_hold(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
-        self.update(epoch, |state| {
-            let balance = self.check_debit(state, amount)?;
-            if state.holds == u64::from(HOLDS_OPEN_MAX) {
-                return Err(Rejection::TooManyHolds { account: self.id, holds_open_max: HOLDS_OPEN_MAX });
-            }
-            Ok(State { balance, holds: state.holds + 1, ..state })
-        })?;
+        // Holds are not journaled yet (issue 16's next step).
+        self.update(
+            epoch,
+            NoLog,
+            || None,
+            |state| {
+                let balance = self.check_debit(state, amount)?;
+                if state.holds == u64::from(HOLDS_OPEN_MAX) {
+                    return Err(Rejection::TooManyHolds { account: self.id, holds_open_max: HOLDS_OPEN_MAX });
+                }
+                Ok(State { balance, holds: state.holds + 1, ..state })
+            },
+        )?;
         // The money is in neither the balance nor `held` between the CAS and this
         // add, never in both. A snapshot cannot fall in between (module docs of
         // `crate::snapshot`).
@@ -510,55 +553,75 @@ impl AccountCell {
     /// Cannot fail: an account with open holds cannot close, and the headroom
     /// holds every open hold's amount.
     pub(crate) fn end_hold(&self, epoch: &Epoch, returned: u64) {
-        let ended = self.update(epoch, |state| -> Result<State, std::convert::Infallible> {
-            debug_assert!(state.holds >= 1 && state.status != STATUS_CLOSED, "{state:?}");
-            Ok(State { balance: state.balance + returned as i64, holds: state.holds - 1, ..state })
-        });
+        let ended = self.update(
+            epoch,
+            NoLog,
+            || None,
+            |state| -> Result<State, std::convert::Infallible> {
+                debug_assert!(state.holds >= 1 && state.status != STATUS_CLOSED, "{state:?}");
+                Ok(State { balance: state.balance + returned as i64, holds: state.holds - 1, ..state })
+            },
+        );
         debug_assert!(ended.is_ok());
     }
 
     /// Open → frozen; frozen stays frozen.
-    pub(crate) fn freeze(&self, epoch: &Epoch) -> Result<(), Rejection> {
-        self.set_status(epoch, STATUS_FROZEN)
+    pub(crate) fn freeze(&self, epoch: &Epoch, log: impl Logging) -> Result<(), Rejection> {
+        self.set_status(epoch, log, STATUS_FROZEN)
     }
 
     /// Frozen → open; open stays open.
-    pub(crate) fn unfreeze(&self, epoch: &Epoch) -> Result<(), Rejection> {
-        self.set_status(epoch, STATUS_OPEN)
+    pub(crate) fn unfreeze(&self, epoch: &Epoch, log: impl Logging) -> Result<(), Rejection> {
+        self.set_status(epoch, log, STATUS_OPEN)
     }
 
-    fn set_status(&self, epoch: &Epoch, status: u64) -> Result<(), Rejection> {
+    fn status_entry(&self, status: u64) -> Option<Entry> {
+        let status = State { status, ..State::INITIAL }.public_status();
+        Some(Entry::StatusSet { account: self.id, status })
+    }
+
+    fn set_status(&self, epoch: &Epoch, log: impl Logging, status: u64) -> Result<(), Rejection> {
         let state = self.observe(epoch);
         if state.status == status {
             return Ok(()); // Already there: no write, so no cache-line traffic.
         }
-        self.update(epoch, |state| match state.status {
-            STATUS_CLOSED => Err(Rejection::AccountClosed { account: self.id }),
-            _ => Ok(State { status, ..state }),
-        })
+        self.update(
+            epoch,
+            log,
+            || self.status_entry(status),
+            |state| match state.status {
+                STATUS_CLOSED => Err(Rejection::AccountClosed { account: self.id }),
+                _ => Ok(State { status, ..state }),
+            },
+        )
         .map(drop)
     }
 
     /// Open or frozen, at zero balance with no pin and no open hold → closed.
-    pub(crate) fn close(&self, epoch: &Epoch) -> Result<(), Rejection> {
-        self.update(epoch, |state| {
-            if state.status == STATUS_CLOSED {
-                return Err(Rejection::AccountClosed { account: self.id });
-            }
-            if state.balance != 0 {
-                return Err(Rejection::BalanceNotZero { account: self.id, balance: state.balance });
-            }
-            if state.in_flight != 0 {
-                return Err(Rejection::TransfersInFlight {
-                    account: self.id,
-                    in_flight: state.in_flight as u32,
-                });
-            }
-            if state.holds != 0 {
-                return Err(Rejection::HoldsOpen { account: self.id, holds: state.holds as u32 });
-            }
-            Ok(State { status: STATUS_CLOSED, ..state })
-        })
+    pub(crate) fn close(&self, epoch: &Epoch, log: impl Logging) -> Result<(), Rejection> {
+        self.update(
+            epoch,
+            log,
+            || self.status_entry(STATUS_CLOSED),
+            |state| {
+                if state.status == STATUS_CLOSED {
+                    return Err(Rejection::AccountClosed { account: self.id });
+                }
+                if state.balance != 0 {
+                    return Err(Rejection::BalanceNotZero { account: self.id, balance: state.balance });
+                }
+                if state.in_flight != 0 {
+                    return Err(Rejection::TransfersInFlight {
+                        account: self.id,
+                        in_flight: state.in_flight as u32,
+                    });
+                }
+                if state.holds != 0 {
+                    return Err(Rejection::HoldsOpen { account: self.id, holds: state.holds as u32 });
+                }
+                Ok(State { status: STATUS_CLOSED, ..state })
+            },
+        )
         .map(drop)
     }
 }

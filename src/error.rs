@@ -54,6 +54,10 @@ pub enum AccountError {
     /// The account refused the change.
     #[error(transparent)]
     Rejected(#[from] Rejection),
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
 }
 
 /// Errors of [`crate::Ledger::open_account`].
@@ -108,6 +112,10 @@ pub enum OpenError {
         /// The configured capacity.
         accounts_max: usize,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
 }
 
 /// Which field of a repeated transfer differs from the transfer first recorded
@@ -242,6 +250,10 @@ pub enum TransferError {
         /// The index of its first occurrence.
         first_index: usize,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
 }
 
 /// Errors of [`crate::Ledger::transfer_all`]. Any error means no leg was applied.
@@ -309,6 +321,10 @@ pub enum LinkedError {
         /// What that shard can remember.
         shard_records_max: usize,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
 }
 
 impl LinkedError {
@@ -324,7 +340,10 @@ impl LinkedError {
     /// ```
     pub fn failure(&self) -> Option<(usize, &TransferError)> {
         match self {
-            Self::LegCount { .. } | Self::IdShardTooSmall { .. } | Self::TwoCeilings { .. } => None,
+            Self::LegCount { .. }
+            | Self::IdShardTooSmall { .. }
+            | Self::TwoCeilings { .. }
+            | Self::Journal(_) => None,
             Self::LegFailed { index, legs } => legs.get(*index).map(|error| (*index, error)),
         }
     }
@@ -477,6 +496,10 @@ pub enum HoldError {
         /// What happened to it.
         state: HoldState,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] JournalFailed),
 }
 
 /// The error of an operation made with a credential: the credential refused
@@ -546,6 +569,7 @@ impl From<AccountError> for TransferError {
                 Self::AmountTooLarge { amount, amount_max }
             }
             AccountError::Rejected(reason) => Self::Rejected { reason, repeat: false },
+            AccountError::Journal(failed) => Self::Journal(failed),
         }
     }
 }
@@ -567,6 +591,47 @@ impl From<AccountError> for HoldError {
                 Self::AmountTooLarge { amount, amount_max }
             }
             AccountError::Rejected(reason) => Self::Rejected { reason, repeat: false },
+            AccountError::Journal(failed) => Self::Journal(failed),
         }
     }
+}
+
+/// What the store was doing when it failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum JournalAction {
+    /// Writing records.
+    Write,
+    /// Making records durable (`fdatasync`).
+    Sync,
+    /// Creating the next segment file.
+    CreateSegment,
+}
+
+impl std::fmt::Display for JournalAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            JournalAction::Write => "write",
+            JournalAction::Sync => "sync",
+            JournalAction::CreateSegment => "create a segment",
+        })
+    }
+}
+
+/// The journal could not make records durable. It stays failed: the
+/// operation that reports this, and every later durable operation, is not
+/// acknowledged. What it did in memory may or may not be on disk; reopen
+/// the ledger to recover what is.
+///
+/// ```text
+/// journal sync failed at position 1234 (Other); no later operation is acknowledged
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[error("journal {action} failed at position {position} ({kind:?}); no later operation is acknowledged")]
+pub struct JournalFailed {
+    /// What the journal was doing.
+    pub action: JournalAction,
+    /// The I/O error's kind (the full error is in the ledger's log of it).
+    pub kind: std::io::ErrorKind,
+    /// The first position that is not durable.
+    pub position: u64,
 }

@@ -35,6 +35,7 @@ use crate::cell::AccountCell;
 use crate::credential_cell::Refunds;
 use crate::epoch::Epoch;
 use crate::id_table::{IdTable, Shard};
+use crate::journal::{unlogged, NoLog};
 use crate::sync::MutexGuard;
 use crate::{CredentialId, HoldError, HoldField, HoldId, HoldInfo, HoldRequest, HoldState, Posted};
 
@@ -216,7 +217,7 @@ impl Holds {
         }
         // Out of `held` first, so that no observer counts the money twice.
         cells.from.release_held(epoch, held);
-        if let Err(reason) = cells.to.transfer_credit(epoch, amount) {
+        if let Err(reason) = cells.to.transfer_credit(epoch, (NoLog, unlogged), amount) {
             cells.from.restore_held(held);
             return Err(HoldError::Rejected { reason, repeat: false });
         }

@@ -72,14 +72,16 @@ pub use cell::{HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
 pub use clock::{Clock, ManualClock, MonotonicClock, SystemClock};
 pub use credential::{AccountAction, CredentialError, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
-    AccountError, AsError, ConfigError, HoldError, HoldField, LinkedError, OpenError, TransferError,
-    TransferField,
+    AccountError, AsError, ConfigError, HoldError, HoldField, JournalAction, JournalFailed, LinkedError,
+    OpenError, TransferError, TransferField,
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
+pub use journal::{FormatError, JournalError, Synced};
 pub use ledger::{
-    Account, AssetAudit, Audit, Ledger, LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT,
-    CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT, TRANSFER_IDS_MAX_LIMIT,
+    Account, AssetAudit, Audit, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,
+    BUCKETS_MAX_LIMIT, BUFFERED_FLUSH_INTERVAL, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
+    TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use quota::{BucketInfo, BucketPolicy, QuotaError, Refunded, BUCKET_CAPACITY_MAX};

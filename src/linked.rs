@@ -42,8 +42,9 @@
 
 use crate::cell::{AccountCell, DebitStep};
 use crate::epoch::Epoch;
-use crate::Rejection;
-use crate::TransferError;
+use crate::journal::{Entry, Logging};
+use crate::record_lanes::leg_byte;
+use crate::{Rejection, TransferError, TransferId};
 
 /// The most legs one linked batch may have.
 ///
@@ -88,9 +89,52 @@ pub(crate) fn leg_errors(legs: usize, index: usize, error: TransferError) -> Vec
 
 /// One leg, resolved to its accounts.
 pub(crate) struct Leg<'a> {
+    pub(crate) id: TransferId,
     pub(crate) from: &'a AccountCell,
     pub(crate) to: &'a AccountCell,
     pub(crate) amount: u64,
+}
+
+/// Where a batch's steps are journaled, and the batch's name there (its first leg's id).
+#[derive(Clone, Copy)]
+struct Journaled<L> {
+    log: L,
+    first: TransferId,
+}
+
+impl<L: Logging> Journaled<L> {
+    fn debited(self, account: &AccountCell, amount: u64) -> (L, impl Fn() -> Option<Entry>) {
+        let (first, account) = (self.first, account.id());
+        (self.log, move || Some(Entry::BatchDebited { first, account, amount }))
+    }
+
+    fn returned(self, account: &AccountCell, amount: u64) -> (L, impl Fn() -> Option<Entry>) {
+        let (first, account) = (self.first, account.id());
+        (self.log, move || Some(Entry::BatchReturned { first, account, amount }))
+    }
+
+    fn credited(self, account: &AccountCell, amount: u64) -> (L, impl Fn() -> Option<Entry>) {
+        let (first, account) = (self.first, account.id());
+        (self.log, move || Some(Entry::BatchCredited { first, account, amount }))
+    }
+
+    /// Every leg, before the batch changes anything: recovery needs them all
+    /// to finish or undo a batch the crash cut, and the id table needs them
+    /// for a rejected batch.
+    fn declare(self, legs: &[Leg<'_>]) {
+        let count = leg_byte(legs.len());
+        for (index, leg) in legs.iter().enumerate() {
+            self.log.record(|| Entry::LegDeclared {
+                id: leg.id,
+                first: self.first,
+                legs: count,
+                index: leg_byte(index),
+                from: leg.from.id(),
+                to: leg.to.id(),
+                amount: leg.amount,
+            });
+        }
+    }
 }
 
 /// An account the batch has pinned, and what it has debited from and owes to it.
@@ -106,24 +150,48 @@ enum Interrupted {
 }
 
 /// Applies every leg or none; `Err` names the failing leg.
-pub(crate) fn apply_linked(epoch: &Epoch, legs: &[Leg<'_>]) -> Result<(), (usize, Rejection)> {
+///
+/// Journaled (`docs/journal.md`): `LegDeclared` for every leg first, then
+/// `BatchDebited` per debit, `BatchCredited` per commit, `BatchReturned` per
+/// undo, and `BatchRejected` once a refused batch has returned everything.
+/// The caller holds every leg's shard lock throughout.
+pub(crate) fn apply_linked(
+    epoch: &Epoch,
+    log: impl Logging,
+    legs: &[Leg<'_>],
+) -> Result<(), (usize, Rejection)> {
+    let journaled = Journaled { log, first: legs[0].id };
+    journaled.declare(legs);
     loop {
         let mut pinned: Vec<Pinned<'_>> = Vec::with_capacity(legs.len() * 2);
-        match reserve(epoch, legs, &mut pinned).and_then(|()| commit_checked(epoch, legs, &pinned)) {
+        let reserved = reserve(epoch, journaled, legs, &mut pinned);
+        match reserved.and_then(|()| commit_checked(epoch, journaled, legs, &pinned)) {
             Ok(checked) => {
                 for (position, account) in pinned.iter().enumerate() {
                     if Some(position) != checked {
-                        account.cell.unpin(epoch, account.incoming);
+                        account.cell.unpin(
+                            epoch,
+                            journaled.credited(account.cell, account.incoming),
+                            account.incoming,
+                        );
                     }
                 }
                 return Ok(());
             }
             Err(interrupted) => {
                 for account in &pinned {
-                    account.cell.unpin(epoch, account.debited);
+                    account.cell.unpin(
+                        epoch,
+                        journaled.returned(account.cell, account.debited),
+                        account.debited,
+                    );
                 }
                 match interrupted {
-                    Interrupted::Failed(leg, reason) => return Err((leg, reason)),
+                    Interrupted::Failed(leg, reason) => {
+                        let failed_index = leg_byte(leg);
+                        log.record(|| Entry::BatchRejected { first: journaled.first, failed_index, reason });
+                        return Err((leg, reason));
+                    }
                     // Saturated: start over without holding any pin.
                     Interrupted::Saturated => crate::sync::yield_now(),
                 }
@@ -138,6 +206,7 @@ pub(crate) fn apply_linked(epoch: &Epoch, legs: &[Leg<'_>]) -> Result<(), (usize
 /// Returns its position in `pinned`.
 fn commit_checked(
     epoch: &Epoch,
+    journaled: Journaled<impl Logging>,
     legs: &[Leg<'_>],
     pinned: &[Pinned<'_>],
 ) -> Result<Option<usize>, Interrupted> {
@@ -150,13 +219,19 @@ fn commit_checked(
         "a batch credits at most one account with a ceiling (checked before it runs)"
     );
     let account = &pinned[position];
-    account.cell.commit_credit(epoch, account.incoming).map(|()| Some(position)).map_err(|reason| {
+    let credited = journaled.credited(account.cell, account.incoming);
+    account.cell.commit_credit(epoch, credited, account.incoming).map(|()| Some(position)).map_err(|reason| {
         let leg = legs.iter().position(|leg| std::ptr::eq(leg.to, account.cell));
         Interrupted::Failed(leg.unwrap_or_else(|| unreachable!("credited by a leg")), reason)
     })
 }
 
-fn reserve<'a>(epoch: &Epoch, legs: &[Leg<'a>], pinned: &mut Vec<Pinned<'a>>) -> Result<(), Interrupted> {
+fn reserve<'a>(
+    epoch: &Epoch,
+    journaled: Journaled<impl Logging>,
+    legs: &[Leg<'a>],
+    pinned: &mut Vec<Pinned<'a>>,
+) -> Result<(), Interrupted> {
     let fail = |leg: usize| {
         move |step: DebitStep| match step {
             DebitStep::Rejected(reason) => Interrupted::Failed(leg, reason),
@@ -165,13 +240,14 @@ fn reserve<'a>(epoch: &Epoch, legs: &[Leg<'a>], pinned: &mut Vec<Pinned<'a>>) ->
     };
     for (index, leg) in legs.iter().enumerate() {
         let position = find(pinned, leg.from);
-        leg.from.pinned_debit(epoch, leg.amount, position.is_none()).map_err(fail(index))?;
+        let debited = journaled.debited(leg.from, leg.amount);
+        leg.from.pinned_debit(epoch, debited, leg.amount, position.is_none()).map_err(fail(index))?;
         let position = position.unwrap_or_else(|| push(pinned, leg.from));
         pinned[position].debited += leg.amount;
 
         let position = find(pinned, leg.to);
         let incoming = position.map_or(0, |position| pinned[position].incoming) + leg.amount;
-        leg.to.reserve_credit(epoch, incoming, position.is_none()).map_err(fail(index))?;
+        leg.to.reserve_credit(epoch, journaled.log, incoming, position.is_none()).map_err(fail(index))?;
         let position = position.unwrap_or_else(|| push(pinned, leg.to));
         pinned[position].incoming = incoming;
     }

@@ -17,12 +17,14 @@
 //! can count the money twice. At quiescence no transfer is in flight and the
 //! sum of balances is exactly what entered minus what left.
 //!
-//! Keeping the credit in one function is deliberate: a durable journal will make
-//! credits take effect only once the transfer is durable (all debits first,
-//! credits after), which keeps crash recovery free of overdrafts.
+//! Each step takes its journal position between its decision and its CAS
+//! (the ordering rule, `docs/journal.md`): a debit of `to` that spends the
+//! credited money comes after the credit in the log, and a close of `from`
+//! that sees the transfer finished comes after its credit or undo.
 
 use crate::cell::{AccountCell, DebitStep};
 use crate::epoch::Epoch;
+use crate::journal::{Entry, Logging};
 use crate::{AccountId, Rejection, TransferId};
 
 /// A transfer request: move `amount` from `from` to `to`, at most once per `id`.
@@ -65,36 +67,55 @@ pub struct TransferReceipt {
     pub repeat: bool,
 }
 
-/// Moves `amount` from `from` to `to`, or changes nothing and says why.
+/// Moves `transfer.amount` from `from` to `to`, or changes nothing and says why.
+///
+/// Journaled (`docs/journal.md`): the debit step writes `TransferDebited`,
+/// then the credit step `TransferCredited` or the undo `TransferUndone`; a
+/// refusal of the debit writes `TransferRejected`, since the id table
+/// remembers it. The caller holds the id's shard lock throughout, so the
+/// id's records are in the log in the order the table decides them.
 pub(crate) fn move_funds(
     epoch: &Epoch,
+    log: impl Logging,
+    transfer: &Transfer,
     from: &AccountCell,
     to: &AccountCell,
-    amount: u64,
 ) -> Result<(), Rejection> {
+    let Transfer { id, from: from_id, to: to_id, amount } = *transfer;
+    let debited = || Some(Entry::TransferDebited { id, from: from_id, to: to_id, amount });
     loop {
-        match from.pinned_debit(epoch, amount, true) {
+        match from.pinned_debit(epoch, (log, debited), amount, true) {
             Ok(()) => break,
-            Err(DebitStep::Rejected(rejection)) => return Err(rejection),
+            Err(DebitStep::Rejected(reason)) => {
+                log.record(|| Entry::TransferRejected { id, from: from_id, to: to_id, amount, reason });
+                return Err(reason);
+            }
             // 31 transfers are half-way out of this one account; each finishes in
             // a few CAS steps, so wait for one rather than fail a valid transfer.
             Err(DebitStep::Saturated) => crate::sync::yield_now(),
         }
     }
-    credit_step(epoch, from, to, amount)
+    credit_step(epoch, log, id, from, to, amount)
 }
 
 /// The credit half of a transfer whose debit is done: the one place a
 /// transfer's money arrives.
-fn credit_step(epoch: &Epoch, from: &AccountCell, to: &AccountCell, amount: u64) -> Result<(), Rejection> {
-    match to.transfer_credit(epoch, amount) {
+fn credit_step(
+    epoch: &Epoch,
+    log: impl Logging,
+    id: TransferId,
+    from: &AccountCell,
+    to: &AccountCell,
+    amount: u64,
+) -> Result<(), Rejection> {
+    match to.transfer_credit(epoch, (log, || Some(Entry::TransferCredited { id })), amount) {
         Ok(()) => {
             from.finish_transfer_debit();
             Ok(())
         }
-        Err(rejection) => {
-            from.unpin(epoch, amount);
-            Err(rejection)
+        Err(reason) => {
+            from.unpin(epoch, (log, || Some(Entry::TransferUndone { id, reason })), amount);
+            Err(reason)
         }
     }
 }

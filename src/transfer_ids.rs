@@ -205,6 +205,30 @@ impl TransferIds {
         Ok(LinkedDecision { outcome, repeat: false })
     }
 
+    /// Records decisions read back from a journal, in the order the table
+    /// took them: one single transfer, or every leg of one batch, making
+    /// room as [`Self::decide`] and [`Self::decide_linked`] do, so that
+    /// eviction and the low-water marks come out as they were. `Err` gives
+    /// the records a shard would need, when more than it can hold.
+    pub(crate) fn restore(&self, legs: &[(TransferId, Record)]) -> Result<(), usize> {
+        let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.shard_index(*id)).collect();
+        shard_indices.sort_unstable();
+        shard_indices.dedup();
+        for index in shard_indices {
+            let mut shard = self.shards.lock_index(index);
+            let mine = || legs.iter().filter(|(id, _)| self.shard_index(*id) == index);
+            let needed = mine().count();
+            if needed > shard.records_max() {
+                return Err(needed);
+            }
+            shard.make_room(needed);
+            for (id, record) in mine() {
+                shard.insert(id.0, *record);
+            }
+        }
+        Ok(())
+    }
+
     /// Every shard locked, in index order (the one global lock order): the
     /// transfer half of the snapshot gate.
     #[cfg_attr(feature = "_broken-snapshot-without-gate", allow(dead_code))]

@@ -7,6 +7,7 @@
 
 use super::{AccountCell, State, SNAP_BIT};
 use crate::epoch::Epoch;
+use crate::journal::{Entry, Logging};
 use crate::sync::Ordering;
 use crate::Rejection;
 
@@ -22,13 +23,17 @@ impl AccountCell {
     pub(super) fn update<E>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
+        note: impl Fn() -> Option<Entry>,
         mut decide: impl FnMut(State) -> Result<State, E>,
     ) -> Result<State, E> {
         let current = epoch.load();
         let word = self.word.load(Ordering::Acquire);
         self.save_if_due(current, word);
         let next = decide(State::decode(word))?;
+        let position = log.take_position(true);
         self.word.store(next.encode(word & SNAP_BIT), Ordering::Release);
+        log.fill(position, note());
         Ok(next)
     }
 
@@ -43,10 +48,12 @@ impl AccountCell {
     /// between the read and the CAS goes unseen: the debit succeeds after
     /// `freeze` has returned and a reader has seen the old balance.
     #[cfg(feature = "_broken-stale-status")]
-    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+    pub(crate) fn debit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
         self.check_status_for_debit(self.observe(epoch))?;
-        let next =
-            self.update(epoch, |state| Ok(State { balance: self.check_floor(state, amount)?, ..state }))?;
+        let note = || Some(Entry::Debited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
+            Ok(State { balance: self.check_floor(state, amount)?, ..state })
+        })?;
         self.left.fetch_add(amount, Ordering::Relaxed);
         Ok(next.balance)
     }
@@ -55,9 +62,10 @@ impl AccountCell {
     /// CAS loop, and the loop only subtracts. Two debits that both saw the
     /// last funds both land below the floor.
     #[cfg(feature = "_broken-stale-floor")]
-    pub(crate) fn debit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+    pub(crate) fn debit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
         self.check_floor(self.observe(epoch), amount)?;
-        let next = self.update(epoch, |state| {
+        let note = || Some(Entry::Debited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
             self.check_status_for_debit(state)?;
             Ok(State { balance: state.balance - amount as i64, ..state })
         })?;
@@ -69,10 +77,12 @@ impl AccountCell {
     /// read made before the CAS loop, and the loop checks only the room
     /// under the maximum. A credit lands on an account closed meanwhile.
     #[cfg(feature = "_broken-stale-closed")]
-    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+    pub(crate) fn credit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
         self.check_status_for_credit(self.observe(epoch))?;
-        let next =
-            self.update(epoch, |state| Ok(State { balance: self.check_room(state, amount)?, ..state }))?;
+        let note = || Some(Entry::Credited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
+            Ok(State { balance: self.check_room(state, amount)?, ..state })
+        })?;
         self.entered.fetch_add(amount, Ordering::Relaxed);
         Ok(next.balance)
     }
@@ -81,9 +91,10 @@ impl AccountCell {
     /// balance read before the CAS loop, and the loop only adds. Two credits
     /// that both saw the last room both land above the ceiling.
     #[cfg(feature = "_broken-stale-ceiling")]
-    pub(crate) fn credit(&self, epoch: &Epoch, amount: u64) -> Result<i64, Rejection> {
+    pub(crate) fn credit(&self, epoch: &Epoch, log: impl Logging, amount: u64) -> Result<i64, Rejection> {
         self.check_room(self.observe(epoch), amount)?;
-        let next = self.update(epoch, |state| {
+        let note = || Some(Entry::Credited { account: self.id, amount });
+        let next = self.update(epoch, log, note, |state| {
             self.check_status_for_credit(state)?;
             Ok(State { balance: state.balance + amount as i64, ..state })
         })?;
@@ -96,8 +107,13 @@ impl AccountCell {
     /// other accounts do; a credit that filled the room in between leaves
     /// the balance above the ceiling.
     #[cfg(feature = "_broken-stale-ceiling-commit")]
-    pub(crate) fn commit_credit(&self, epoch: &Epoch, incoming_total: u64) -> Result<(), Rejection> {
-        self.unpin(epoch, incoming_total);
+    pub(crate) fn commit_credit(
+        &self,
+        epoch: &Epoch,
+        journaled: (impl Logging, impl Fn() -> Option<Entry>),
+        incoming_total: u64,
+    ) -> Result<(), Rejection> {
+        self.unpin(epoch, journaled, incoming_total);
         Ok(())
     }
 }

@@ -6,6 +6,8 @@
 
 use super::{pinned, AccountCell, DebitStep, State, IN_FLIGHT_ONE, STATUS_CLOSED};
 use crate::epoch::Epoch;
+use crate::journal::{Entry, Logging};
+
 use crate::sync::Ordering;
 use crate::{Rejection, AMOUNT_MAX};
 
@@ -14,8 +16,14 @@ impl AccountCell {
     /// A pin must be released by exactly one [`Self::unpin`] (or, for a plain
     /// transfer, [`Self::finish_transfer_debit`]).
     #[inline]
-    pub(crate) fn pinned_debit(&self, epoch: &Epoch, amount: u64, pin: bool) -> Result<(), DebitStep> {
-        self.update(epoch, |state| {
+    pub(crate) fn pinned_debit(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        amount: u64,
+        pin: bool,
+    ) -> Result<(), DebitStep> {
+        self.update(epoch, log, note, |state| {
             let balance = self.check_debit(state, amount).map_err(DebitStep::Rejected)?;
             Ok(State { balance, in_flight: pinned(state, pin)?, ..state })
         })
@@ -29,25 +37,39 @@ impl AccountCell {
     /// lands in the headroom above `BALANCE_MAX` (module docs), unless the
     /// account has a ceiling of its own: that commit is [`Self::commit_credit`],
     /// checked.
+    ///
+    /// Journaled as a hole: a reservation changes no balance, and a pin is
+    /// not state that recovery restores.
     pub(crate) fn reserve_credit(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         incoming_total: u64,
         pin: bool,
     ) -> Result<(), DebitStep> {
-        self.update(epoch, |state| {
-            self.check_credit(state, incoming_total).map_err(DebitStep::Rejected)?;
-            Ok(State { in_flight: pinned(state, pin)?, ..state })
-        })
+        self.update(
+            epoch,
+            log,
+            || None,
+            |state| {
+                self.check_credit(state, incoming_total).map_err(DebitStep::Rejected)?;
+                Ok(State { in_flight: pinned(state, pin)?, ..state })
+            },
+        )
         .map(drop)
     }
 
     /// Releases a pin and adds `amount` (possibly 0) in one CAS. Cannot fail:
     /// a pinned account cannot close, and the headroom holds every pin's amount.
     #[inline]
-    pub(crate) fn unpin(&self, epoch: &Epoch, amount: u64) {
+    pub(crate) fn unpin(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        amount: u64,
+    ) {
         debug_assert!(amount <= AMOUNT_MAX);
-        let unpinned = self.update(epoch, |state| -> Result<State, std::convert::Infallible> {
+        let unpinned = self.update(epoch, log, note, |state| -> Result<State, std::convert::Infallible> {
             debug_assert!(state.in_flight >= 1 && state.status != STATUS_CLOSED, "{state:?}");
             Ok(State { balance: state.balance + amount as i64, in_flight: state.in_flight - 1, ..state })
         });
@@ -59,8 +81,13 @@ impl AccountCell {
     /// still fits under the ceiling, and changes nothing otherwise (the batch
     /// then undoes everything; its pin here is released by that undo).
     #[cfg(not(feature = "_broken-stale-ceiling-commit"))]
-    pub(crate) fn commit_credit(&self, epoch: &Epoch, incoming_total: u64) -> Result<(), Rejection> {
-        self.update(epoch, |state| {
+    pub(crate) fn commit_credit(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        incoming_total: u64,
+    ) -> Result<(), Rejection> {
+        self.update(epoch, log, note, |state| {
             debug_assert!(state.in_flight >= 1 && state.status != STATUS_CLOSED, "{state:?}");
             let balance = self.check_room(state, incoming_total)?;
             Ok(State { balance, in_flight: state.in_flight - 1, ..state })
@@ -71,8 +98,13 @@ impl AccountCell {
     /// A transfer's credit to its destination: as `credit`, but money moved
     /// between accounts is not counted as entering the ledger.
     #[inline]
-    pub(crate) fn transfer_credit(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
-        self.update(epoch, |state| {
+    pub(crate) fn transfer_credit(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        amount: u64,
+    ) -> Result<(), Rejection> {
+        self.update(epoch, log, note, |state| {
             let balance = self.check_credit(state, amount)?;
             Ok(State { balance, ..state })
         })

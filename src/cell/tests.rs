@@ -1,6 +1,7 @@
 //! The word's encoding, the headroom proof and the snapshot save slot.
 
 use super::*;
+use crate::journal::{unlogged, NoLog};
 use proptest::prelude::*;
 
 proptest! {
@@ -31,19 +32,19 @@ fn extreme_balances_round_trip() {
 fn headroom_holds_every_pending_return() {
     let epoch = Epoch::new();
     let cell = AccountCell::new(AccountId(1), AccountOptions::default(), 0);
-    cell.credit(&epoch, AMOUNT_MAX).unwrap();
+    cell.credit(&epoch, NoLog, AMOUNT_MAX).unwrap();
     for _ in 0..IN_FLIGHT_MAX {
-        cell.pinned_debit(&epoch, AMOUNT_MAX, true).unwrap();
-        cell.credit(&epoch, AMOUNT_MAX).unwrap();
+        cell.pinned_debit(&epoch, (NoLog, unlogged), AMOUNT_MAX, true).unwrap();
+        cell.credit(&epoch, NoLog, AMOUNT_MAX).unwrap();
     }
-    assert_eq!(cell.pinned_debit(&epoch, 1, true), Err(DebitStep::Saturated));
+    assert_eq!(cell.pinned_debit(&epoch, (NoLog, unlogged), 1, true), Err(DebitStep::Saturated));
     for _ in 0..HOLDS_OPEN_MAX {
         cell.begin_hold(&epoch, AMOUNT_MAX).unwrap();
-        cell.credit(&epoch, AMOUNT_MAX).unwrap();
+        cell.credit(&epoch, NoLog, AMOUNT_MAX).unwrap();
     }
     assert!(matches!(cell.begin_hold(&epoch, 1), Err(Rejection::TooManyHolds { .. })));
     for _ in 0..IN_FLIGHT_MAX {
-        cell.unpin(&epoch, AMOUNT_MAX);
+        cell.unpin(&epoch, (NoLog, unlogged), AMOUNT_MAX);
     }
     for _ in 0..HOLDS_OPEN_MAX {
         cell.release_held(&epoch, AMOUNT_MAX);
@@ -59,11 +60,11 @@ fn headroom_holds_every_pending_return() {
 fn an_operation_saves_the_value_a_snapshot_began_with() {
     let epoch = Epoch::new();
     let cell = AccountCell::new(AccountId(1), AccountOptions::default(), epoch.load());
-    cell.credit(&epoch, 7).unwrap();
+    cell.credit(&epoch, NoLog, 7).unwrap();
     let next = epoch.advance();
     let before = cell.word.load(Ordering::Relaxed);
-    cell.debit(&epoch, 2).unwrap(); // saves 7 first
-    cell.debit(&epoch, 1).unwrap(); // already saved
+    cell.debit(&epoch, NoLog, 2).unwrap(); // saves 7 first
+    cell.debit(&epoch, NoLog, 1).unwrap(); // already saved
     assert_eq!(cell.saved.load(Ordering::Relaxed), next << 2 | SAVE_DONE);
     let after = cell.word.load(Ordering::Relaxed);
     assert_eq!(after & SNAP_BIT, before & SNAP_BIT, "operations never flip");

@@ -35,29 +35,12 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
+use super::entry::Entry;
 use super::format::encode_record;
 use super::ring::{Ring, HOLE_KIND};
-use super::storage::{JournalAction, Storage};
+use super::storage::Storage;
 use crate::sync::{AtomicBool, AtomicU64, Condvar, JoinHandle, Mutex, MutexGuard, Ordering};
-
-/// The journal could not make records durable. It stays failed: the
-/// operation that reports this, and every later durable operation, is not
-/// acknowledged. What it did in memory may or may not be on disk; reopen
-/// the ledger to recover what is.
-///
-/// ```text
-/// journal sync failed at position 1234 (Other); no later operation is acknowledged
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("journal {action} failed at position {position} ({kind:?}); no later operation is acknowledged")]
-pub struct JournalFailed {
-    /// What the journal was doing.
-    pub action: JournalAction,
-    /// The I/O error's kind (the full error is in the ledger's log of it).
-    pub kind: std::io::ErrorKind,
-    /// The first position that is not durable.
-    pub position: u64,
-}
+use crate::{JournalAction, JournalFailed};
 
 /// How much a round copies at most: a bound on the flusher's buffer.
 const ROUND_BYTES_MAX: usize = 4 << 20;
@@ -119,6 +102,93 @@ impl Reservation<'_> {
         assert_ne!(kind, HOLE_KIND, "kind 0 is the hole");
         self.filled = true;
         self.journal.write(self.position, kind, payload);
+    }
+
+    /// Writes the step's entry.
+    #[inline]
+    pub(crate) fn fill_entry(self, entry: &Entry) {
+        let (kind, payload) = entry.encode();
+        self.fill(kind, payload.as_ref());
+    }
+}
+
+/// Where a step writes its record. Two implementations: [`NoLog`] for an
+/// in-memory ledger, a zero-sized type whose every method is a no-op, so
+/// that the in-memory code, monomorphized for it, is the code before the
+/// journal existed; and [`Log`] for a durable one.
+pub(crate) trait Logging: Copy {
+    /// A position for a step about to publish a change that `changes`:
+    /// none without a journal, and none for a CAS that writes the word it
+    /// read (it publishes nothing another step could observe). The caller
+    /// passes it to [`Self::fill`] or [`Self::hole`] on every path; nothing
+    /// between may panic (a position left unfilled stalls the flusher).
+    fn take_position(self, changes: bool) -> Option<u64>;
+    /// Fills `position` with `entry` (a hole if `None`).
+    fn fill(self, position: Option<u64>, entry: Option<Entry>);
+    /// Fills `position` with a hole: the step's CAS failed.
+    fn hole(self, position: Option<u64>);
+    /// Records a step that changes no atomic word but must be remembered (a
+    /// recorded rejection, a batch's declaration, an account opened): its
+    /// position is taken after the loads that decided it, under the lock
+    /// that orders it.
+    fn record(self, entry: impl FnOnce() -> Entry);
+}
+
+/// No journal: steps record nothing.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NoLog;
+
+impl Logging for NoLog {
+    #[inline(always)]
+    fn take_position(self, _changes: bool) -> Option<u64> {
+        None
+    }
+
+    #[inline(always)]
+    fn fill(self, _position: Option<u64>, _entry: Option<Entry>) {}
+
+    #[inline(always)]
+    fn hole(self, _position: Option<u64>) {}
+
+    #[inline(always)]
+    fn record(self, _entry: impl FnOnce() -> Entry) {}
+}
+
+/// A durable ledger's journal, as steps write to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Log<'a>(&'a Journal);
+
+impl<'a> Log<'a> {
+    pub(crate) fn to(journal: &'a Journal) -> Self {
+        Log(journal)
+    }
+}
+
+impl Logging for Log<'_> {
+    #[inline]
+    fn take_position(self, changes: bool) -> Option<u64> {
+        changes.then(|| self.0.shared.ring.reserve())
+    }
+
+    #[inline]
+    fn fill(self, position: Option<u64>, entry: Option<Entry>) {
+        if let Some(position) = position {
+            let reservation = Reservation { journal: self.0, position, filled: false };
+            match entry {
+                Some(entry) => reservation.fill_entry(&entry),
+                None => drop(reservation), // a hole
+            }
+        }
+    }
+
+    #[inline]
+    fn hole(self, position: Option<u64>) {
+        self.fill(position, None);
+    }
+
+    #[inline]
+    fn record(self, entry: impl FnOnce() -> Entry) {
+        self.0.reserve().fill_entry(&entry());
     }
 }
 

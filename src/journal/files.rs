@@ -26,16 +26,24 @@ const LOCK_FILE: &str = "LOCK";
 const SEGMENT_PREFIX: &str = "segment-";
 const SEGMENT_SUFFIX: &str = ".log";
 
-/// Why the journal's directory cannot be used.
+/// Why a durable ledger cannot be opened. Each names the file (and the
+/// offset or position) where opening stopped; nothing acknowledged is ever
+/// dropped to make opening succeed.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum JournalError {
-    /// Another open journal (in this process or another) holds the directory.
+#[non_exhaustive]
+pub enum JournalError {
+    /// Another open ledger (in this process or another) holds the directory.
     #[error("{dir}: another process (or another ledger in this one) has this journal open", dir = dir.display())]
-    Locked { dir: PathBuf },
+    Locked {
+        /// The journal directory.
+        dir: PathBuf,
+    },
     /// An I/O error, never retried.
     #[error("{path}: {source}", path = path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The error.
         #[source]
         source: std::io::Error,
     },
@@ -44,7 +52,49 @@ pub(crate) enum JournalError {
     Format(#[from] FormatError),
     /// The segments do not follow each other: one is missing.
     #[error("{dir}: a segment is missing: the records jump from position {expected} to {found}", dir = dir.display())]
-    MissingSegment { dir: PathBuf, expected: u64, found: u64 },
+    MissingSegment {
+        /// The journal directory.
+        dir: PathBuf,
+        /// The position the next segment should begin with.
+        expected: u64,
+        /// The position it begins with.
+        found: u64,
+    },
+    /// A record whose checksum verifies but whose payload is not a valid
+    /// entry (written by a newer version, or corrupt before its checksum).
+    #[error("{file}: the record at offset {offset} does not decode: {reason}")]
+    Undecodable {
+        /// The segment file.
+        file: String,
+        /// The payload's offset in it.
+        offset: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// An entry whose effect is impossible in the state before it.
+    #[error("{file}: the entry at position {position} cannot apply: {reason}")]
+    Inconsistent {
+        /// The segment file.
+        file: String,
+        /// The entry's position.
+        position: u64,
+        /// Why it cannot apply.
+        reason: &'static str,
+    },
+    /// The builder's limits are out of range.
+    #[error(transparent)]
+    Config(#[from] crate::ConfigError),
+    /// A limit is too small for what the journal holds.
+    #[error("{limit} is too small for the journal: it needs {needed}")]
+    TooSmall {
+        /// The builder's limit.
+        limit: &'static str,
+        /// What the journal needs.
+        needed: usize,
+    },
+    /// Writing recovery's own records failed.
+    #[error(transparent)]
+    Failed(#[from] crate::JournalFailed),
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
@@ -120,6 +170,13 @@ impl JournalDir {
         file.write_all(&encode_header(first_position)).map_err(io_error(&path))?;
         file.sync_all().map_err(io_error(&path))?;
         self.sync_dir()?;
+        Ok(SegmentWriter { file, path })
+    }
+
+    /// Opens the existing segment `name` to append to it.
+    pub(crate) fn reopen_segment(&self, name: &str) -> Result<SegmentWriter, JournalError> {
+        let path = self.path.join(name);
+        let file = OpenOptions::new().append(true).open(&path).map_err(io_error(&path))?;
         Ok(SegmentWriter { file, path })
     }
 

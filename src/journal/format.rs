@@ -47,17 +47,35 @@ pub(crate) const RECORD_BODY_MAX: usize = 1 << 16;
 /// Why a segment cannot be read. Each names the file and, for records, the
 /// byte offset where reading stopped.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum FormatError {
+#[non_exhaustive]
+pub enum FormatError {
     /// The header is short, has the wrong magic, or does not verify.
     #[error("{file}: the segment header does not verify")]
-    BadHeader { file: String },
+    BadHeader {
+        /// The segment file.
+        file: String,
+    },
     /// The segment was written by another version of the format.
     #[error("{file}: format version {found}, this build reads {expected}")]
-    Version { file: String, found: u32, expected: u32 },
+    Version {
+        /// The segment file.
+        file: String,
+        /// The version it declares.
+        found: u32,
+        /// The version this build reads.
+        expected: u32,
+    },
     /// A record that does not verify, with data after it (or in a segment
     /// that is not the last): acknowledged records may lie beyond it.
     #[error("{file}: corrupt record at offset {offset}: {reason}")]
-    Corrupt { file: String, offset: u64, reason: &'static str },
+    Corrupt {
+        /// The segment file.
+        file: String,
+        /// Where the record starts.
+        offset: u64,
+        /// What does not verify.
+        reason: &'static str,
+    },
 }
 
 /// A torn tail of the last segment: where it starts and how many bytes it has.

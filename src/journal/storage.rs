@@ -12,6 +12,7 @@
 use std::io;
 
 use super::files::{JournalDir, JournalError, SegmentWriter};
+use crate::JournalAction;
 
 /// Where the flusher's bytes go.
 pub(crate) trait Storage: Send + 'static {
@@ -20,27 +21,6 @@ pub(crate) trait Storage: Send + 'static {
     fn append(&mut self, first_position: u64, frames: &[u8]) -> Result<(), StorageError>;
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> Result<(), StorageError>;
-}
-
-/// What the store was doing when it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JournalAction {
-    /// Writing records.
-    Write,
-    /// Making records durable (`fdatasync`).
-    Sync,
-    /// Creating the next segment file.
-    CreateSegment,
-}
-
-impl std::fmt::Display for JournalAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            JournalAction::Write => "write",
-            JournalAction::Sync => "sync",
-            JournalAction::CreateSegment => "create a segment",
-        })
-    }
 }
 
 /// A store's failure: what it was doing, and the I/O error, with its path.
@@ -112,9 +92,10 @@ impl Storage for SegmentFiles {
 pub(crate) mod memory {
     use std::sync::Arc;
 
-    use super::{JournalAction, Storage, StorageError};
+    use super::{Storage, StorageError};
     use crate::journal::files::JournalError;
     use crate::sync::Mutex;
+    use crate::JournalAction;
 
     /// What the store holds, shared with the test that inspects it.
     #[derive(Debug, Default)]

@@ -2,10 +2,11 @@
 //! close and the reads. Each is one CAS loop on the account's word
 //! ([`crate::cell`]); the lookup by id writes nothing.
 
+use super::durable::durably;
 use super::Ledger;
 use crate::cell::AccountCell;
 use crate::directory::Inserted;
-use crate::epoch::Epoch;
+use crate::journal::{Entry, Logging};
 use crate::{
     AccountError, AccountId, AccountInfo, AccountOptions, Floor, OpenError, Opened, Status, AMOUNT_MAX,
     BALANCE_MAX,
@@ -51,7 +52,21 @@ impl Ledger {
         if let Some(ceiling) = options.ceiling.filter(|&ceiling| ceiling > BALANCE_MAX as u64) {
             return Err(OpenError::CeilingTooLarge { ceiling, ceiling_max: BALANCE_MAX as u64 });
         }
-        let make = || AccountCell::new(id, options, self.epoch.load());
+        durably!(self, |log| self.open_logged(id, options, log))
+    }
+
+    fn open_logged(
+        &self,
+        id: AccountId,
+        options: AccountOptions,
+        log: impl Logging,
+    ) -> Result<Opened, OpenError> {
+        // Under the directory's insert lock, before the cell is published:
+        // every step that finds the account takes a later position.
+        let make = || {
+            log.record(|| Entry::AccountOpened { account: id, options });
+            AccountCell::new(id, options, self.epoch.load())
+        };
         match self.directory.insert(id.0, make) {
             Inserted::New => Ok(Opened::Created),
             Inserted::Existing(cell) if cell.options() == options => Ok(Opened::AlreadyExists),
@@ -76,7 +91,7 @@ impl Ledger {
     #[inline]
     pub fn account(&self, id: AccountId) -> Result<Account<'_>, AccountError> {
         let (cell, _) = self.find_account(id)?;
-        Ok(Account { cell, epoch: &self.epoch })
+        Ok(Account { cell, ledger: self })
     }
 
     /// Debits `amount` from `id` to the outside world; returns the new balance.
@@ -227,7 +242,7 @@ impl Ledger {
 #[derive(Debug, Clone, Copy)]
 pub struct Account<'ledger> {
     pub(crate) cell: &'ledger AccountCell,
-    pub(crate) epoch: &'ledger Epoch,
+    ledger: &'ledger Ledger,
 }
 
 impl<'ledger> Account<'ledger> {
@@ -260,7 +275,7 @@ impl<'ledger> Account<'ledger> {
     #[inline]
     pub fn debit(&self, amount: u64) -> Result<i64, AccountError> {
         check_amount(amount)?;
-        Ok(self.cell.debit(self.epoch, amount)?)
+        durably!(self.ledger, |log| Ok(self.cell.debit(&self.ledger.epoch, log, amount)?))
     }
 
     /// Credits `amount` from the outside world; returns the new balance. Fails,
@@ -280,7 +295,7 @@ impl<'ledger> Account<'ledger> {
     #[inline]
     pub fn credit(&self, amount: u64) -> Result<i64, AccountError> {
         check_amount(amount)?;
-        Ok(self.cell.credit(self.epoch, amount)?)
+        durably!(self.ledger, |log| Ok(self.cell.credit(&self.ledger.epoch, log, amount)?))
     }
 
     /// Stops debits (credits still land). Idempotent; fails only on a closed account.
@@ -297,7 +312,7 @@ impl<'ledger> Account<'ledger> {
     /// assert!(matches!(account.debit(1), Err(AccountError::Rejected(Rejection::AccountFrozen { .. }))));
     /// ```
     pub fn freeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.freeze(self.epoch)?)
+        durably!(self.ledger, |log| Ok(self.cell.freeze(&self.ledger.epoch, log)?))
     }
 
     /// Allows debits again. Idempotent; fails only on a closed account.
@@ -314,7 +329,7 @@ impl<'ledger> Account<'ledger> {
     /// assert!(matches!(account.unfreeze(), Err(AccountError::Rejected(Rejection::AccountClosed { .. }))));
     /// ```
     pub fn unfreeze(&self) -> Result<(), AccountError> {
-        Ok(self.cell.unfreeze(self.epoch)?)
+        durably!(self.ledger, |log| Ok(self.cell.unfreeze(&self.ledger.epoch, log)?))
     }
 
     /// Closes the account for good. Needs a zero balance, no transfer or linked
@@ -332,7 +347,7 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!(account.status(), Status::Closed);
     /// ```
     pub fn close(&self) -> Result<(), AccountError> {
-        Ok(self.cell.close(self.epoch)?)
+        durably!(self.ledger, |log| Ok(self.cell.close(&self.ledger.epoch, log)?))
     }
 
     /// The spendable balance now.
@@ -348,7 +363,7 @@ impl<'ledger> Account<'ledger> {
     /// ```
     #[inline]
     pub fn balance(&self) -> i64 {
-        self.cell.observe(self.epoch).balance
+        self.cell.observe(&self.ledger.epoch).balance
     }
 
     /// The status now.
@@ -363,7 +378,7 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!(account.status(), Status::Frozen);
     /// ```
     pub fn status(&self) -> Status {
-        self.cell.observe(self.epoch).public_status()
+        self.cell.observe(&self.ledger.epoch).public_status()
     }
 
     /// The lowest balance the account may reach (fixed at opening).
@@ -393,7 +408,7 @@ impl<'ledger> Account<'ledger> {
     /// assert_eq!((info.floor, info.in_flight), (0, 0));
     /// ```
     pub fn info(&self) -> AccountInfo {
-        let state = self.cell.observe(self.epoch);
+        let state = self.cell.observe(&self.ledger.epoch);
         AccountInfo {
             id: self.cell.id(),
             asset: self.cell.asset(),

@@ -74,6 +74,7 @@ pub struct LedgerBuilder {
     credentials_max: usize,
     buckets_max: usize,
     clock: Arc<dyn Clock>,
+    pub(super) durability: super::Durability,
 }
 
 impl Default for LedgerBuilder {
@@ -87,6 +88,7 @@ impl Default for LedgerBuilder {
             credentials_max: 4_096,
             buckets_max: 4_096,
             clock: Arc::new(SystemClock),
+            durability: super::Durability::default(),
         }
     }
 }
@@ -250,6 +252,7 @@ impl LedgerBuilder {
             credential_admin: Mutex::new(()),
             buckets: Directory::new(self.buckets_max),
             clock: self.clock,
+            durable: None,
         })
     }
 }

@@ -4,6 +4,7 @@
 use super::transfers::Resolved;
 use super::Ledger;
 use crate::credential_cell::{run_as, Amounts, CredentialCell, InUse};
+use crate::journal::NoLog;
 use crate::transfer::move_funds;
 use crate::{
     AccountAction, AccountError, AccountId, AccountInfo, AsError, CredentialId, HoldError, HoldId,
@@ -99,7 +100,13 @@ impl Ledger {
         let Resolved { from, to, record } = self.resolve_transfer(&transfer).map_err(AsError::Failed)?;
         let decided = self.transfer_ids.decide(id, record, || {
             in_use.charge(amount)?;
-            Ok(move_funds(&self.epoch, from, to, amount))
+            // The money's steps are journaled; the credential's spending is
+            // not yet (issue 16's next step).
+            let moved = match self.durable() {
+                None => move_funds(&self.epoch, NoLog, &transfer, from, to),
+                Some(durable) => move_funds(&self.epoch, durable.log(), &transfer, from, to),
+            };
+            Ok(moved)
         });
         let decision = decided.map_err(AsError::Failed)?.map_err(AsError::Denied)?;
         match decision.outcome {

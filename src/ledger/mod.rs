@@ -11,6 +11,7 @@
 //! | `credentialed.rs` | the `*_as` operations (a use is [`crate::credential_cell::InUse`]) |
 //! | `quotas.rs` | refilling buckets by id |
 //! | `inspect.rs` | `snapshot`, `audit` |
+//! | `durable.rs` | opening a durable ledger (recovery), durability modes, `sync`, `synced`, `transfer_many` |
 //!
 //! # Implementation details
 //!
@@ -42,6 +43,7 @@ mod broken;
 mod config;
 mod credentialed;
 mod credentials;
+mod durable;
 mod holds;
 mod inspect;
 mod quotas;
@@ -55,6 +57,7 @@ pub use config::{
     LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
     TRANSFER_IDS_MAX_LIMIT,
 };
+pub use durable::{Durability, Recovery, BUFFERED_FLUSH_INTERVAL};
 pub use inspect::{AssetAudit, Audit};
 
 use crate::cell::AccountCell;
@@ -107,6 +110,10 @@ pub struct Ledger {
     credential_admin: Mutex<()>,
     pub(crate) buckets: Directory<BucketCell>,
     pub(crate) clock: Arc<dyn Clock>,
+    /// The journal of a durable ledger; `None` in memory. Boxed: the
+    /// in-memory test is then a null check, which needs no constant in a
+    /// register on the hot path.
+    durable: Option<Box<durable::Durable>>,
 }
 
 impl Default for Ledger {

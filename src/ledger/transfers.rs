@@ -3,8 +3,10 @@
 //! [`crate::linked`]).
 
 use super::accounts::check_amount;
+use super::durable::durably;
 use super::{never_declined, Ledger};
 use crate::cell::AccountCell;
+use crate::journal::Logging;
 use crate::linked::{apply_linked, leg_errors, Leg};
 use crate::record_lanes::{leg_byte, Link, Outcome, Record};
 use crate::transfer::move_funds;
@@ -73,11 +75,19 @@ impl Ledger {
     /// assert_eq!(swap, Err(TransferError::IdConflict { id: TransferId(1), field: TransferField::From }));
     /// ```
     pub fn transfer(&self, transfer: Transfer) -> Result<TransferReceipt, TransferError> {
-        let Resolved { from, to, record } = self.resolve_transfer(&transfer)?;
+        durably!(self, |log| self.transfer_logged(&transfer, log))
+    }
+
+    /// [`Self::transfer`], its steps journaled to `log`, not waiting for them.
+    pub(super) fn transfer_logged(
+        &self,
+        transfer: &Transfer,
+        log: impl Logging,
+    ) -> Result<TransferReceipt, TransferError> {
+        let Resolved { from, to, record } = self.resolve_transfer(transfer)?;
         let id = transfer.id;
         let decision = never_declined(
-            self.transfer_ids
-                .decide(id, record, || Ok(move_funds(&self.epoch, from, to, transfer.amount)))?,
+            self.transfer_ids.decide(id, record, || Ok(move_funds(&self.epoch, log, transfer, from, to)))?,
         );
         match decision.outcome {
             Ok(()) => Ok(TransferReceipt { id, repeat: decision.repeat }),
@@ -146,6 +156,14 @@ impl Ledger {
     /// assert_eq!(ledger.balance(platform), Ok(5));
     /// ```
     pub fn transfer_all(&self, legs: &[Transfer]) -> Result<LinkedReceipt, LinkedError> {
+        durably!(self, |log| self.transfer_all_logged(legs, log))
+    }
+
+    fn transfer_all_logged(
+        &self,
+        legs: &[Transfer],
+        log: impl Logging,
+    ) -> Result<LinkedReceipt, LinkedError> {
         if legs.is_empty() || legs.len() > LINKED_LEGS_MAX {
             return Err(LinkedError::LegCount { legs: legs.len(), legs_max: LINKED_LEGS_MAX });
         }
@@ -161,14 +179,14 @@ impl Ledger {
                 return Err(fail(index, TransferError::DuplicateLegId { id: leg.id, first_index }));
             }
             check_batch_totals(&legs[..=index]).map_err(|error| fail(index, error))?;
-            resolved.push(Leg { from, to, amount: leg.amount });
+            resolved.push(Leg { id: leg.id, from, to, amount: leg.amount });
             let link = Link::Leg { first, legs: leg_byte(legs.len()), index: leg_byte(index) };
             records.push((leg.id, Record { link, ..record }));
         }
         check_one_ceiling(&resolved)?;
         let decision = self
             .transfer_ids
-            .decide_linked(&records, || apply_linked(&self.epoch, &resolved))
+            .decide_linked(&records, || apply_linked(&self.epoch, log, &resolved))
             .map_err(|refusal| match refusal {
                 LinkedRefusal::Leg(index, error) => fail(index, error),
                 LinkedRefusal::ShardTooSmall { legs_in_shard, shard_records_max } => {

@@ -1,0 +1,395 @@
+//! What the journal records: one [`Entry`] per step that changed ledger
+//! state, and its byte layout.
+//!
+//! # Implementation details
+//!
+//! Fixed little-endian layouts, one per kind, documented field by field in
+//! `docs/journal.md`: a storage format is a contract that outlives the code,
+//! and a fixed layout is one a reader in any language can check against the
+//! document. Decoding never panics: a payload of the wrong length, an
+//! unknown kind or tag, or a value out of range is a [`DecodeError`], which
+//! recovery reports as corruption naming the file and offset.
+//!
+//! Entries carry **effects**, not requests: recovery applies them without
+//! deciding again (`docs/journal.md`, "Recovery").
+
+use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, TransferId};
+
+use super::ring::SLOT_PAYLOAD_MAX;
+
+/// One journaled step. Kinds are stable numbers: a new entry takes a new one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Entry {
+    /// Kind 1: an account was opened.
+    AccountOpened { account: AccountId, options: AccountOptions },
+    /// Kind 2: an external credit.
+    Credited { account: AccountId, amount: u64 },
+    /// Kind 3: an external debit.
+    Debited { account: AccountId, amount: u64 },
+    /// Kind 4: freeze, unfreeze or close.
+    StatusSet { account: AccountId, status: Status },
+    /// Kind 5: a transfer's debit (and pin) of `from`.
+    TransferDebited { id: TransferId, from: AccountId, to: AccountId, amount: u64 },
+    /// Kind 6: the transfer's credit of `to`: it is applied.
+    TransferCredited { id: TransferId },
+    /// Kind 7: the credit was refused; the debit was returned to `from`.
+    TransferUndone { id: TransferId, reason: Rejection },
+    /// Kind 8: refused before any change (the debit's checks), recorded.
+    TransferRejected { id: TransferId, from: AccountId, to: AccountId, amount: u64, reason: Rejection },
+    /// Kind 9: a transfer cut by a crash, returned to `from` by recovery
+    /// and forgotten (it was never acknowledged).
+    TransferAbandoned { id: TransferId },
+    /// Kind 10: leg `index` of the linked batch `first` (declared before
+    /// the batch changes anything).
+    LegDeclared {
+        id: TransferId,
+        first: TransferId,
+        legs: u8,
+        index: u8,
+        from: AccountId,
+        to: AccountId,
+        amount: u64,
+    },
+    /// Kind 11: the batch debited (and pinned) `account`.
+    BatchDebited { first: TransferId, account: AccountId, amount: u64 },
+    /// Kind 12: the batch returned `amount` to `account` (an undo).
+    BatchReturned { first: TransferId, account: AccountId, amount: u64 },
+    /// Kind 13: the batch credited `account` (a commit): it is applied.
+    BatchCredited { first: TransferId, account: AccountId, amount: u64 },
+    /// Kind 14: the batch was refused: every debit has been returned.
+    BatchRejected { first: TransferId, failed_index: u8, reason: Rejection },
+    /// Kind 15: a batch cut by a crash before any commit, undone by
+    /// recovery and forgotten.
+    BatchAbandoned { first: TransferId },
+}
+
+/// A payload that does not decode as its kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a record of kind {kind} does not decode: {reason}")]
+pub(crate) struct DecodeError {
+    pub(crate) kind: u8,
+    pub(crate) reason: &'static str,
+}
+
+/// Builds a payload in a fixed buffer (no allocation on the hot path).
+struct Writer {
+    bytes: [u8; SLOT_PAYLOAD_MAX],
+    len: usize,
+}
+
+impl Writer {
+    fn new() -> Self {
+        Self { bytes: [0; SLOT_PAYLOAD_MAX], len: 0 }
+    }
+
+    fn put(&mut self, bytes: &[u8]) -> &mut Self {
+        self.bytes[self.len..self.len + bytes.len()].copy_from_slice(bytes);
+        self.len += bytes.len();
+        self
+    }
+
+    fn u8(&mut self, value: u8) -> &mut Self {
+        self.put(&[value])
+    }
+
+    fn u32(&mut self, value: u32) -> &mut Self {
+        self.put(&value.to_le_bytes())
+    }
+
+    fn u64(&mut self, value: u64) -> &mut Self {
+        self.put(&value.to_le_bytes())
+    }
+
+    fn i64(&mut self, value: i64) -> &mut Self {
+        self.put(&value.to_le_bytes())
+    }
+
+    fn u128(&mut self, value: u128) -> &mut Self {
+        self.put(&value.to_le_bytes())
+    }
+
+    fn account(&mut self, account: AccountId) -> &mut Self {
+        self.u128(account.0)
+    }
+
+    fn id(&mut self, id: TransferId) -> &mut Self {
+        self.u128(id.0)
+    }
+
+    fn rejection(&mut self, reason: Rejection) -> &mut Self {
+        match reason {
+            Rejection::InsufficientFunds { account, available, requested } => {
+                self.u8(1).account(account).u64(available).u64(requested)
+            }
+            Rejection::AccountFrozen { account } => self.u8(2).account(account),
+            Rejection::AccountClosed { account } => self.u8(3).account(account),
+            Rejection::BalanceOverflow { account, balance, amount, balance_max } => {
+                self.u8(4).account(account).i64(balance).u64(amount).i64(balance_max)
+            }
+            Rejection::CeilingExceeded { account, balance, amount, ceiling } => {
+                self.u8(5).account(account).i64(balance).u64(amount).u64(ceiling)
+            }
+            Rejection::BalanceNotZero { account, balance } => self.u8(6).account(account).i64(balance),
+            Rejection::TransfersInFlight { account, in_flight } => self.u8(7).account(account).u32(in_flight),
+            Rejection::HoldsOpen { account, holds } => self.u8(8).account(account).u32(holds),
+            Rejection::TooManyHolds { account, holds_open_max } => {
+                self.u8(9).account(account).u32(holds_open_max)
+            }
+        }
+    }
+
+    fn options(&mut self, options: AccountOptions) -> &mut Self {
+        let (floor_kind, overdraft) = match options.floor {
+            Floor::Zero => (0, 0),
+            Floor::Overdraft(limit) => (1, limit),
+            Floor::Unbounded => (2, 0),
+        };
+        let (has_ceiling, ceiling) = options.ceiling.map_or((0, 0), |ceiling| (1, ceiling));
+        self.u8(floor_kind).u64(overdraft).u32(options.asset.0).u8(has_ceiling).u64(ceiling)
+    }
+}
+
+/// Reads a payload, refusing anything short or out of range.
+struct Reader<'a> {
+    kind: u8,
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn error(&self, reason: &'static str) -> DecodeError {
+        DecodeError { kind: self.kind, reason }
+    }
+
+    fn take<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
+        let (head, rest) = self.bytes.split_at_checked(N).ok_or_else(|| self.error("payload too short"))?;
+        self.bytes = rest;
+        Ok(head.try_into().unwrap_or([0; N]))
+    }
+
+    fn u8(&mut self) -> Result<u8, DecodeError> {
+        Ok(self.take::<1>()?[0])
+    }
+
+    fn u32(&mut self) -> Result<u32, DecodeError> {
+        Ok(u32::from_le_bytes(self.take()?))
+    }
+
+    fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_le_bytes(self.take()?))
+    }
+
+    fn i64(&mut self) -> Result<i64, DecodeError> {
+        Ok(i64::from_le_bytes(self.take()?))
+    }
+
+    fn u128(&mut self) -> Result<u128, DecodeError> {
+        Ok(u128::from_le_bytes(self.take()?))
+    }
+
+    fn account(&mut self) -> Result<AccountId, DecodeError> {
+        self.u128().map(AccountId)
+    }
+
+    fn id(&mut self) -> Result<TransferId, DecodeError> {
+        self.u128().map(TransferId)
+    }
+
+    fn status(&mut self) -> Result<Status, DecodeError> {
+        match self.u8()? {
+            0 => Ok(Status::Open),
+            1 => Ok(Status::Frozen),
+            2 => Ok(Status::Closed),
+            _ => Err(self.error("unknown status")),
+        }
+    }
+
+    fn rejection(&mut self) -> Result<Rejection, DecodeError> {
+        let tag = self.u8()?;
+        let account = self.account()?;
+        Ok(match tag {
+            1 => Rejection::InsufficientFunds { account, available: self.u64()?, requested: self.u64()? },
+            2 => Rejection::AccountFrozen { account },
+            3 => Rejection::AccountClosed { account },
+            4 => Rejection::BalanceOverflow {
+                account,
+                balance: self.i64()?,
+                amount: self.u64()?,
+                balance_max: self.i64()?,
+            },
+            5 => Rejection::CeilingExceeded {
+                account,
+                balance: self.i64()?,
+                amount: self.u64()?,
+                ceiling: self.u64()?,
+            },
+            6 => Rejection::BalanceNotZero { account, balance: self.i64()? },
+            7 => Rejection::TransfersInFlight { account, in_flight: self.u32()? },
+            8 => Rejection::HoldsOpen { account, holds: self.u32()? },
+            9 => Rejection::TooManyHolds { account, holds_open_max: self.u32()? },
+            _ => return Err(self.error("unknown rejection")),
+        })
+    }
+
+    fn options(&mut self) -> Result<AccountOptions, DecodeError> {
+        let floor_kind = self.u8()?;
+        let overdraft = self.u64()?;
+        let asset = Asset(self.u32()?);
+        let has_ceiling = self.u8()?;
+        let ceiling = self.u64()?;
+        let floor = match (floor_kind, overdraft) {
+            (0, 0) => Floor::Zero,
+            (1, limit) => Floor::Overdraft(limit),
+            (2, 0) => Floor::Unbounded,
+            _ => return Err(self.error("unknown floor")),
+        };
+        let ceiling = match (has_ceiling, ceiling) {
+            (0, 0) => None,
+            (1, ceiling) => Some(ceiling),
+            _ => return Err(self.error("bad ceiling flag")),
+        };
+        Ok(AccountOptions { floor, asset, ceiling })
+    }
+
+    fn finish(self, entry: Entry) -> Result<Entry, DecodeError> {
+        if self.bytes.is_empty() {
+            Ok(entry)
+        } else {
+            Err(self.error("payload too long"))
+        }
+    }
+}
+
+fn status_byte(status: Status) -> u8 {
+    match status {
+        Status::Open => 0,
+        Status::Frozen => 1,
+        Status::Closed => 2,
+    }
+}
+
+impl Entry {
+    /// The kind byte and the payload.
+    pub(crate) fn encode(&self) -> (u8, impl AsRef<[u8]>) {
+        let mut writer = Writer::new();
+        let kind = match *self {
+            Entry::AccountOpened { account, options } => {
+                writer.account(account).options(options);
+                1
+            }
+            Entry::Credited { account, amount } => {
+                writer.account(account).u64(amount);
+                2
+            }
+            Entry::Debited { account, amount } => {
+                writer.account(account).u64(amount);
+                3
+            }
+            Entry::StatusSet { account, status } => {
+                writer.account(account).u8(status_byte(status));
+                4
+            }
+            Entry::TransferDebited { id, from, to, amount } => {
+                writer.id(id).account(from).account(to).u64(amount);
+                5
+            }
+            Entry::TransferCredited { id } => {
+                writer.id(id);
+                6
+            }
+            Entry::TransferUndone { id, reason } => {
+                writer.id(id).rejection(reason);
+                7
+            }
+            Entry::TransferRejected { id, from, to, amount, reason } => {
+                writer.id(id).account(from).account(to).u64(amount).rejection(reason);
+                8
+            }
+            Entry::TransferAbandoned { id } => {
+                writer.id(id);
+                9
+            }
+            Entry::LegDeclared { id, first, legs, index, from, to, amount } => {
+                writer.id(id).id(first).u8(legs).u8(index).account(from).account(to).u64(amount);
+                10
+            }
+            Entry::BatchDebited { first, account, amount } => {
+                writer.id(first).account(account).u64(amount);
+                11
+            }
+            Entry::BatchReturned { first, account, amount } => {
+                writer.id(first).account(account).u64(amount);
+                12
+            }
+            Entry::BatchCredited { first, account, amount } => {
+                writer.id(first).account(account).u64(amount);
+                13
+            }
+            Entry::BatchRejected { first, failed_index, reason } => {
+                writer.id(first).u8(failed_index).rejection(reason);
+                14
+            }
+            Entry::BatchAbandoned { first } => {
+                writer.id(first);
+                15
+            }
+        };
+        let Writer { bytes, len } = writer;
+        (kind, Payload { bytes, len })
+    }
+
+    /// The entry of kind `kind` with payload `payload`.
+    pub(crate) fn decode(kind: u8, payload: &[u8]) -> Result<Entry, DecodeError> {
+        let mut reader = Reader { kind, bytes: payload };
+        let r = &mut reader;
+        let entry = match kind {
+            1 => Entry::AccountOpened { account: r.account()?, options: r.options()? },
+            2 => Entry::Credited { account: r.account()?, amount: r.u64()? },
+            3 => Entry::Debited { account: r.account()?, amount: r.u64()? },
+            4 => Entry::StatusSet { account: r.account()?, status: r.status()? },
+            5 => {
+                Entry::TransferDebited { id: r.id()?, from: r.account()?, to: r.account()?, amount: r.u64()? }
+            }
+            6 => Entry::TransferCredited { id: r.id()? },
+            7 => Entry::TransferUndone { id: r.id()?, reason: r.rejection()? },
+            8 => Entry::TransferRejected {
+                id: r.id()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+                reason: r.rejection()?,
+            },
+            9 => Entry::TransferAbandoned { id: r.id()? },
+            10 => Entry::LegDeclared {
+                id: r.id()?,
+                first: r.id()?,
+                legs: r.u8()?,
+                index: r.u8()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+            },
+            11 => Entry::BatchDebited { first: r.id()?, account: r.account()?, amount: r.u64()? },
+            12 => Entry::BatchReturned { first: r.id()?, account: r.account()?, amount: r.u64()? },
+            13 => Entry::BatchCredited { first: r.id()?, account: r.account()?, amount: r.u64()? },
+            14 => Entry::BatchRejected { first: r.id()?, failed_index: r.u8()?, reason: r.rejection()? },
+            15 => Entry::BatchAbandoned { first: r.id()? },
+            _ => return Err(r.error("unknown kind")),
+        };
+        reader.finish(entry)
+    }
+}
+
+/// An encoded payload, on the stack.
+struct Payload {
+    bytes: [u8; SLOT_PAYLOAD_MAX],
+    len: usize,
+}
+
+impl AsRef<[u8]> for Payload {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests;

@@ -1,0 +1,106 @@
+use proptest::prelude::*;
+
+use super::*;
+
+/// Raw material for one entry: a kind, a rejection tag and every field.
+type Fields = (u8, u8, [u128; 3], [u64; 3], i64, u32, [u8; 3]);
+
+fn rejection(tag: u8, account: AccountId, numbers: [u64; 3], balance: i64, small: u32) -> Rejection {
+    match tag % 9 {
+        0 => Rejection::InsufficientFunds { account, available: numbers[0], requested: numbers[1] },
+        1 => Rejection::AccountFrozen { account },
+        2 => Rejection::AccountClosed { account },
+        3 => Rejection::BalanceOverflow { account, balance, amount: numbers[0], balance_max: balance },
+        4 => Rejection::CeilingExceeded { account, balance, amount: numbers[0], ceiling: numbers[2] },
+        5 => Rejection::BalanceNotZero { account, balance },
+        6 => Rejection::TransfersInFlight { account, in_flight: small },
+        7 => Rejection::HoldsOpen { account, holds: small },
+        _ => Rejection::TooManyHolds { account, holds_open_max: small },
+    }
+}
+
+fn entry((kind, tag, ids, numbers, balance, small, bytes): Fields) -> Entry {
+    let (id, first) = (TransferId(ids[0]), TransferId(ids[1]));
+    let (from, to) = (AccountId(ids[1]), AccountId(ids[2]));
+    let amount = numbers[0];
+    let reason = rejection(tag, from, numbers, balance, small);
+    let floor = match bytes[0] % 3 {
+        0 => Floor::Zero,
+        1 => Floor::Overdraft(numbers[1]),
+        _ => Floor::Unbounded,
+    };
+    let options =
+        AccountOptions { floor, asset: Asset(small), ceiling: (bytes[1] % 2 == 1).then_some(numbers[2]) };
+    let status = [Status::Open, Status::Frozen, Status::Closed][usize::from(bytes[2] % 3)];
+    match kind % 15 {
+        0 => Entry::AccountOpened { account: from, options },
+        1 => Entry::Credited { account: from, amount },
+        2 => Entry::Debited { account: from, amount },
+        3 => Entry::StatusSet { account: from, status },
+        4 => Entry::TransferDebited { id, from, to, amount },
+        5 => Entry::TransferCredited { id },
+        6 => Entry::TransferUndone { id, reason },
+        7 => Entry::TransferRejected { id, from, to, amount, reason },
+        8 => Entry::TransferAbandoned { id },
+        9 => Entry::LegDeclared { id, first, legs: bytes[0], index: bytes[1], from, to, amount },
+        10 => Entry::BatchDebited { first, account: to, amount },
+        11 => Entry::BatchReturned { first, account: to, amount },
+        12 => Entry::BatchCredited { first, account: to, amount },
+        13 => Entry::BatchRejected { first, failed_index: bytes[2], reason },
+        _ => Entry::BatchAbandoned { first },
+    }
+}
+
+proptest! {
+    #[test]
+    fn every_entry_round_trips(fields in any::<Fields>()) {
+        let entry = entry(fields);
+        let (kind, payload) = entry.encode();
+        prop_assert_eq!(Entry::decode(kind, payload.as_ref()), Ok(entry));
+    }
+
+    #[test]
+    fn a_payload_cut_short_or_lengthened_is_refused(fields in any::<Fields>(), extra in 1usize..8) {
+        let (kind, payload) = entry(fields).encode();
+        let payload = payload.as_ref();
+        for len in 0..payload.len() {
+            prop_assert!(Entry::decode(kind, &payload[..len]).is_err());
+        }
+        let mut longer = payload.to_vec();
+        longer.extend(std::iter::repeat_n(0, extra));
+        prop_assert!(Entry::decode(kind, &longer).is_err());
+    }
+
+    #[test]
+    fn arbitrary_payloads_never_panic(kind in any::<u8>(), payload in proptest::collection::vec(any::<u8>(), 0..120)) {
+        if let Ok(entry) = Entry::decode(kind, &payload) {
+            // Whatever decodes encodes back to the same bytes: one layout per entry.
+            let (again, bytes) = entry.encode();
+            prop_assert_eq!((again, bytes.as_ref()), (kind, payload.as_slice()));
+        }
+    }
+}
+
+#[test]
+fn the_largest_entry_fits_a_slot() {
+    let reason = Rejection::BalanceOverflow { account: AccountId(1), balance: 0, amount: 0, balance_max: 0 };
+    let rejected = Entry::TransferRejected {
+        id: TransferId(1),
+        from: AccountId(1),
+        to: AccountId(2),
+        amount: 1,
+        reason,
+    };
+    let (_, payload) = rejected.encode();
+    assert_eq!(payload.as_ref().len(), 16 * 3 + 8 + 1 + 16 + 24);
+    assert!(payload.as_ref().len() <= SLOT_PAYLOAD_MAX);
+}
+
+#[test]
+fn unknown_kinds_and_tags_are_refused_by_name() {
+    assert_eq!(Entry::decode(0, &[]).unwrap_err().reason, "unknown kind");
+    assert_eq!(Entry::decode(200, &[]).unwrap_err().reason, "unknown kind");
+    let mut status = vec![0u8; 16];
+    status.push(3);
+    assert_eq!(Entry::decode(4, &status).unwrap_err().reason, "unknown status");
+}

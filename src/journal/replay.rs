@@ -1,0 +1,455 @@
+//! Recovery's fold: the journal's entries, in position order, to the state
+//! they leave, and the entries that finish what a crash cut.
+//!
+//! # Implementation details
+//!
+//! Each entry's **effect** is applied as recorded; nothing is decided again.
+//! For one account word, the successful CASes in position order are its
+//! modification order (each read its predecessor's value, and positions are
+//! taken between the read and the CAS; `docs/journal.md`), so replay walks
+//! every balance through exactly the values it had, and checks every one
+//! against the floor: a log that would break a floor is refused as
+//! inconsistent rather than opened.
+//!
+//! **Cut operations.** A prefix may hold a transfer's debit without its
+//! credit or undo, or a batch's debits without its end. None of them was
+//! acknowledged. [`Replayed::completions`] gives the entries that settle
+//! them, which the opener appends to the journal (so that the next recovery
+//! sees them too) and applies:
+//!
+//! | cut | completion | why it is safe |
+//! |---|---|---|
+//! | transfer debited, neither credited nor undone | `TransferAbandoned`: the debit returns, the id is forgotten | nothing was credited, and a return breaks no floor |
+//! | batch with debits and no commit | `BatchAbandoned`: every debit not yet returned returns, the ids are forgotten | nothing was credited |
+//! | batch with a commit | `BatchCredited` for every destination not yet credited: the batch is applied | a commit may have been spent; the one commit that can refuse (a ceiling) is made first, so it passed |
+//!
+//! A forgotten id is as if never submitted: its client, which got no answer,
+//! retries it and it applies once.
+
+use std::collections::HashMap;
+
+use super::entry::Entry;
+use crate::cell::BALANCE_REPR_MAX;
+use crate::record_lanes::{Link, Outcome};
+use crate::{AccountId, AccountOptions, Rejection, Status, TransferId, AMOUNT_MAX};
+
+/// A log that does not replay: a valid, checksummed entry whose effect is
+/// impossible in the state before it. Never produced by this crate's own
+/// writes; refused rather than guessed around.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the journal entry at position {position} cannot apply: {reason}")]
+pub(crate) struct Inconsistent {
+    pub(crate) position: u64,
+    pub(crate) reason: &'static str,
+}
+
+/// An account as the log leaves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RecoveredAccount {
+    pub(crate) id: AccountId,
+    pub(crate) options: AccountOptions,
+    pub(crate) balance: i64,
+    pub(crate) status: Status,
+    /// Lifetime external credits and debits, wrapping (as the cell keeps them).
+    pub(crate) entered: u64,
+    pub(crate) left: u64,
+}
+
+/// A decided transfer or leg, for the id table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Decided {
+    pub(crate) id: TransferId,
+    pub(crate) from: AccountId,
+    pub(crate) to: AccountId,
+    pub(crate) amount: u64,
+    pub(crate) link: Link,
+    pub(crate) outcome: Outcome,
+}
+
+/// One decision in the order the id table took it: a single transfer, or a
+/// whole batch (whose shards are prepared for all its legs at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Decision {
+    Single(Decided),
+    Batch(Vec<Decided>),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingTransfer {
+    from: AccountId,
+    to: AccountId,
+    amount: u64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct PendingBatch {
+    legs: Vec<Decided>,
+    legs_declared: usize,
+    /// Per account: debited, returned and credited so far.
+    flows: Vec<(AccountId, u64, u64, u64)>,
+    committed: bool,
+}
+
+impl PendingBatch {
+    fn flow(&mut self, account: AccountId) -> &mut (AccountId, u64, u64, u64) {
+        if let Some(index) = self.flows.iter().position(|flow| flow.0 == account) {
+            return &mut self.flows[index];
+        }
+        self.flows.push((account, 0, 0, 0));
+        self.flows.last_mut().unwrap_or_else(|| unreachable!("just pushed"))
+    }
+
+    /// What each destination is owed in all.
+    fn incoming(&self) -> Vec<(AccountId, u64)> {
+        let mut incoming: Vec<(AccountId, u64)> = Vec::new();
+        for leg in &self.legs {
+            match incoming.iter_mut().find(|(account, _)| *account == leg.to) {
+                Some((_, total)) => *total += leg.amount,
+                None => incoming.push((leg.to, leg.amount)),
+            }
+        }
+        incoming
+    }
+
+    fn credited(&self, account: AccountId) -> u64 {
+        self.flows.iter().find(|flow| flow.0 == account).map_or(0, |flow| flow.3)
+    }
+
+    fn complete(&self) -> bool {
+        self.committed
+            && self.legs_declared == self.legs.len()
+            && self.incoming().iter().all(|(account, total)| self.credited(*account) == *total)
+    }
+}
+
+/// The state a log leaves, built entry by entry.
+#[derive(Debug, Default)]
+pub(crate) struct Replayed {
+    accounts: Vec<RecoveredAccount>,
+    index: HashMap<AccountId, usize>,
+    decisions: Vec<Decision>,
+    transfers: HashMap<TransferId, PendingTransfer>,
+    batches: HashMap<TransferId, PendingBatch>,
+    /// Entries applied.
+    pub(crate) entries: u64,
+}
+
+type Step = Result<(), &'static str>;
+
+impl Replayed {
+    pub(crate) fn accounts(&self) -> &[RecoveredAccount] {
+        &self.accounts
+    }
+
+    pub(crate) fn decisions(&self) -> &[Decision] {
+        &self.decisions
+    }
+
+    /// Applies the entry at `position`.
+    pub(crate) fn apply(&mut self, position: u64, entry: &Entry) -> Result<(), Inconsistent> {
+        self.entries += 1;
+        self.step(entry).map_err(|reason| Inconsistent { position, reason })
+    }
+
+    fn step(&mut self, entry: &Entry) -> Step {
+        match *entry {
+            Entry::AccountOpened { account, options } => self.open(account, options),
+            Entry::Credited { account, amount } => {
+                check_amount(amount)?;
+                self.add(account, amount)?;
+                let account = self.account(account)?;
+                account.entered = account.entered.wrapping_add(amount);
+                Ok(())
+            }
+            Entry::Debited { account, amount } => {
+                check_amount(amount)?;
+                self.subtract(account, amount)?;
+                let account = self.account(account)?;
+                account.left = account.left.wrapping_add(amount);
+                Ok(())
+            }
+            Entry::StatusSet { account, status } => self.set_status(account, status),
+            Entry::TransferDebited { id, from, to, amount } => {
+                check_amount(amount)?;
+                self.account(to)?;
+                if self.transfers.insert(id, PendingTransfer { from, to, amount }).is_some() {
+                    return Err("a transfer debited twice");
+                }
+                self.subtract(from, amount)
+            }
+            Entry::TransferCredited { id } => {
+                let pending = self.transfers.remove(&id).ok_or("a credit without its debit")?;
+                self.add(pending.to, pending.amount)?;
+                self.decide_single(id, pending, Outcome::Applied);
+                Ok(())
+            }
+            Entry::TransferUndone { id, reason } => {
+                let pending = self.transfers.remove(&id).ok_or("an undo without its debit")?;
+                self.add(pending.from, pending.amount)?;
+                self.decide_single(id, pending, Outcome::Rejected(reason));
+                Ok(())
+            }
+            Entry::TransferRejected { id, from, to, amount, reason } => {
+                check_amount(amount)?;
+                self.account(from)?;
+                self.account(to)?;
+                self.decide_single(id, PendingTransfer { from, to, amount }, Outcome::Rejected(reason));
+                Ok(())
+            }
+            Entry::TransferAbandoned { id } => {
+                let pending = self.transfers.remove(&id).ok_or("an abandon without its debit")?;
+                self.add(pending.from, pending.amount)
+            }
+            Entry::LegDeclared { id, first, legs, index, from, to, amount } => {
+                self.declare_leg(id, first, legs, index, (from, to, amount))
+            }
+            Entry::BatchDebited { first, account, amount } => {
+                self.batch_flow(first, account, amount, |flow| flow.1 += amount)?;
+                self.subtract(account, amount)
+            }
+            Entry::BatchReturned { first, account, amount } => {
+                self.batch_flow(first, account, amount, |flow| flow.2 += amount)?;
+                self.add(account, amount)
+            }
+            Entry::BatchCredited { first, account, amount } => {
+                self.batch_flow(first, account, amount, |flow| flow.3 += amount)?;
+                self.batch(first)?.committed = true;
+                if amount > 0 {
+                    self.add(account, amount)?;
+                }
+                self.decide_batch_if_complete(first)
+            }
+            Entry::BatchRejected { first, failed_index, reason } => {
+                self.reject_batch(first, failed_index, reason)
+            }
+            Entry::BatchAbandoned { first } => self.abandon_batch(first),
+        }
+    }
+
+    fn account(&mut self, id: AccountId) -> Result<&mut RecoveredAccount, &'static str> {
+        let index = *self.index.get(&id).ok_or("an entry names an account never opened")?;
+        Ok(&mut self.accounts[index])
+    }
+
+    fn open(&mut self, id: AccountId, options: AccountOptions) -> Step {
+        if id.is_reserved() || self.index.contains_key(&id) {
+            return Err("an account opened twice, or a reserved id");
+        }
+        if options.floor.lowest_balance() < crate::FLOOR_MIN
+            || options.ceiling.is_some_and(|ceiling| ceiling > crate::BALANCE_MAX as u64)
+        {
+            return Err("account options out of range");
+        }
+        self.index.insert(id, self.accounts.len());
+        let balance = 0;
+        self.accounts.push(RecoveredAccount {
+            id,
+            options,
+            balance,
+            status: Status::Open,
+            entered: 0,
+            left: 0,
+        });
+        Ok(())
+    }
+
+    fn add(&mut self, id: AccountId, amount: u64) -> Step {
+        let account = self.account(id)?;
+        if account.status == Status::Closed {
+            return Err("a credit to a closed account");
+        }
+        let balance = account.balance + amount as i64; // amount ≤ AMOUNT_MAX: no overflow
+        if balance > BALANCE_REPR_MAX {
+            return Err("a balance above what an account can hold");
+        }
+        account.balance = balance;
+        Ok(())
+    }
+
+    fn subtract(&mut self, id: AccountId, amount: u64) -> Step {
+        let account = self.account(id)?;
+        if account.status != Status::Open {
+            return Err("a debit of a frozen or closed account");
+        }
+        let balance = account.balance - amount as i64;
+        if balance < account.options.floor.lowest_balance() {
+            return Err("a debit below the floor");
+        }
+        account.balance = balance;
+        Ok(())
+    }
+
+    fn set_status(&mut self, id: AccountId, status: Status) -> Step {
+        let pinned = self.pinned(id);
+        let account = self.account(id)?;
+        if account.status == Status::Closed {
+            return Err("a status change of a closed account");
+        }
+        if status == Status::Closed && (account.balance != 0 || pinned) {
+            return Err("a close with money or a transfer in the account");
+        }
+        account.status = status;
+        Ok(())
+    }
+
+    /// Whether a pending transfer or batch has money out of `id` (a close
+    /// then would strand it; the word's pin forbids it). A destination is
+    /// not checked: a transfer's may close before its credit, which is then
+    /// refused, and a credit to a closed account is refused by replay.
+    fn pinned(&self, id: AccountId) -> bool {
+        self.transfers.values().any(|pending| pending.from == id)
+            || self
+                .batches
+                .values()
+                .any(|batch| batch.flows.iter().any(|flow| flow.0 == id && flow.1 > flow.2))
+    }
+
+    fn decide_single(&mut self, id: TransferId, pending: PendingTransfer, outcome: Outcome) {
+        let PendingTransfer { from, to, amount } = pending;
+        self.decisions.push(Decision::Single(Decided { id, from, to, amount, link: Link::Single, outcome }));
+    }
+
+    fn batch(&mut self, first: TransferId) -> Result<&mut PendingBatch, &'static str> {
+        self.batches.get_mut(&first).ok_or("a batch step before the batch was declared")
+    }
+
+    fn declare_leg(
+        &mut self,
+        id: TransferId,
+        first: TransferId,
+        legs: u8,
+        index: u8,
+        (from, to, amount): (AccountId, AccountId, u64),
+    ) -> Step {
+        check_amount(amount)?;
+        self.account(from)?;
+        self.account(to)?;
+        if legs == 0 || usize::from(legs) > crate::LINKED_LEGS_MAX || index >= legs || from == to {
+            return Err("a leg out of range");
+        }
+        if index == 0 && (id != first || self.batches.contains_key(&first)) {
+            return Err("a batch declared twice, or not by its first leg");
+        }
+        let batch = self.batches.entry(first).or_default();
+        if usize::from(index) != batch.legs_declared {
+            return Err("legs declared out of order");
+        }
+        let link = Link::Leg { first, legs, index };
+        batch.legs.push(Decided { id, from, to, amount, link, outcome: Outcome::Applied });
+        batch.legs_declared += 1;
+        Ok(())
+    }
+
+    fn batch_flow(
+        &mut self,
+        first: TransferId,
+        account: AccountId,
+        amount: u64,
+        change: impl FnOnce(&mut (AccountId, u64, u64, u64)),
+    ) -> Step {
+        if amount > AMOUNT_MAX {
+            return Err("an amount out of range");
+        }
+        let batch = self.batch(first)?;
+        if batch.legs_declared != batch.legs.first().map_or(0, |leg| leg_count(leg.link)) {
+            return Err("a batch step before every leg was declared");
+        }
+        if !batch.legs.iter().any(|leg| leg.from == account || leg.to == account) {
+            return Err("a batch step on an account no leg names");
+        }
+        let flow = batch.flow(account);
+        change(flow);
+        let (_, debited, returned, credited) = *flow;
+        if returned > debited || debited.max(credited) > AMOUNT_MAX {
+            return Err("a batch moved more than it may");
+        }
+        Ok(())
+    }
+
+    fn decide_batch_if_complete(&mut self, first: TransferId) -> Step {
+        if self.batch(first)?.complete() {
+            let batch = self.batches.remove(&first).ok_or("a batch vanished")?;
+            self.decisions.push(Decision::Batch(batch.legs));
+        }
+        Ok(())
+    }
+
+    fn reject_batch(&mut self, first: TransferId, failed_index: u8, reason: Rejection) -> Step {
+        let batch = self.batches.remove(&first).ok_or("a batch rejected before it was declared")?;
+        if batch.committed || batch.flows.iter().any(|flow| flow.1 != flow.2) {
+            return Err("a batch rejected with money still out");
+        }
+        if usize::from(failed_index) >= batch.legs.len() || batch.legs_declared != batch.legs.len() {
+            return Err("a rejected batch's failing leg is out of range");
+        }
+        let legs = batch
+            .legs
+            .into_iter()
+            .enumerate()
+            .map(|(index, leg)| {
+                let outcome = if index == usize::from(failed_index) {
+                    Outcome::Rejected(reason)
+                } else {
+                    Outcome::LinkedLegFailed { failed_index }
+                };
+                Decided { outcome, ..leg }
+            })
+            .collect();
+        self.decisions.push(Decision::Batch(legs));
+        Ok(())
+    }
+
+    fn abandon_batch(&mut self, first: TransferId) -> Step {
+        let batch = self.batches.remove(&first).ok_or("an abandoned batch was never declared")?;
+        if batch.committed {
+            return Err("a committed batch abandoned");
+        }
+        for (account, debited, returned, _) in batch.flows {
+            if debited > returned {
+                self.add(account, debited - returned)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The entries that settle every operation the log leaves cut (module
+    /// docs), in a deterministic order.
+    pub(crate) fn completions(&self) -> Vec<Entry> {
+        let mut transfers: Vec<TransferId> = self.transfers.keys().copied().collect();
+        transfers.sort_unstable();
+        let mut completions: Vec<Entry> =
+            transfers.into_iter().map(|id| Entry::TransferAbandoned { id }).collect();
+        let mut batches: Vec<(&TransferId, &PendingBatch)> = self.batches.iter().collect();
+        batches.sort_unstable_by_key(|(first, _)| **first);
+        for (&first, batch) in batches {
+            if !batch.committed {
+                completions.push(Entry::BatchAbandoned { first });
+                continue;
+            }
+            for (account, total) in batch.incoming() {
+                let owed = total - batch.credited(account).min(total);
+                if owed > 0 {
+                    completions.push(Entry::BatchCredited { first, account, amount: owed });
+                }
+            }
+        }
+        completions
+    }
+}
+
+fn leg_count(link: Link) -> usize {
+    match link {
+        Link::Leg { legs, .. } => usize::from(legs),
+        Link::Single => 1,
+    }
+}
+
+fn check_amount(amount: u64) -> Step {
+    if amount == 0 || amount > AMOUNT_MAX {
+        return Err("an amount out of range");
+    }
+    Ok(())
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests;

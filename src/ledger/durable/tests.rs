@@ -1,0 +1,263 @@
+use std::path::Path;
+
+use super::*;
+use crate::journal::storage_for_tests::{Contents, MemoryStorage};
+use crate::{AccountError, AccountId, AccountOptions, Floor, LinkedError, Rejection, Status, TransferId};
+
+const A: AccountId = AccountId(1);
+const B: AccountId = AccountId(2);
+const C: AccountId = AccountId(3);
+
+fn open(dir: &Path) -> Ledger {
+    Ledger::builder().accounts_max(16).transfer_ids_max(64).transfer_id_shards(4).open(dir).unwrap()
+}
+
+fn transfer(id: u128, from: AccountId, to: AccountId, amount: u64) -> Transfer {
+    Transfer { id: TransferId(id), from, to, amount }
+}
+
+/// Every kind of journaled operation, with its answers.
+fn workload(ledger: &Ledger) -> Vec<Result<TransferReceipt, TransferError>> {
+    let overdraft = AccountOptions { floor: Floor::Overdraft(50), ..AccountOptions::default() };
+    ledger.open_account(A, AccountOptions::default()).unwrap();
+    ledger.open_account(B, overdraft).unwrap();
+    ledger.open_account(C, AccountOptions::default()).unwrap();
+    ledger.credit(A, 100).unwrap();
+    ledger.debit(B, 20).unwrap();
+    let mut answers = vec![
+        ledger.transfer(transfer(1, A, C, 30)),
+        ledger.transfer(transfer(2, C, A, 1_000)), // rejected, remembered
+        ledger.transfer(transfer(3, A, B, 5)),
+    ];
+    ledger.transfer_all(&[transfer(10, A, B, 10), transfer(11, A, C, 10)]).unwrap();
+    let refused = ledger.transfer_all(&[transfer(20, B, C, 10), transfer(21, B, A, 100)]);
+    assert!(matches!(refused, Err(LinkedError::LegFailed { index: 1, .. })));
+    ledger.freeze(C).unwrap();
+    ledger.open_account(AccountId(4), AccountOptions::default()).unwrap();
+    ledger.close(AccountId(4)).unwrap();
+    answers.push(ledger.transfer(transfer(4, C, A, 1))); // frozen: rejected
+    answers
+}
+
+fn balances(ledger: &Ledger) -> Vec<i64> {
+    [A, B, C].iter().map(|&id| ledger.balance(id).unwrap()).collect()
+}
+
+#[test]
+fn a_reopened_ledger_has_every_balance_status_and_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (answers, before) = {
+        let ledger = open(dir.path());
+        let answers = workload(&ledger);
+        (answers, balances(&ledger))
+    };
+    let ledger = open(dir.path());
+    assert_eq!(balances(&ledger), before);
+    assert_eq!(ledger.status(C), Ok(Status::Frozen));
+    assert_eq!(ledger.status(AccountId(4)), Ok(Status::Closed));
+    assert!(ledger.audit().is_consistent());
+    // Every id answers as before, now as a repeat.
+    for (id, answer) in [1u128, 2, 3, 4].into_iter().zip(&answers) {
+        let retried = ledger.transfer(match id {
+            1 => transfer(1, A, C, 30),
+            2 => transfer(2, C, A, 1_000),
+            3 => transfer(3, A, B, 5),
+            _ => transfer(4, C, A, 1),
+        });
+        match (answer, retried) {
+            (Ok(_), Ok(receipt)) => assert!(receipt.repeat),
+            (
+                Err(TransferError::Rejected { reason, .. }),
+                Err(TransferError::Rejected { reason: again, repeat }),
+            ) => {
+                assert_eq!((*reason, true), (again, repeat));
+            }
+            (first, again) => panic!("id {id}: {first:?} then {again:?}"),
+        }
+    }
+    let batch = ledger.transfer_all(&[transfer(10, A, B, 10), transfer(11, A, C, 10)]);
+    assert_eq!(batch.map(|receipt| receipt.repeat), Ok(true));
+    let refused = ledger.transfer_all(&[transfer(20, B, C, 10), transfer(21, B, A, 100)]).unwrap_err();
+    let Some((1, TransferError::Rejected { repeat: true, .. })) = refused.failure() else {
+        panic!("{refused:?}")
+    };
+    assert_eq!(balances(&ledger), before, "repeats changed nothing");
+    let recovery = ledger.recovery().unwrap();
+    assert!(recovery.entries > 20);
+    assert_eq!(recovery.torn_tail, None);
+}
+
+#[test]
+fn a_second_open_of_the_same_directory_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    let second = Ledger::builder().open(dir.path());
+    assert!(matches!(second, Err(JournalError::Locked { .. })));
+}
+
+/// The newest segment's bytes.
+fn segment(dir: &Path) -> std::path::PathBuf {
+    let mut segments: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "log"))
+        .collect();
+    segments.sort();
+    segments.pop().unwrap()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn every_truncation_of_the_journal_recovers_a_consistent_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(workload(&open(dir.path())));
+    let full = std::fs::read(segment(dir.path())).unwrap();
+    let mut entries_seen = std::collections::BTreeSet::new();
+    for len in crate::journal::HEADER_LEN..=full.len() {
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(dir.path(), copy.path());
+        let file = segment(copy.path());
+        std::fs::write(&file, &full[..len]).unwrap();
+        let ledger = open(copy.path());
+        assert!(ledger.audit().is_consistent(), "cut at {len}");
+        for id in [A, B, C] {
+            if let Ok(info) = ledger.account_info(id) {
+                assert!(info.balance >= info.floor, "cut at {len}: {info:?}");
+                assert_eq!((info.in_flight, info.holds_open), (0, 0));
+            }
+        }
+        let recovery = ledger.recovery().unwrap();
+        entries_seen.insert(recovery.entries);
+        // A cut inside a record is a torn tail, reported; a cut between records is not.
+        if let Some((_, offset, bytes)) = &recovery.torn_tail {
+            assert_eq!(offset + bytes, len as u64);
+        }
+    }
+    assert!(entries_seen.len() > 20, "the cuts recovered many different prefixes");
+}
+
+#[test]
+fn a_flipped_byte_before_the_tail_refuses_to_open() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(workload(&open(dir.path())));
+    let file = segment(dir.path());
+    let mut bytes = std::fs::read(&file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+    match Ledger::builder().open(dir.path()) {
+        Err(JournalError::Format(crate::FormatError::Corrupt { offset, .. })) => {
+            assert!(offset <= middle as u64);
+        }
+        other => panic!("expected a corrupt record, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_transfer_cut_by_a_crash_is_undone_and_its_id_forgotten() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = open(dir.path());
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.open_account(B, AccountOptions::default()).unwrap();
+        ledger.credit(A, 10).unwrap();
+        ledger.transfer(transfer(1, A, B, 4)).unwrap();
+    }
+    // Cut the last record, the transfer's credit: its debit stays.
+    let file = segment(dir.path());
+    let bytes = std::fs::read(&file).unwrap();
+    let credit_record = 20 + 1 + 16;
+    std::fs::write(&file, &bytes[..bytes.len() - credit_record]).unwrap();
+    let ledger = open(dir.path());
+    assert_eq!(ledger.recovery().unwrap().transfers_abandoned, 1);
+    assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(10), Ok(0)));
+    // Never acknowledged, so forgotten: the retry applies it, once.
+    assert_eq!(ledger.transfer(transfer(1, A, B, 4)).map(|receipt| receipt.repeat), Ok(false));
+    drop(ledger);
+    let ledger = open(dir.path());
+    assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(6), Ok(4)));
+    assert_eq!(ledger.recovery().unwrap().transfers_abandoned, 0, "the settlement was journaled");
+}
+
+fn failing(configure: impl FnOnce(&mut Contents)) -> (MemoryStorage, Ledger) {
+    let storage = MemoryStorage::default();
+    configure(&mut storage.0.lock());
+    let ledger = Ledger::builder().build_on(storage.clone()).unwrap();
+    (storage, ledger)
+}
+
+#[test]
+fn a_failed_sync_fails_the_operation_and_refuses_every_later_one() {
+    let (_storage, ledger) = failing(|contents| contents.syncs_before_failure = Some(2));
+    ledger.open_account(A, AccountOptions::default()).unwrap();
+    ledger.credit(A, 5).unwrap();
+    let failed = ledger.credit(A, 1).unwrap_err();
+    let AccountError::Journal(failure) = failed else { panic!("{failed:?}") };
+    assert_eq!(failure.action, crate::JournalAction::Sync);
+    // Refused before it starts: nothing changes in memory either.
+    let balance = ledger.balance(A).unwrap();
+    assert_eq!(ledger.debit(A, 1), Err(AccountError::Journal(failure)));
+    assert_eq!(ledger.transfer(transfer(1, A, B, 1)), Err(TransferError::Journal(failure)));
+    assert_eq!(ledger.balance(A), Ok(balance));
+    assert_eq!(ledger.sync(), Err(failure));
+}
+
+#[test]
+fn a_failed_write_fails_the_operation() {
+    let (_storage, ledger) = failing(|contents| contents.writes_before_failure = Some(0));
+    let failed = ledger.open_account(A, AccountOptions::default()).unwrap_err();
+    assert!(matches!(
+        failed,
+        crate::OpenError::Journal(JournalFailed { action: crate::JournalAction::Write, .. })
+    ));
+}
+
+#[test]
+fn buffered_operations_return_before_the_sync_and_the_barrier_makes_them_durable() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = Ledger::builder().durability(Durability::Buffered).open(dir.path()).unwrap();
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 7).unwrap();
+        ledger.sync().unwrap();
+    }
+    assert_eq!(open(dir.path()).balance(A), Ok(7));
+}
+
+#[test]
+fn many_transfers_share_one_sync() {
+    let (storage, ledger) = failing(|_| {});
+    ledger.open_account(A, AccountOptions::default()).unwrap();
+    ledger.open_account(B, AccountOptions::default()).unwrap();
+    ledger.credit(A, 100).unwrap();
+    let syncs_before = storage.0.lock().appended.len();
+    let transfers: Vec<_> = (1..=50).map(|id| transfer(id, A, B, 1)).collect();
+    let results = ledger.transfer_many(&transfers);
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(storage.0.lock().appended.len(), syncs_before + 1, "one write and one sync for the batch");
+    assert_eq!(ledger.balance(B), Ok(50));
+}
+
+#[test]
+fn a_reopened_journal_keeps_the_retried_rejection_of_an_unfunded_transfer() {
+    let dir = tempfile::tempdir().unwrap();
+    let reason = {
+        let ledger = open(dir.path());
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.open_account(B, AccountOptions::default()).unwrap();
+        let Err(TransferError::Rejected { reason, .. }) = ledger.transfer(transfer(9, A, B, 5)) else {
+            panic!()
+        };
+        reason
+    };
+    let ledger = open(dir.path());
+    ledger.credit(A, 100).unwrap(); // funded now: the id must still answer as first decided
+    assert_eq!(ledger.transfer(transfer(9, A, B, 5)), Err(TransferError::Rejected { reason, repeat: true }));
+    assert_eq!(reason, Rejection::InsufficientFunds { account: A, available: 0, requested: 5 });
+}
