@@ -382,7 +382,7 @@ impl AccountCell {
     /// later position. The position gets `note()`'s entry once the CAS
     /// succeeds, and a hole if it fails or `note` has no entry (a step with
     /// nothing to recover, such as a pin).
-    #[cfg(not(feature = "_broken-check-then-write"))]
+    #[cfg(not(any(feature = "_broken-check-then-write", feature = "_broken-position-after-cas")))]
     #[inline]
     fn update<E>(
         &self,
@@ -631,6 +631,7 @@ mod save_slot;
 
 #[cfg(any(
     feature = "_broken-check-then-write",
+    feature = "_broken-position-after-cas",
     feature = "_broken-snapshot-without-capture",
     feature = "_broken-stale-status",
     feature = "_broken-stale-floor",

@@ -37,6 +37,35 @@ impl AccountCell {
         Ok(next)
     }
 
+    /// `_broken-position-after-cas`: takes the journal position right after
+    /// the CAS instead of before it. A step that reads the new word can take
+    /// its position first (a close that saw the debit drain the account),
+    /// and a crash can leave the log with the reader and not the writer.
+    #[cfg(feature = "_broken-position-after-cas")]
+    pub(super) fn update<E>(
+        &self,
+        epoch: &Epoch,
+        log: impl Logging,
+        note: impl Fn() -> Option<Entry>,
+        mut decide: impl FnMut(State) -> Result<State, E>,
+    ) -> Result<State, E> {
+        let current = epoch.load();
+        let mut word = self.word.load(Ordering::Acquire);
+        loop {
+            self.save_if_due(current, word);
+            let next = decide(State::decode(word))?;
+            let new_word = next.encode(word & SNAP_BIT);
+            match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    let position = log.take_position(new_word != word);
+                    log.fill(position, note());
+                    return Ok(next);
+                }
+                Err(actual) => word = actual,
+            }
+        }
+    }
+
     /// `_broken-snapshot-without-capture`: never saves an account's value for
     /// a running snapshot, which then reads whatever each account holds when
     /// its scan reaches it.

@@ -226,6 +226,43 @@ impl Journal {
         Self { shared, flusher: Some(flusher) }
     }
 
+    /// Positions and the ring without a flusher, for the loom models of the
+    /// ordering rule on the whole ledger (the flusher has models of its
+    /// own): nothing is written; [`Self::drain`] reads the ring instead. No
+    /// one may wait for durability on it.
+    #[cfg(all(test, atomic_ledger_loom))]
+    pub(crate) fn detached(ring_capacity: usize) -> Self {
+        let shared = Arc::new(Shared {
+            ring: Ring::new(ring_capacity, 0),
+            durable: CachePadded::new(AtomicU64::new(0)),
+            failed: AtomicBool::new(false),
+            control: Mutex::new(Control::default()),
+            work: Condvar::new(),
+            progress: Condvar::new(),
+            flush_interval: None,
+        });
+        Self { shared, flusher: None }
+    }
+
+    /// Every entry of a [`Self::detached`] journal, in position order,
+    /// holes left out. Every position handed out must be filled.
+    #[cfg(all(test, atomic_ledger_loom))]
+    pub(crate) fn drain(&self) -> Vec<(u64, Entry)> {
+        let ring = &self.shared.ring;
+        let end = ring.handed_out();
+        assert!(end <= ring.capacity(), "a detached ring never laps");
+        let mut entries = Vec::new();
+        let mut payload = Vec::new();
+        for position in 0..end {
+            payload.clear();
+            let kind = ring.read(position, &mut payload).expect("every position is filled");
+            if kind != HOLE_KIND {
+                entries.push((position, Entry::decode(kind, &payload).expect("valid entries")));
+            }
+        }
+        entries
+    }
+
     /// Takes the next position for a step that is about to publish a change.
     #[inline]
     pub(crate) fn reserve(&self) -> Reservation<'_> {

@@ -126,6 +126,26 @@ impl LedgerBuilder {
         Ok(ledger)
     }
 
+    /// A buffered durable ledger whose journal has no flusher (see
+    /// `Journal::detached`), for the loom models of the ordering rule.
+    #[cfg(all(test, atomic_ledger_loom))]
+    pub(crate) fn build_detached(self, ring_capacity: usize) -> Ledger {
+        let mut ledger = self.build().unwrap_or_else(|error| panic!("{error}"));
+        let durable = Durable {
+            journal: Journal::detached(ring_capacity),
+            durability: Durability::Buffered,
+            recovery: Recovery::default(),
+        };
+        ledger.durable = Some(Box::new(durable));
+        ledger
+    }
+
+    /// The entries a [`Self::build_detached`] ledger has journaled.
+    #[cfg(all(test, atomic_ledger_loom))]
+    pub(crate) fn drain_detached(ledger: &Ledger) -> Vec<(u64, Entry)> {
+        ledger.durable().map_or_else(Vec::new, |durable| durable.journal.drain())
+    }
+
     /// When a durable ledger's operations return (default
     /// [`Durability::Synchronous`]). No effect on [`Self::build`].
     #[doc(hidden)]
@@ -334,3 +354,6 @@ pub(super) use durably;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests;
+
+#[cfg(all(test, atomic_ledger_loom))]
+mod loom_tests;
