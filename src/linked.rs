@@ -110,12 +110,16 @@ impl<L: Logging> Journaled<L> {
 
     fn returned(self, account: &AccountCell, amount: u64) -> (L, impl Fn() -> Option<Entry>) {
         let (first, account) = (self.first, account.id());
-        (self.log, move || Some(Entry::BatchReturned { first, account, amount }))
+        // Nothing returned (an account the batch only credits): a hole.
+        (self.log, move || (amount > 0).then_some(Entry::BatchReturned { first, account, amount }))
     }
 
     fn credited(self, account: &AccountCell, amount: u64) -> (L, impl Fn() -> Option<Entry>) {
         let (first, account) = (self.first, account.id());
-        (self.log, move || Some(Entry::BatchCredited { first, account, amount }))
+        // Nothing credited (an account the batch only debits): a hole, so
+        // that the batch's last credit is its last entry and recovery can
+        // tell when it is complete.
+        (self.log, move || (amount > 0).then_some(Entry::BatchCredited { first, account, amount }))
     }
 
     /// Every leg, before the batch changes anything: recovery needs them all
