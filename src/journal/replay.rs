@@ -156,7 +156,7 @@ impl Replayed {
             Entry::AccountOpened { account, options } => self.open(account, options),
             Entry::Credited { account, amount } => {
                 check_amount(amount)?;
-                self.add(account, amount)?;
+                self.add_checked(account, amount)?;
                 let account = self.account(account)?;
                 account.entered = account.entered.wrapping_add(amount);
                 Ok(())
@@ -179,7 +179,7 @@ impl Replayed {
             }
             Entry::TransferCredited { id } => {
                 let pending = self.transfers.remove(&id).ok_or("a credit without its debit")?;
-                self.add(pending.to, pending.amount)?;
+                self.add_checked(pending.to, pending.amount)?;
                 self.decide_single(id, pending, Outcome::Applied);
                 Ok(())
             }
@@ -214,7 +214,11 @@ impl Replayed {
             Entry::BatchCredited { first, account, amount } => {
                 self.batch_flow(first, account, amount, |flow| flow.3 += amount)?;
                 self.batch(first)?.committed = true;
-                if amount > 0 {
+                // The batch's one commit to an account with a ceiling is the
+                // checked one; the others land in the word's headroom.
+                if self.account(account)?.options.ceiling.is_some() {
+                    self.add_checked(account, amount)?;
+                } else {
                     self.add(account, amount)?;
                 }
                 self.decide_batch_if_complete(first)
@@ -264,6 +268,19 @@ impl Replayed {
         }
         account.balance = balance;
         Ok(())
+    }
+
+    /// A credit the cell checks against the ceiling ([`crate::BALANCE_MAX`]
+    /// without one): an external credit, a transfer's credit, a batch's
+    /// checked commit. Returns (undos, voids, a batch's unchecked commits)
+    /// are not checked, as the cell does not check them.
+    fn add_checked(&mut self, id: AccountId, amount: u64) -> Step {
+        let account = self.account(id)?;
+        let ceiling = account.options.ceiling.map_or(crate::BALANCE_MAX, |ceiling| ceiling as i64);
+        if account.balance + amount as i64 > ceiling {
+            return Err("a checked credit above the ceiling");
+        }
+        self.add(id, amount)
     }
 
     fn subtract(&mut self, id: AccountId, amount: u64) -> Step {

@@ -110,6 +110,25 @@ pub(crate) mod memory {
         pub(crate) syncs_before_failure: Option<usize>,
     }
 
+    /// The entries in `appended` frames (holes left out), with their positions.
+    pub(crate) fn decode_log(appended: &[(u64, Vec<u8>)]) -> Vec<(u64, crate::journal::Entry)> {
+        let Some((first, _)) = appended.first() else { return Vec::new() };
+        let mut bytes = crate::journal::format::encode_header(*first).to_vec();
+        for (_, frames) in appended {
+            bytes.extend_from_slice(frames);
+        }
+        let segment = crate::journal::format::read_segment("memory", &bytes, false).expect("valid frames");
+        segment
+            .records
+            .iter()
+            .filter(|record| record.kind != crate::journal::HOLE_KIND)
+            .map(|record| {
+                let entry = crate::journal::Entry::decode(record.kind, &bytes[record.payload.clone()]);
+                (record.position, entry.expect("the ledger writes valid entries"))
+            })
+            .collect()
+    }
+
     #[derive(Debug, Clone)]
     pub(crate) struct MemoryStorage(pub(crate) Arc<Mutex<Contents>>);
 

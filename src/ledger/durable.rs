@@ -355,5 +355,8 @@ pub(super) use durably;
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests;
 
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod crash_model;
+
 #[cfg(all(test, atomic_ledger_loom))]
 mod loom_tests;

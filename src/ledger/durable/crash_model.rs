@@ -1,0 +1,194 @@
+//! The crash model: a concurrent history on a durable ledger, its log cut
+//! at every record boundary (every state a crash can leave), each prefix
+//! recovered as opening does, and checked: it replays (every floor, ceiling,
+//! status and close condition holds at every step), what the crash cut is
+//! settled, closed accounts are empty, money is conserved, and no id is
+//! decided twice. The full log must also recover exactly the live ledger:
+//! every balance and status, and every id's answer.
+
+use std::collections::HashSet;
+
+use proptest::prelude::*;
+
+use crate::journal::storage_for_tests::{decode_log, MemoryStorage};
+use crate::journal::{Decision, Entry, Replayed};
+use crate::{
+    AccountId, AccountOptions, Durability, Floor, Ledger, Status, Transfer, TransferError, TransferId,
+};
+
+const ACCOUNTS: u128 = 4;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Transfer(u128, u128, u64),
+    Batch(Vec<(u128, u128, u64)>),
+    Debit(u128, u64),
+    Credit(u128, u64),
+    Freeze(u128),
+    Unfreeze(u128),
+    Close(u128),
+}
+
+fn account() -> impl Strategy<Value = u128> {
+    1..=ACCOUNTS
+}
+
+fn leg() -> impl Strategy<Value = (u128, u128, u64)> {
+    (account(), account(), 1u64..40).prop_filter("two accounts", |(from, to, _)| from != to)
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        4 => leg().prop_map(|(from, to, amount)| Op::Transfer(from, to, amount)),
+        2 => proptest::collection::vec(leg(), 1..4).prop_map(Op::Batch),
+        2 => (account(), 1u64..40).prop_map(|(id, amount)| Op::Debit(id, amount)),
+        2 => (account(), 1u64..40).prop_map(|(id, amount)| Op::Credit(id, amount)),
+        1 => account().prop_map(Op::Freeze),
+        1 => account().prop_map(Op::Unfreeze),
+        1 => account().prop_map(Op::Close),
+    ]
+}
+
+fn options(id: u128) -> AccountOptions {
+    match id {
+        1 => AccountOptions { floor: Floor::Overdraft(20), ..AccountOptions::default() },
+        2 => AccountOptions { ceiling: Some(60), ..AccountOptions::default() },
+        _ => AccountOptions::default(),
+    }
+}
+
+fn transfer(id: u128, (from, to, amount): (u128, u128, u64)) -> Transfer {
+    Transfer { id: TransferId(id), from: AccountId(from), to: AccountId(to), amount }
+}
+
+fn run(ledger: &Ledger, thread: usize, ops: &[Op]) {
+    for (index, op) in ops.iter().enumerate() {
+        let id = (thread as u128 + 1) * 1_000 + index as u128 * 10;
+        let _ = match op {
+            Op::Transfer(from, to, amount) => {
+                ledger.transfer(transfer(id, (*from, *to, *amount))).map(drop).map_err(drop)
+            }
+            Op::Batch(legs) => {
+                let legs: Vec<Transfer> = legs
+                    .iter()
+                    .enumerate()
+                    .map(|(leg, fields)| transfer(id + leg as u128, *fields))
+                    .collect();
+                ledger.transfer_all(&legs).map(drop).map_err(drop)
+            }
+            Op::Debit(account, amount) => ledger.debit(AccountId(*account), *amount).map(drop).map_err(drop),
+            Op::Credit(account, amount) => {
+                ledger.credit(AccountId(*account), *amount).map(drop).map_err(drop)
+            }
+            Op::Freeze(account) => ledger.freeze(AccountId(*account)).map_err(drop),
+            Op::Unfreeze(account) => ledger.unfreeze(AccountId(*account)).map_err(drop),
+            Op::Close(account) => ledger.close(AccountId(*account)).map_err(drop),
+        };
+    }
+}
+
+/// Recovers `log` as opening does: replay, then settle what was cut.
+fn recover(log: &[(u64, Entry)]) -> Replayed {
+    let mut replayed = Replayed::default();
+    for (position, entry) in log {
+        if let Err(error) = replayed.apply(*position, entry) {
+            panic!("a prefix does not replay: {error}; log {log:?}");
+        }
+    }
+    let next = log.last().map_or(0, |(position, _)| position + 1);
+    for (offset, entry) in replayed.completions().into_iter().enumerate() {
+        if let Err(error) = replayed.apply(next + offset as u64, &entry) {
+            panic!("a settlement does not apply: {error}; log {log:?}");
+        }
+    }
+    replayed
+}
+
+fn check_invariants(replayed: &Replayed, external: (u64, u64)) {
+    let mut total = 0i64;
+    for account in replayed.accounts() {
+        assert!(account.balance >= account.options.floor.lowest_balance(), "{account:?}");
+        if account.status == Status::Closed {
+            assert_eq!(account.balance, 0, "{account:?}");
+        }
+        total += account.balance;
+    }
+    let (entered, left) = external;
+    assert_eq!(total, entered as i64 - left as i64, "money is conserved");
+    let mut ids = HashSet::new();
+    for decision in replayed.decisions() {
+        let legs = match decision {
+            Decision::Single(decided) => std::slice::from_ref(decided),
+            Decision::Batch(legs) => legs.as_slice(),
+        };
+        for leg in legs {
+            assert!(ids.insert(leg.id), "{:?} decided twice", leg.id);
+        }
+    }
+}
+
+fn external_flows(replayed: &Replayed) -> (u64, u64) {
+    replayed
+        .accounts()
+        .iter()
+        .fold((0, 0), |(entered, left), account| (entered + account.entered, left + account.left))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn every_crash_prefix_recovers_to_a_consistent_ledger(
+        threads in proptest::collection::vec(proptest::collection::vec(op(), 0..16), 2..=3),
+    ) {
+        let storage = MemoryStorage::default();
+        let ledger = Ledger::builder()
+            .accounts_max(8)
+            .transfer_ids_max(256)
+            .transfer_id_shards(2)
+            .durability(Durability::Buffered)
+            .build_on(storage.clone())
+            .unwrap();
+        for id in 1..=ACCOUNTS {
+            ledger.open_account(AccountId(id), options(id)).unwrap();
+            ledger.credit(AccountId(id), 30).unwrap();
+        }
+        // Started together, so that their steps interleave.
+        let start = std::sync::Barrier::new(threads.len());
+        std::thread::scope(|scope| {
+            for (thread, ops) in threads.iter().enumerate() {
+                let (ledger, start) = (&ledger, &start);
+                scope.spawn(move || {
+                    start.wait();
+                    run(ledger, thread, ops)
+                });
+            }
+        });
+        ledger.sync().unwrap();
+        let log = decode_log(&storage.0.lock().appended);
+        for end in 0..=log.len() {
+            let replayed = recover(&log[..end]);
+            check_invariants(&replayed, external_flows(&replayed));
+        }
+        // The whole log recovers the live ledger exactly.
+        let replayed = recover(&log);
+        prop_assert!(replayed.completions().is_empty());
+        for account in replayed.accounts() {
+            prop_assert_eq!(ledger.balance(account.id), Ok(account.balance));
+            prop_assert_eq!(ledger.status(account.id), Ok(account.status));
+        }
+        for decision in replayed.decisions() {
+            if let Decision::Single(decided) = decision {
+                let again = ledger.transfer(Transfer { id: decided.id, from: decided.from, to: decided.to, amount: decided.amount });
+                let matches = match (decided.outcome, again) {
+                    (crate::record_lanes::Outcome::Applied, Ok(receipt)) => receipt.repeat,
+                    (crate::record_lanes::Outcome::Rejected(reason), Err(TransferError::Rejected { reason: live, repeat })) => {
+                        repeat && live == reason
+                    }
+                    _ => false,
+                };
+                prop_assert!(matches, "{decided:?}");
+            }
+        }
+    }
+}
