@@ -58,7 +58,7 @@
 //! On x86 every locked RMW is already a full barrier, so this costs nothing there.
 
 use crate::epoch::Epoch;
-use crate::journal::{Entry, Logging, NoLog, RecoveredAccount};
+use crate::journal::{Entry, Logging};
 use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
@@ -181,6 +181,17 @@ impl State {
     }
 }
 
+/// What recovery restores of an account besides its options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Restored {
+    pub(crate) balance: i64,
+    pub(crate) status: Status,
+    pub(crate) holds: u32,
+    pub(crate) held: u64,
+    pub(crate) entered: u64,
+    pub(crate) left: u64,
+}
+
 /// Why a pinning debit did not happen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum DebitStep {
@@ -292,19 +303,29 @@ impl AccountCell {
         }
     }
 
-    /// The cell of an account as recovery left it (no pin, no open hold).
-    pub(crate) fn restored(account: &RecoveredAccount, born_epoch: u64) -> Self {
-        let cell = Self::new(account.id, account.options, born_epoch);
-        let status = match account.status {
+    /// The cell of an account as recovery left it: no pin; `holds` open
+    /// holds holding `held` in all.
+    pub(crate) fn restored(
+        id: AccountId,
+        options: AccountOptions,
+        born_epoch: u64,
+        state: &Restored,
+    ) -> Self {
+        let cell = Self::new(id, options, born_epoch);
+        let status = match state.status {
             Status::Open => STATUS_OPEN,
             Status::Frozen => STATUS_FROZEN,
             Status::Closed => STATUS_CLOSED,
         };
-        assert!((FLOOR_MIN..=BALANCE_REPR_MAX).contains(&account.balance), "replay checked the balance");
-        let state = State { status, balance: account.balance, ..State::INITIAL };
-        cell.word.store(state.encode(snap_bit(born_epoch)), Ordering::Relaxed);
-        cell.entered.store(account.entered, Ordering::Relaxed);
-        cell.left.store(account.left, Ordering::Relaxed);
+        assert!((FLOOR_MIN..=BALANCE_REPR_MAX).contains(&state.balance), "replay checked the balance");
+        assert!(state.holds <= HOLDS_OPEN_MAX, "replay checked the open holds");
+        let holds = u64::from(state.holds);
+        let word =
+            State { status, balance: state.balance, holds, ..State::INITIAL }.encode(snap_bit(born_epoch));
+        cell.word.store(word, Ordering::Relaxed);
+        cell.held.store(state.held, Ordering::Relaxed);
+        cell.entered.store(state.entered, Ordering::Relaxed);
+        cell.left.store(state.left, Ordering::Relaxed);
         cell
     }
 
@@ -512,20 +533,19 @@ impl AccountCell {
 
     /// A hold's debit: lowers the balance (never below the floor) and counts an
     /// open hold, in one CAS; then adds the amount to the held total.
-    pub(crate) fn begin_hold(&self, epoch: &Epoch, amount: u64) -> Result<(), Rejection> {
-        // Holds are not journaled yet (issue 16's next step).
-        self.update(
-            epoch,
-            NoLog,
-            || None,
-            |state| {
-                let balance = self.check_debit(state, amount)?;
-                if state.holds == u64::from(HOLDS_OPEN_MAX) {
-                    return Err(Rejection::TooManyHolds { account: self.id, holds_open_max: HOLDS_OPEN_MAX });
-                }
-                Ok(State { balance, holds: state.holds + 1, ..state })
-            },
-        )?;
+    pub(crate) fn begin_hold(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        amount: u64,
+    ) -> Result<(), Rejection> {
+        self.update(epoch, log, note, |state| {
+            let balance = self.check_debit(state, amount)?;
+            if state.holds == u64::from(HOLDS_OPEN_MAX) {
+                return Err(Rejection::TooManyHolds { account: self.id, holds_open_max: HOLDS_OPEN_MAX });
+            }
+            Ok(State { balance, holds: state.holds + 1, ..state })
+        })?;
         // The money is in neither the balance nor `held` between the CAS and this
         // add, never in both. A snapshot cannot fall in between (module docs of
         // `crate::snapshot`).
@@ -552,16 +572,16 @@ impl AccountCell {
     /// Closes a hold: returns `returned` (possibly 0) and uncounts it, in one CAS.
     /// Cannot fail: an account with open holds cannot close, and the headroom
     /// holds every open hold's amount.
-    pub(crate) fn end_hold(&self, epoch: &Epoch, returned: u64) {
-        let ended = self.update(
-            epoch,
-            NoLog,
-            || None,
-            |state| -> Result<State, std::convert::Infallible> {
-                debug_assert!(state.holds >= 1 && state.status != STATUS_CLOSED, "{state:?}");
-                Ok(State { balance: state.balance + returned as i64, holds: state.holds - 1, ..state })
-            },
-        );
+    pub(crate) fn end_hold(
+        &self,
+        epoch: &Epoch,
+        (log, note): (impl Logging, impl Fn() -> Option<Entry>),
+        returned: u64,
+    ) {
+        let ended = self.update(epoch, log, note, |state| -> Result<State, std::convert::Infallible> {
+            debug_assert!(state.holds >= 1 && state.status != STATUS_CLOSED, "{state:?}");
+            Ok(State { balance: state.balance + returned as i64, holds: state.holds - 1, ..state })
+        });
         debug_assert!(ended.is_ok());
     }
 

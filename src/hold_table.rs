@@ -35,7 +35,7 @@ use crate::cell::AccountCell;
 use crate::credential_cell::Refunds;
 use crate::epoch::Epoch;
 use crate::id_table::{IdTable, Shard};
-use crate::journal::{unlogged, NoLog};
+use crate::journal::{Entry, HoldEnd, Logging};
 use crate::sync::MutexGuard;
 use crate::{CredentialId, HoldError, HoldField, HoldId, HoldInfo, HoldRequest, HoldState, Posted};
 
@@ -89,9 +89,11 @@ impl Holds {
     /// Creates the hold once; `Ok(Ok(repeat))`. `now_ms` must be earlier than
     /// its expiry (checked by the caller). For a fresh id, `admit` runs first,
     /// under the shard lock: if it declines, nothing is recorded (`Ok(Err)`).
+    #[expect(clippy::too_many_arguments, reason = "the ledger's context, the request and its admission")]
     pub(crate) fn hold<D>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         request: HoldRequest,
         cells: Cells<'_>,
         now_ms: u64,
@@ -103,7 +105,7 @@ impl Holds {
             if let Some(field) = record.conflict(&request) {
                 return Err(HoldError::IdConflict { id: request.id, field });
             }
-            let state = self.settle_if_due(epoch, &mut shard, record, cells, now_ms);
+            let state = self.settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
             return match state {
                 HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
                 _ => Ok(Ok(true)),
@@ -118,9 +120,14 @@ impl Holds {
         if let Err(declined) = admit() {
             return Ok(Err(declined));
         }
-        let state = match cells.from.begin_hold(epoch, request.amount) {
+        let HoldRequest { id, from, to, amount, expires_at_ms } = request;
+        let placed = || Some(Entry::HoldPlaced { id, from, to, amount, expires_at_ms });
+        let state = match cells.from.begin_hold(epoch, (log, placed), amount) {
             Ok(()) => HoldState::Open,
-            Err(reason) => HoldState::Rejected(reason),
+            Err(reason) => {
+                log.record(|| Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason });
+                HoldState::Rejected(reason)
+            }
         };
         shard.records.insert(request.id.0, HoldRecord { request, state, charged });
         match state {
@@ -134,6 +141,7 @@ impl Holds {
     fn open_record<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         shard: &mut Guard<'_>,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
@@ -143,7 +151,7 @@ impl Holds {
             return Err(HoldError::UnknownHold(id));
         };
         let cells = cells_of(&record.request);
-        match self.settle_if_due(epoch, shard, record, cells, now_ms) {
+        match self.settle_if_due(epoch, log, shard, record, cells, now_ms) {
             HoldState::Open => Ok((record, cells)),
             state => Err(HoldError::AlreadyResolved { id, state }),
         }
@@ -153,13 +161,14 @@ impl Holds {
     fn settle_if_due(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         shard: &mut Guard<'_>,
         record: HoldRecord,
         cells: Cells<'_>,
         now_ms: u64,
     ) -> HoldState {
         if record.state.is_open() && now_ms >= record.request.expires_at_ms {
-            return self.release(epoch, shard, record, cells, HoldState::Expired);
+            return self.release(epoch, log, shard, record, cells, HoldState::Expired);
         }
         record.state
     }
@@ -168,6 +177,7 @@ impl Holds {
     fn release(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         shard: &mut Guard<'_>,
         record: HoldRecord,
         cells: Cells<'_>,
@@ -175,8 +185,10 @@ impl Holds {
     ) -> HoldState {
         debug_assert!(record.state.is_open() && matches!(state, HoldState::Voided | HoldState::Expired));
         let amount = record.request.amount;
+        let id = record.request.id;
+        let end = if state == HoldState::Voided { HoldEnd::Voided } else { HoldEnd::Expired };
         cells.from.release_held(epoch, amount);
-        cells.from.end_hold(epoch, amount);
+        cells.from.end_hold(epoch, (log, || Some(Entry::HoldEnded { id, end, returned: amount })), amount);
         shard.records.insert(record.request.id.0, HoldRecord { state, ..record });
         if let Some(credential) = record.charged {
             cells.refunds.give_back(credential, amount);
@@ -191,20 +203,22 @@ impl Holds {
     pub(crate) fn post<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         id: HoldId,
         amount: u64,
         cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<Posted, HoldError> {
         let mut shard = self.table.lock(id.0);
-        let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
-        self.post_open(epoch, &mut shard, record, cells, amount)
+        let (record, cells) = self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
+        self.post_open(epoch, log, &mut shard, record, cells, amount)
     }
 
     /// The post of an open hold, its shard locked since the state was read.
     fn post_open(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         shard: &mut Guard<'_>,
         record: HoldRecord,
         cells: Cells<'_>,
@@ -217,12 +231,14 @@ impl Holds {
         }
         // Out of `held` first, so that no observer counts the money twice.
         cells.from.release_held(epoch, held);
-        if let Err(reason) = cells.to.transfer_credit(epoch, (NoLog, unlogged), amount) {
+        let credited = || Some(Entry::HoldPostCredited { id, amount });
+        if let Err(reason) = cells.to.transfer_credit(epoch, (log, credited), amount) {
             cells.from.restore_held(held);
             return Err(HoldError::Rejected { reason, repeat: false });
         }
         let returned = held - amount;
-        cells.from.end_hold(epoch, returned);
+        let end = HoldEnd::Posted { amount };
+        cells.from.end_hold(epoch, (log, || Some(Entry::HoldEnded { id, end, returned })), returned);
         shard.records.insert(id.0, HoldRecord { state: HoldState::Posted { amount }, ..record });
         if let (Some(credential), true) = (record.charged, returned > 0) {
             cells.refunds.give_back(credential, returned);
@@ -233,19 +249,21 @@ impl Holds {
     pub(crate) fn void<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<u64, HoldError> {
         let mut shard = self.table.lock(id.0);
-        let (record, cells) = self.open_record(epoch, &mut shard, id, cells_of, now_ms)?;
-        self.release(epoch, &mut shard, record, cells, HoldState::Voided);
+        let (record, cells) = self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
+        self.release(epoch, log, &mut shard, record, cells, HoldState::Voided);
         Ok(record.request.amount)
     }
 
     pub(crate) fn info<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
         now_ms: u64,
@@ -254,7 +272,7 @@ impl Holds {
         let Some(record) = shard.records.get(&id.0).copied() else {
             return Err(HoldError::UnknownHold(id));
         };
-        let state = self.settle_if_due(epoch, &mut shard, record, cells_of(&record.request), now_ms);
+        let state = self.settle_if_due(epoch, log, &mut shard, record, cells_of(&record.request), now_ms);
         Ok(HoldInfo { request: record.request, state })
     }
 
@@ -262,6 +280,7 @@ impl Holds {
     pub(crate) fn expire_due<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         now_ms: u64,
         cells_of: impl Fn(&HoldRequest) -> Cells<'a>,
     ) -> usize {
@@ -275,11 +294,30 @@ impl Holds {
                 .copied()
                 .collect();
             for record in due {
-                self.release(epoch, &mut shard, record, cells_of(&record.request), HoldState::Expired);
+                self.release(epoch, log, &mut shard, record, cells_of(&record.request), HoldState::Expired);
                 expired += 1;
             }
         }
         expired
+    }
+
+    /// Records a hold read back from a journal, as [`Self::hold`] did
+    /// (making room the same way); `Err` if the table cannot hold it.
+    pub(crate) fn restore_created(&self, request: HoldRequest, state: HoldState) -> Result<(), ()> {
+        let mut shard = self.table.lock(request.id.0);
+        if !shard.make_room(1, |record| !record.state.is_open()) {
+            return Err(());
+        }
+        shard.records.insert(request.id.0, HoldRecord { request, state, charged: None });
+        Ok(())
+    }
+
+    /// Records a resolution read back from a journal.
+    pub(crate) fn restore_resolved(&self, id: HoldId, state: HoldState) -> Result<(), ()> {
+        let mut shard = self.table.lock(id.0);
+        let record = shard.records.get_mut(&id.0).ok_or(())?;
+        record.state = state;
+        Ok(())
     }
 
     /// Every shard locked: the hold half of the snapshot gate.

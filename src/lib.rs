@@ -60,6 +60,7 @@ mod ledger;
 mod linked;
 mod quota;
 mod record_lanes;
+mod recovery;
 mod snapshot;
 mod sync;
 mod transfer;

@@ -39,16 +39,16 @@ fn headroom_holds_every_pending_return() {
     }
     assert_eq!(cell.pinned_debit(&epoch, (NoLog, unlogged), 1, true), Err(DebitStep::Saturated));
     for _ in 0..HOLDS_OPEN_MAX {
-        cell.begin_hold(&epoch, AMOUNT_MAX).unwrap();
+        cell.begin_hold(&epoch, (NoLog, unlogged), AMOUNT_MAX).unwrap();
         cell.credit(&epoch, NoLog, AMOUNT_MAX).unwrap();
     }
-    assert!(matches!(cell.begin_hold(&epoch, 1), Err(Rejection::TooManyHolds { .. })));
+    assert!(matches!(cell.begin_hold(&epoch, (NoLog, unlogged), 1), Err(Rejection::TooManyHolds { .. })));
     for _ in 0..IN_FLIGHT_MAX {
         cell.unpin(&epoch, (NoLog, unlogged), AMOUNT_MAX);
     }
     for _ in 0..HOLDS_OPEN_MAX {
         cell.release_held(&epoch, AMOUNT_MAX);
-        cell.end_hold(&epoch, AMOUNT_MAX);
+        cell.end_hold(&epoch, (NoLog, unlogged), AMOUNT_MAX);
     }
     let state = cell.load_quiescent();
     assert_eq!((state.in_flight, state.holds, cell.held()), (0, 0, 0));

@@ -5,6 +5,7 @@
 
 use super::{Cells, Holds};
 use crate::epoch::Epoch;
+use crate::journal::Logging;
 use crate::{HoldError, HoldId, HoldRequest, Posted};
 
 impl Holds {
@@ -14,6 +15,7 @@ impl Holds {
     pub(crate) fn post<'a>(
         &self,
         epoch: &Epoch,
+        log: impl Logging,
         id: HoldId,
         amount: u64,
         cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
@@ -21,9 +23,9 @@ impl Holds {
     ) -> Result<Posted, HoldError> {
         let (record, cells) = {
             let mut shard = self.table.lock(id.0);
-            self.open_record(epoch, &mut shard, id, cells_of, now_ms)?
+            self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?
         };
         let mut shard = self.table.lock(id.0);
-        self.post_open(epoch, &mut shard, record, cells, amount)
+        self.post_open(epoch, log, &mut shard, record, cells, amount)
     }
 }

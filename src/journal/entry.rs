@@ -13,7 +13,7 @@
 //! Entries carry **effects**, not requests: recovery applies them without
 //! deciding again (`docs/journal.md`, "Recovery").
 
-use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, TransferId};
+use crate::{AccountId, AccountOptions, Asset, Floor, HoldId, Rejection, Status, TransferId};
 
 use super::ring::SLOT_PAYLOAD_MAX;
 
@@ -61,6 +61,31 @@ pub(crate) enum Entry {
     /// Kind 15: a batch cut by a crash before any commit, undone by
     /// recovery and forgotten.
     BatchAbandoned { first: TransferId },
+    /// Kind 16: a hold debited `from` (and counted an open hold on it).
+    HoldPlaced { id: HoldId, from: AccountId, to: AccountId, amount: u64, expires_at_ms: u64 },
+    /// Kind 17: a hold refused before any change, recorded.
+    HoldRejected {
+        id: HoldId,
+        from: AccountId,
+        to: AccountId,
+        amount: u64,
+        expires_at_ms: u64,
+        reason: Rejection,
+    },
+    /// Kind 18: a post credited `amount` to the hold's `to`.
+    HoldPostCredited { id: HoldId, amount: u64 },
+    /// Kind 19: the hold ended: `returned` went back to `from` and its
+    /// open-hold count dropped (a post's end, a void, an expiry; or, written
+    /// by recovery, the end of a post the crash cut after its credit).
+    HoldEnded { id: HoldId, end: HoldEnd, returned: u64 },
+}
+
+/// How a hold ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoldEnd {
+    Posted { amount: u64 },
+    Voided,
+    Expired,
 }
 
 /// A payload that does not decode as its kind.
@@ -114,6 +139,18 @@ impl Writer {
 
     fn id(&mut self, id: TransferId) -> &mut Self {
         self.u128(id.0)
+    }
+
+    fn hold(&mut self, id: HoldId) -> &mut Self {
+        self.u128(id.0)
+    }
+
+    fn end(&mut self, end: HoldEnd) -> &mut Self {
+        match end {
+            HoldEnd::Posted { amount } => self.u8(1).u64(amount),
+            HoldEnd::Voided => self.u8(2).u64(0),
+            HoldEnd::Expired => self.u8(3).u64(0),
+        }
     }
 
     fn rejection(&mut self, reason: Rejection) -> &mut Self {
@@ -192,6 +229,19 @@ impl<'a> Reader<'a> {
 
     fn id(&mut self) -> Result<TransferId, DecodeError> {
         self.u128().map(TransferId)
+    }
+
+    fn hold(&mut self) -> Result<HoldId, DecodeError> {
+        self.u128().map(HoldId)
+    }
+
+    fn end(&mut self) -> Result<HoldEnd, DecodeError> {
+        match (self.u8()?, self.u64()?) {
+            (1, amount) => Ok(HoldEnd::Posted { amount }),
+            (2, 0) => Ok(HoldEnd::Voided),
+            (3, 0) => Ok(HoldEnd::Expired),
+            _ => Err(self.error("unknown hold end")),
+        }
     }
 
     fn status(&mut self) -> Result<Status, DecodeError> {
@@ -332,6 +382,22 @@ impl Entry {
                 writer.id(first);
                 15
             }
+            Entry::HoldPlaced { id, from, to, amount, expires_at_ms } => {
+                writer.hold(id).account(from).account(to).u64(amount).u64(expires_at_ms);
+                16
+            }
+            Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
+                writer.hold(id).account(from).account(to).u64(amount).u64(expires_at_ms).rejection(reason);
+                17
+            }
+            Entry::HoldPostCredited { id, amount } => {
+                writer.hold(id).u64(amount);
+                18
+            }
+            Entry::HoldEnded { id, end, returned } => {
+                writer.hold(id).end(end).u64(returned);
+                19
+            }
         };
         let Writer { bytes, len } = writer;
         (kind, Payload { bytes, len })
@@ -373,6 +439,23 @@ impl Entry {
             13 => Entry::BatchCredited { first: r.id()?, account: r.account()?, amount: r.u64()? },
             14 => Entry::BatchRejected { first: r.id()?, failed_index: r.u8()?, reason: r.rejection()? },
             15 => Entry::BatchAbandoned { first: r.id()? },
+            16 => Entry::HoldPlaced {
+                id: r.hold()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+                expires_at_ms: r.u64()?,
+            },
+            17 => Entry::HoldRejected {
+                id: r.hold()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+                expires_at_ms: r.u64()?,
+                reason: r.rejection()?,
+            },
+            18 => Entry::HoldPostCredited { id: r.hold()?, amount: r.u64()? },
+            19 => Entry::HoldEnded { id: r.hold()?, end: r.end()?, returned: r.u64()? },
             _ => return Err(r.error("unknown kind")),
         };
         reader.finish(entry)

@@ -12,18 +12,16 @@ mod commit;
 mod entry;
 mod files;
 mod format;
-mod replay;
 mod ring;
 mod storage;
 
 pub use commit::Synced;
 pub(crate) use commit::{Journal, Log, Logging, NoLog};
-pub(crate) use entry::Entry;
+pub(crate) use entry::{Entry, HoldEnd};
 pub use files::JournalError;
 pub(crate) use files::{JournalDir, ReadBack};
 pub use format::FormatError;
 pub(crate) use format::HEADER_LEN;
-pub(crate) use replay::{Decided, Decision, RecoveredAccount, Replayed};
 pub(crate) use ring::HOLE_KIND;
 pub(crate) use storage::{SegmentFiles, Storage};
 

@@ -150,7 +150,14 @@ impl Ledger {
         let mut in_use =
             InUse::begin(cell, Scopes::HOLD, request.from, amounts, self.rates()).map_err(AsError::Denied)?;
         let charged = Some(id).filter(|_| cell.charges_anything());
-        let result = match self.hold_with(request, charged, || in_use.charge(request.amount)) {
+        // The hold's money is journaled; the credential's spending is not yet.
+        let held = match self.durable() {
+            None => self.hold_with(NoLog, request, charged, || in_use.charge(request.amount)),
+            Some(durable) => {
+                self.hold_with(durable.log(), request, charged, || in_use.charge(request.amount))
+            }
+        };
+        let result = match held {
             Ok(Ok(receipt)) => Ok(receipt),
             Ok(Err(denied)) => Err(AsError::Denied(denied)),
             Err(error) => Err(AsError::Failed(error)),

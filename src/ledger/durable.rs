@@ -11,13 +11,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::{Ledger, LedgerBuilder};
-use crate::cell::AccountCell;
+use crate::cell::{AccountCell, Restored};
 use crate::directory::Inserted;
 use crate::journal::{
-    Decided, Decision, Entry, Journal, JournalDir, JournalError, Log, Replayed, SegmentFiles, Storage,
-    Synced, HEADER_LEN, HOLE_KIND,
+    Entry, Journal, JournalDir, JournalError, Log, SegmentFiles, Storage, Synced, HEADER_LEN, HOLE_KIND,
 };
 use crate::record_lanes::Record;
+use crate::recovery::{Decided, Decision, HoldEvent, Replayed};
 use crate::{JournalFailed, Transfer, TransferError, TransferReceipt};
 
 /// When a durable ledger's operations return.
@@ -61,6 +61,9 @@ pub struct Recovery {
     pub batches_abandoned: u64,
     /// See [`Self::transfers_abandoned`].
     pub batches_completed: u64,
+    /// Posts the crash cut after their credit, ended by recovery (the rest
+    /// of the hold returned to its source).
+    pub posts_completed: u64,
 }
 
 /// The journal side of a durable ledger.
@@ -191,6 +194,7 @@ fn settle_cut_operations(
             Entry::TransferAbandoned { .. } => recovery.transfers_abandoned += 1,
             Entry::BatchAbandoned { .. } => recovery.batches_abandoned += 1,
             Entry::BatchCredited { .. } => recovery.batches_completed += 1,
+            Entry::HoldEnded { .. } => recovery.posts_completed += 1,
             _ => {}
         }
         let reservation = journal.reserve();
@@ -212,7 +216,15 @@ impl Ledger {
     fn restore(&self, replayed: &Replayed) -> Result<(), JournalError> {
         let epoch = self.epoch.load();
         for account in replayed.accounts() {
-            let make = || AccountCell::restored(account, epoch);
+            let state = Restored {
+                balance: account.balance,
+                status: account.status,
+                holds: account.holds,
+                held: account.held,
+                entered: account.entered,
+                left: account.left,
+            };
+            let make = || AccountCell::restored(account.id, account.options, epoch, &state);
             match self.directory.insert(account.id.0, make) {
                 Inserted::New => {}
                 Inserted::Existing(_) => unreachable!("replay opens each account once"),
@@ -231,6 +243,14 @@ impl Ledger {
             self.transfer_ids
                 .restore(&records)
                 .map_err(|needed| JournalError::TooSmall { limit: "transfer_ids_max", needed })?;
+        }
+        for event in replayed.hold_events() {
+            let restored = match *event {
+                HoldEvent::Created(request, state) => self.holds.restore_created(request, state),
+                HoldEvent::Resolved(id, state) => self.holds.restore_resolved(id, state),
+            };
+            restored
+                .map_err(|()| JournalError::TooSmall { limit: "holds_max", needed: self.holds.len() + 1 })?;
         }
         Ok(())
     }

@@ -2,9 +2,13 @@
 //! that resolves each hold exactly once are in [`crate::hold_table`].
 
 use super::accounts::check_amount;
+use super::durable::durably;
 use super::{never_declined, Ledger};
 use crate::hold_table::Cells;
-use crate::{AccountId, CredentialId, HoldError, HoldId, HoldInfo, HoldReceipt, HoldRequest, Posted};
+use crate::journal::{Logging, NoLog};
+use crate::{
+    AccountId, CredentialId, HoldError, HoldId, HoldInfo, HoldReceipt, HoldRequest, JournalFailed, Posted,
+};
 
 impl Ledger {
     /// Holds `request.amount` of `request.from`'s balance for a later
@@ -38,7 +42,7 @@ impl Ledger {
     /// assert!(matches!(ledger.hold(second), Err(HoldError::Rejected { reason: Rejection::InsufficientFunds { available: 20, .. }, .. })));
     /// ```
     pub fn hold(&self, request: HoldRequest) -> Result<HoldReceipt, HoldError> {
-        Ok(never_declined(self.hold_with(request, None, || Ok(()))?))
+        durably!(self, |log| Ok(never_declined(self.hold_with(log, request, None, || Ok(()))?)))
     }
 
     /// [`Ledger::hold`]; for a fresh id, `admit` runs under the hold id's lock
@@ -46,6 +50,7 @@ impl Ledger {
     /// credential to give the unposted part back to.
     pub(super) fn hold_with<D>(
         &self,
+        log: impl Logging,
         request: HoldRequest,
         charged: Option<CredentialId>,
         admit: impl FnOnce() -> Result<(), D>,
@@ -71,7 +76,7 @@ impl Ledger {
         if expires_at_ms <= now_ms {
             return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
         }
-        let decided = self.holds.hold(&self.epoch, request, cells, now_ms, charged, admit)?;
+        let decided = self.holds.hold(&self.epoch, log, request, cells, now_ms, charged, admit)?;
         Ok(decided.map(|repeat| HoldReceipt { id, repeat }))
     }
 
@@ -102,7 +107,16 @@ impl Ledger {
             return Err(HoldError::ReservedHoldId(id));
         }
         check_amount(amount).map_err(HoldError::from)?;
-        self.holds.post(&self.epoch, id, amount, |request| self.hold_cells(request), self.clock.now_ms())
+        durably!(self, |log| {
+            self.holds.post(
+                &self.epoch,
+                log,
+                id,
+                amount,
+                |request| self.hold_cells(request),
+                self.clock.now_ms(),
+            )
+        })
     }
 
     /// Releases hold `id`: everything goes back to its `from`. Returns the
@@ -125,7 +139,9 @@ impl Ledger {
         if id.is_reserved() {
             return Err(HoldError::ReservedHoldId(id));
         }
-        self.holds.void(&self.epoch, id, |request| self.hold_cells(request), self.clock.now_ms())
+        durably!(self, |log| {
+            self.holds.void(&self.epoch, log, id, |request| self.hold_cells(request), self.clock.now_ms())
+        })
     }
 
     /// Hold `id` and its state (a due hold expires first).
@@ -145,7 +161,10 @@ impl Ledger {
         if id.is_reserved() {
             return Err(HoldError::ReservedHoldId(id));
         }
-        self.holds.info(&self.epoch, id, |request| self.hold_cells(request), self.clock.now_ms())
+        // A read that may expire the hold: journaled like a void.
+        durably!(self, |log| {
+            self.holds.info(&self.epoch, log, id, |request| self.hold_cells(request), self.clock.now_ms())
+        })
     }
 
     /// Expires every open hold whose expiry is at or before `now_ms`, returning
@@ -176,7 +195,15 @@ impl Ledger {
     /// assert_eq!(ledger.balance(AccountId(1)), Ok(10));
     /// ```
     pub fn expire_due(&self, now_ms: u64) -> usize {
-        self.holds.expire_due(&self.epoch, now_ms, |request| self.hold_cells(request))
+        let cells = |request: &HoldRequest| self.hold_cells(request);
+        match self.durable() {
+            None => self.holds.expire_due(&self.epoch, NoLog, now_ms, cells),
+            // A failed journal expires nothing (`run` refuses to start), and
+            // the next durable operation reports the failure.
+            Some(durable) => durable
+                .run(|log| Ok::<_, JournalFailed>(self.holds.expire_due(&self.epoch, log, now_ms, cells)))
+                .unwrap_or(0),
+        }
     }
 
     /// How many holds the ledger currently remembers (open and resolved).

@@ -32,7 +32,10 @@ fn entry((kind, tag, ids, numbers, balance, small, bytes): Fields) -> Entry {
     let options =
         AccountOptions { floor, asset: Asset(small), ceiling: (bytes[1] % 2 == 1).then_some(numbers[2]) };
     let status = [Status::Open, Status::Frozen, Status::Closed][usize::from(bytes[2] % 3)];
-    match kind % 15 {
+    let hold = HoldId(ids[0]);
+    let end = [HoldEnd::Posted { amount: numbers[1] }, HoldEnd::Voided, HoldEnd::Expired]
+        [usize::from(bytes[2] % 3)];
+    match kind % 19 {
         0 => Entry::AccountOpened { account: from, options },
         1 => Entry::Credited { account: from, amount },
         2 => Entry::Debited { account: from, amount },
@@ -47,7 +50,11 @@ fn entry((kind, tag, ids, numbers, balance, small, bytes): Fields) -> Entry {
         11 => Entry::BatchReturned { first, account: to, amount },
         12 => Entry::BatchCredited { first, account: to, amount },
         13 => Entry::BatchRejected { first, failed_index: bytes[2], reason },
-        _ => Entry::BatchAbandoned { first },
+        14 => Entry::BatchAbandoned { first },
+        15 => Entry::HoldPlaced { id: hold, from, to, amount, expires_at_ms: numbers[2] },
+        16 => Entry::HoldRejected { id: hold, from, to, amount, expires_at_ms: numbers[2], reason },
+        17 => Entry::HoldPostCredited { id: hold, amount },
+        _ => Entry::HoldEnded { id: hold, end, returned: numbers[2] },
     }
 }
 
@@ -79,6 +86,22 @@ proptest! {
             prop_assert_eq!((again, bytes.as_ref()), (kind, payload.as_slice()));
         }
     }
+}
+
+#[test]
+fn the_largest_hold_entry_fits_a_slot() {
+    let reason = Rejection::BalanceOverflow { account: AccountId(1), balance: 0, amount: 0, balance_max: 0 };
+    let rejected = Entry::HoldRejected {
+        id: HoldId(1),
+        from: AccountId(1),
+        to: AccountId(2),
+        amount: 1,
+        expires_at_ms: 2,
+        reason,
+    };
+    let (_, payload) = rejected.encode();
+    assert_eq!(payload.as_ref().len(), 16 * 3 + 16 + 1 + 16 + 24);
+    assert!(payload.as_ref().len() <= SLOT_PAYLOAD_MAX);
 }
 
 #[test]

@@ -11,7 +11,8 @@ use std::collections::HashSet;
 use proptest::prelude::*;
 
 use crate::journal::storage_for_tests::{decode_log, MemoryStorage};
-use crate::journal::{Decision, Entry, Replayed};
+use crate::journal::Entry;
+use crate::recovery::{Decision, Replayed};
 use crate::{
     AccountId, AccountOptions, Durability, Floor, Ledger, Status, Transfer, TransferError, TransferId,
 };
@@ -27,6 +28,9 @@ enum Op {
     Freeze(u128),
     Unfreeze(u128),
     Close(u128),
+    Hold(u128, u128, u64),
+    /// Post (or void, `amount` 0) this thread's hold made `back` holds ago.
+    Resolve(usize, u64),
 }
 
 fn account() -> impl Strategy<Value = u128> {
@@ -46,6 +50,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => account().prop_map(Op::Freeze),
         1 => account().prop_map(Op::Unfreeze),
         1 => account().prop_map(Op::Close),
+        2 => leg().prop_map(|(from, to, amount)| Op::Hold(from, to, amount)),
+        2 => (0usize..3, 0u64..40).prop_map(|(back, amount)| Op::Resolve(back, amount)),
     ]
 }
 
@@ -62,6 +68,7 @@ fn transfer(id: u128, (from, to, amount): (u128, u128, u64)) -> Transfer {
 }
 
 fn run(ledger: &Ledger, thread: usize, ops: &[Op]) {
+    let mut holds: Vec<crate::HoldId> = Vec::new();
     for (index, op) in ops.iter().enumerate() {
         let id = (thread as u128 + 1) * 1_000 + index as u128 * 10;
         let _ = match op {
@@ -83,6 +90,22 @@ fn run(ledger: &Ledger, thread: usize, ops: &[Op]) {
             Op::Freeze(account) => ledger.freeze(AccountId(*account)).map_err(drop),
             Op::Unfreeze(account) => ledger.unfreeze(AccountId(*account)).map_err(drop),
             Op::Close(account) => ledger.close(AccountId(*account)).map_err(drop),
+            Op::Hold(from, to, amount) => {
+                let request = crate::HoldRequest {
+                    id: crate::HoldId(id),
+                    from: AccountId(*from),
+                    to: AccountId(*to),
+                    amount: *amount,
+                    expires_at_ms: u64::MAX,
+                };
+                holds.push(request.id);
+                ledger.hold(request).map(drop).map_err(drop)
+            }
+            Op::Resolve(back, amount) => match holds.iter().rev().nth(*back) {
+                Some(&hold) if *amount == 0 => ledger.void(hold).map(drop).map_err(drop),
+                Some(&hold) => ledger.post(hold, *amount).map(drop).map_err(drop),
+                None => Ok(()),
+            },
         };
     }
 }
@@ -109,9 +132,9 @@ fn check_invariants(replayed: &Replayed, external: (u64, u64)) {
     for account in replayed.accounts() {
         assert!(account.balance >= account.options.floor.lowest_balance(), "{account:?}");
         if account.status == Status::Closed {
-            assert_eq!(account.balance, 0, "{account:?}");
+            assert_eq!((account.balance, account.holds), (0, 0), "{account:?}");
         }
-        total += account.balance;
+        total += account.balance + account.held as i64;
     }
     let (entered, left) = external;
     assert_eq!(total, entered as i64 - left as i64, "money is conserved");
@@ -174,8 +197,11 @@ proptest! {
         let replayed = recover(&log);
         prop_assert!(replayed.completions().is_empty());
         for account in replayed.accounts() {
-            prop_assert_eq!(ledger.balance(account.id), Ok(account.balance));
-            prop_assert_eq!(ledger.status(account.id), Ok(account.status));
+            let live = ledger.account_info(account.id).unwrap();
+            prop_assert_eq!(
+                (live.balance, live.status, live.holds_open, live.held),
+                (account.balance, account.status, account.holds, account.held)
+            );
         }
         for decision in replayed.decisions() {
             if let Decision::Single(decided) = decision {

@@ -9,7 +9,7 @@ use loom::sync::Arc;
 use loom::thread;
 
 use super::*;
-use crate::journal::Replayed;
+use crate::recovery::Replayed;
 use crate::{AccountId, AccountOptions, Transfer, TransferId};
 
 const A: AccountId = AccountId(1);

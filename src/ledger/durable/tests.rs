@@ -261,3 +261,70 @@ fn a_reopened_journal_keeps_the_retried_rejection_of_an_unfunded_transfer() {
     assert_eq!(ledger.transfer(transfer(9, A, B, 5)), Err(TransferError::Rejected { reason, repeat: true }));
     assert_eq!(reason, Rejection::InsufficientFunds { account: A, available: 0, requested: 5 });
 }
+
+fn hold(id: u128, from: AccountId, to: AccountId, amount: u64) -> crate::HoldRequest {
+    crate::HoldRequest { id: crate::HoldId(id), from, to, amount, expires_at_ms: u64::MAX }
+}
+
+#[test]
+fn holds_survive_a_reopen_open_posted_voided_and_rejected() {
+    use crate::{HoldId, HoldState};
+    let dir = tempfile::tempdir().unwrap();
+    let before = {
+        let ledger = open(dir.path());
+        for id in [A, B] {
+            ledger.open_account(id, AccountOptions::default()).unwrap();
+        }
+        ledger.credit(A, 100).unwrap();
+        ledger.hold(hold(1, A, B, 30)).unwrap();
+        ledger.hold(hold(2, A, B, 20)).unwrap();
+        ledger.hold(hold(3, A, B, 10)).unwrap();
+        assert!(ledger.hold(hold(4, A, B, 1_000)).is_err());
+        ledger.post(HoldId(1), 25).unwrap();
+        ledger.void(HoldId(2)).unwrap();
+        (ledger.account_info(A).unwrap(), ledger.account_info(B).unwrap())
+    };
+    let ledger = open(dir.path());
+    assert_eq!((ledger.account_info(A).unwrap(), ledger.account_info(B).unwrap()), before);
+    assert_eq!(before.0.holds_open, 1);
+    assert_eq!(before.0.held, 10);
+    assert_eq!(ledger.hold_info(HoldId(1)).unwrap().state, HoldState::Posted { amount: 25 });
+    assert_eq!(ledger.hold_info(HoldId(2)).unwrap().state, HoldState::Voided);
+    assert_eq!(ledger.hold_info(HoldId(3)).unwrap().state, HoldState::Open);
+    assert!(matches!(ledger.hold_info(HoldId(4)).unwrap().state, HoldState::Rejected(_)));
+    assert_eq!(ledger.hold(hold(3, A, B, 10)).map(|receipt| receipt.repeat), Ok(true));
+    assert!(matches!(
+        ledger.hold(hold(4, A, B, 1_000)),
+        Err(crate::HoldError::Rejected { repeat: true, .. })
+    ));
+    assert!(matches!(ledger.post(HoldId(1), 1), Err(crate::HoldError::AlreadyResolved { .. })));
+    // The open hold still resolves, once.
+    assert_eq!(ledger.post(HoldId(3), 10).map(|posted| posted.posted), Ok(10));
+    assert!(ledger.audit().is_consistent());
+}
+
+#[test]
+fn a_post_cut_after_its_credit_is_completed_by_recovery() {
+    use crate::{HoldId, HoldState};
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let ledger = open(dir.path());
+        for id in [A, B] {
+            ledger.open_account(id, AccountOptions::default()).unwrap();
+        }
+        ledger.credit(A, 100).unwrap();
+        ledger.hold(hold(1, A, B, 30)).unwrap();
+        ledger.post(HoldId(1), 20).unwrap();
+    }
+    // Cut the post's last record, the hold's end (frame, kind, id, end, returned).
+    let file = segment(dir.path());
+    let bytes = std::fs::read(&file).unwrap();
+    let ended = 20 + 1 + 16 + 9 + 8;
+    std::fs::write(&file, &bytes[..bytes.len() - ended]).unwrap();
+    let ledger = open(dir.path());
+    assert_eq!(ledger.recovery().unwrap().posts_completed, 1);
+    assert_eq!(ledger.hold_info(HoldId(1)).unwrap().state, HoldState::Posted { amount: 20 });
+    assert_eq!((ledger.balance(A), ledger.balance(B)), (Ok(80), Ok(20)));
+    assert_eq!(ledger.account_info(A).unwrap().holds_open, 0);
+    assert!(ledger.audit().is_consistent());
+}

@@ -1,5 +1,6 @@
-//! Recovery's fold: the journal's entries, in position order, to the state
-//! they leave, and the entries that finish what a crash cut.
+//! Recovery: the journal's entries, in position order, folded to the state
+//! they leave, and the entries that finish what a crash cut. Above the cell
+//! (it restores cells) and below the ledger (which opens a journal with it).
 //!
 //! # Implementation details
 //!
@@ -22,16 +23,20 @@
 //! | transfer debited, neither credited nor undone | `TransferAbandoned`: the debit returns, the id is forgotten | nothing was credited, and a return breaks no floor |
 //! | batch with debits and no commit | `BatchAbandoned`: every debit not yet returned returns, the ids are forgotten | nothing was credited |
 //! | batch with a commit | `BatchCredited` for every destination not yet credited: the batch is applied | a commit may have been spent; the one commit that can refuse (a ceiling) is made first, so it passed |
+//! | post credited, hold not ended | `HoldEnded`: the rest returns to `from`, the hold is posted | the credit may have been spent |
 //!
 //! A forgotten id is as if never submitted: its client, which got no answer,
 //! retries it and it applies once.
 
 use std::collections::HashMap;
 
-use super::entry::Entry;
 use crate::cell::BALANCE_REPR_MAX;
+use crate::journal::{Entry, HoldEnd};
 use crate::record_lanes::{Link, Outcome};
-use crate::{AccountId, AccountOptions, Rejection, Status, TransferId, AMOUNT_MAX};
+use crate::{
+    AccountId, AccountOptions, HoldId, HoldRequest, HoldState, Rejection, Status, TransferId, AMOUNT_MAX,
+    HOLDS_OPEN_MAX,
+};
 
 /// A log that does not replay: a valid, checksummed entry whose effect is
 /// impossible in the state before it. Never produced by this crate's own
@@ -53,6 +58,26 @@ pub(crate) struct RecoveredAccount {
     /// Lifetime external credits and debits, wrapping (as the cell keeps them).
     pub(crate) entered: u64,
     pub(crate) left: u64,
+    /// Open holds on the account, and the sum they hold.
+    pub(crate) holds: u32,
+    pub(crate) held: u64,
+}
+
+/// A change to the hold table, in the order the table made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HoldEvent {
+    /// A hold recorded: open, or rejected.
+    Created(HoldRequest, HoldState),
+    /// An open hold resolved.
+    Resolved(HoldId, HoldState),
+}
+
+/// An open hold, and the amount its post has credited if the crash cut
+/// the post between its credit and its end.
+#[derive(Debug, Clone, Copy)]
+struct OpenHold {
+    request: HoldRequest,
+    posted: Option<u64>,
 }
 
 /// A decided transfer or leg, for the id table.
@@ -130,6 +155,8 @@ pub(crate) struct Replayed {
     decisions: Vec<Decision>,
     transfers: HashMap<TransferId, PendingTransfer>,
     batches: HashMap<TransferId, PendingBatch>,
+    holds: HashMap<HoldId, OpenHold>,
+    hold_events: Vec<HoldEvent>,
     /// Entries applied.
     pub(crate) entries: u64,
 }
@@ -143,6 +170,10 @@ impl Replayed {
 
     pub(crate) fn decisions(&self) -> &[Decision] {
         &self.decisions
+    }
+
+    pub(crate) fn hold_events(&self) -> &[HoldEvent] {
+        &self.hold_events
     }
 
     /// Applies the entry at `position`.
@@ -227,6 +258,27 @@ impl Replayed {
                 self.reject_batch(first, failed_index, reason)
             }
             Entry::BatchAbandoned { first } => self.abandon_batch(first),
+            Entry::HoldPlaced { id, from, to, amount, expires_at_ms } => {
+                self.place_hold(HoldRequest { id, from, to, amount, expires_at_ms })
+            }
+            Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
+                check_amount(amount)?;
+                self.account(from)?;
+                self.account(to)?;
+                let request = HoldRequest { id, from, to, amount, expires_at_ms };
+                self.hold_events.push(HoldEvent::Created(request, HoldState::Rejected(reason)));
+                Ok(())
+            }
+            Entry::HoldPostCredited { id, amount } => {
+                let hold = self.holds.get_mut(&id).ok_or("a post of a hold that is not open")?;
+                if hold.posted.is_some() || amount == 0 || amount > hold.request.amount {
+                    return Err("a post credit out of range");
+                }
+                hold.posted = Some(amount);
+                let to = hold.request.to;
+                self.add_checked(to, amount)
+            }
+            Entry::HoldEnded { id, end, returned } => self.end_hold(id, end, returned),
         }
     }
 
@@ -245,14 +297,16 @@ impl Replayed {
             return Err("account options out of range");
         }
         self.index.insert(id, self.accounts.len());
-        let balance = 0;
+        let status = Status::Open;
         self.accounts.push(RecoveredAccount {
             id,
             options,
-            balance,
-            status: Status::Open,
+            balance: 0,
+            status,
             entered: 0,
             left: 0,
+            holds: 0,
+            held: 0,
         });
         Ok(())
     }
@@ -302,8 +356,8 @@ impl Replayed {
         if account.status == Status::Closed {
             return Err("a status change of a closed account");
         }
-        if status == Status::Closed && (account.balance != 0 || pinned) {
-            return Err("a close with money or a transfer in the account");
+        if status == Status::Closed && (account.balance != 0 || pinned || account.holds > 0) {
+            return Err("a close with money, a transfer or an open hold in the account");
         }
         account.status = status;
         Ok(())
@@ -319,6 +373,49 @@ impl Replayed {
                 .batches
                 .values()
                 .any(|batch| batch.flows.iter().any(|flow| flow.0 == id && flow.1 > flow.2))
+    }
+
+    fn place_hold(&mut self, request: HoldRequest) -> Step {
+        check_amount(request.amount)?;
+        self.account(request.to)?;
+        if self.holds.contains_key(&request.id) || request.from == request.to {
+            return Err("a hold placed twice, or on one account");
+        }
+        self.subtract(request.from, request.amount)?;
+        let account = self.account(request.from)?;
+        if account.holds >= HOLDS_OPEN_MAX {
+            return Err("more open holds than an account may have");
+        }
+        account.holds += 1;
+        account.held += request.amount;
+        self.holds.insert(request.id, OpenHold { request, posted: None });
+        self.hold_events.push(HoldEvent::Created(request, HoldState::Open));
+        Ok(())
+    }
+
+    fn end_hold(&mut self, id: HoldId, end: HoldEnd, returned: u64) -> Step {
+        let hold = self.holds.remove(&id).ok_or("the end of a hold that is not open")?;
+        let amount = hold.request.amount;
+        let state = match (end, hold.posted) {
+            (HoldEnd::Posted { amount: posted }, Some(credited)) if posted == credited => {
+                HoldState::Posted { amount: posted }
+            }
+            (HoldEnd::Voided, None) => HoldState::Voided,
+            (HoldEnd::Expired, None) => HoldState::Expired,
+            _ => return Err("a hold's end does not match its post"),
+        };
+        let posted = if let HoldState::Posted { amount } = state { amount } else { 0 };
+        if returned != amount - posted {
+            return Err("a hold returned other than what it held less what it posted");
+        }
+        let account = self.account(hold.request.from)?;
+        account.holds -= 1;
+        account.held -= amount;
+        if returned > 0 {
+            self.add(hold.request.from, returned)?;
+        }
+        self.hold_events.push(HoldEvent::Resolved(id, state));
+        Ok(())
     }
 
     fn decide_single(&mut self, id: TransferId, pending: PendingTransfer, outcome: Outcome) {
@@ -449,6 +546,14 @@ impl Replayed {
                     completions.push(Entry::BatchCredited { first, account, amount: owed });
                 }
             }
+        }
+        let mut posts: Vec<(&HoldId, &OpenHold)> =
+            self.holds.iter().filter(|(_, hold)| hold.posted.is_some()).collect();
+        posts.sort_unstable_by_key(|(id, _)| **id);
+        for (&id, hold) in posts {
+            let amount = hold.posted.unwrap_or(0);
+            let returned = hold.request.amount - amount;
+            completions.push(Entry::HoldEnded { id, end: HoldEnd::Posted { amount }, returned });
         }
         completions
     }
