@@ -285,4 +285,8 @@ pub enum CredentialError {
         /// The bucket's capacity.
         capacity: u64,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`crate::JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] crate::JournalFailed),
 }

@@ -47,6 +47,7 @@
 
 use crate::clock::Clock;
 use crate::directory::Directory;
+use crate::journal::{Entry, Log, Logging};
 use crate::quota::{BucketCell, Shortfall};
 use crate::sync::{AtomicU64, Ordering};
 use crate::{
@@ -105,6 +106,19 @@ impl CredentialCell {
         Self { id, spec, word: AtomicU64::new(scopes_word(spec.scopes)) }
     }
 
+    /// A credential as recovery left it: no use in flight.
+    pub(crate) fn restored(
+        id: CredentialId,
+        spec: CredentialSpec,
+        scopes: Scopes,
+        revoked: bool,
+        spent: u64,
+    ) -> Self {
+        assert!(spent <= SPENT_MASK, "replay kept spent in range");
+        let revoked = if revoked { REVOKED } else { 0 };
+        Self { id, spec, word: AtomicU64::new(revoked | scopes_word(scopes) | spent) }
+    }
+
     pub(crate) fn spec(&self) -> CredentialSpec {
         self.spec
     }
@@ -139,6 +153,7 @@ impl CredentialCell {
     #[cfg(not(any(feature = "_broken-stale-revocation", feature = "_broken-stale-scope")))]
     pub(crate) fn begin(
         &self,
+        log: impl Logging,
         needed: Scopes,
         amount: u64,
         spend: u64,
@@ -147,7 +162,7 @@ impl CredentialCell {
         let mut word = self.word.load(Ordering::Acquire);
         loop {
             let spend = self.admit(word, needed, amount, spend, &now_ms)?;
-            match self.count_use(word, spend) {
+            match self.count_use(log, word, spend) {
                 Ok(ticket) => return Ok(ticket),
                 Err(actual) => word = actual,
             }
@@ -199,7 +214,9 @@ impl CredentialCell {
     /// from `word`. `Err` carries the word to decide again on: the word
     /// changed, or 127 uses of this credential's generation are in flight
     /// (each one operation long), after yielding.
-    fn count_use(&self, word: u64, spend: u64) -> Result<Ticket, u64> {
+    /// Journaled as `CredentialSpent` when it spends, a hole when it only
+    /// counts the use (the count is not state recovery restores).
+    fn count_use(&self, log: impl Logging, word: u64, spend: u64) -> Result<Ticket, u64> {
         let generation = generation(word);
         if uses(word, generation) == USES_MAX {
             crate::sync::yield_now();
@@ -210,9 +227,19 @@ impl CredentialCell {
         let next = word + (1 << USES_SHIFT[generation]) + spend;
         // AcqRel: the use is ordered after the revoke it did not see, and
         // before the operation it guards.
+        let position = log.take_position(true);
         match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
-            Ok(_) => Ok(Ticket { generation, spent: spend }),
-            Err(actual) => Err(actual),
+            Ok(_) => {
+                log.fill(
+                    position,
+                    (spend > 0).then_some(Entry::CredentialSpent { id: self.id, amount: spend }),
+                );
+                Ok(Ticket { generation, spent: spend })
+            }
+            Err(actual) => {
+                log.hole(position);
+                Err(actual)
+            }
         }
     }
 
@@ -220,7 +247,12 @@ impl CredentialCell {
     /// charge under the id's lock, once they know the id is fresh): one CAS
     /// checking the cap. `end` gives it back with the rest if the operation
     /// does not take effect.
-    pub(crate) fn charge(&self, ticket: &mut Ticket, spend: u64) -> Result<(), CredentialError> {
+    pub(crate) fn charge(
+        &self,
+        log: impl Logging,
+        ticket: &mut Ticket,
+        spend: u64,
+    ) -> Result<(), CredentialError> {
         let Some(cap) = self.spec.spend_cap else {
             return Ok(()); // nothing is counted without a cap
         };
@@ -232,47 +264,63 @@ impl CredentialCell {
             }
             // AcqRel, as `begin`. The use is already counted, so a revoke that
             // began since waits for this use to end: the charge cannot outrun it.
+            let position = log.take_position(spend > 0);
             match self.word.compare_exchange_weak(word, word + spend, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
+                    log.fill(position, Some(Entry::CredentialSpent { id: self.id, amount: spend }));
                     ticket.spent += spend;
                     return Ok(());
                 }
-                Err(actual) => word = actual,
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         }
     }
 
     /// Ends a use; gives its spend back if the operation did not take effect.
-    pub(crate) fn end(&self, ticket: Ticket, took_effect: bool) {
+    pub(crate) fn end(&self, log: impl Logging, ticket: Ticket, took_effect: bool) {
         let one_use = 1 << USES_SHIFT[ticket.generation];
         let given_back = if took_effect { 0 } else { ticket.spent };
+        // An unconditional RMW: its position is taken before it, so every step
+        // that reads its result takes a later one.
+        let position = log.take_position(true);
         // Release: a revoke that sees the count drop sees the operation done.
         let previous = self.word.fetch_sub(one_use + given_back, Ordering::Release);
+        let returned =
+            (given_back > 0).then_some(Entry::CredentialReturned { id: self.id, amount: given_back });
+        log.fill(position, returned);
         debug_assert!(uses(previous, ticket.generation) >= 1 && previous & SPENT_MASK >= given_back);
     }
 
     /// Gives `amount` back to the spending cap: the unposted part of a hold
     /// this credential placed (its amount was counted when the hold began).
-    pub(crate) fn give_back(&self, amount: u64) {
+    pub(crate) fn give_back(&self, log: impl Logging, amount: u64) {
         if self.spec.spend_cap.is_none() {
             return; // nothing was counted
         }
-        // Release, as `end`: ordered after the hold's resolution.
+        let position = log.take_position(true); // before the RMW, as in `end`
+                                                // Release, as `end`: ordered after the hold's resolution.
         let previous = self.word.fetch_sub(amount, Ordering::Release);
+        log.fill(position, Some(Entry::CredentialReturned { id: self.id, amount }));
         debug_assert!(previous & SPENT_MASK >= amount, "gave back more than was spent");
     }
 
     /// Revokes, then waits for the uses already in flight. Returns `false` if
     /// it was already revoked. Call with the credentials' admin lock held.
-    pub(crate) fn revoke(&self) -> bool {
+    pub(crate) fn revoke(&self, log: impl Logging) -> bool {
+        let position = log.take_position(true); // before the RMW, as in `end`
         let previous = self.word.fetch_or(REVOKED, Ordering::AcqRel);
+        let revoked = (previous & REVOKED == 0).then_some(Entry::CredentialRevoked { id: self.id });
+        log.fill(position, revoked);
         self.wait_for_uses(|word| uses(word, 0) + uses(word, 1));
         previous & REVOKED == 0
     }
 
     /// Narrows the scopes to `scopes` (which must be a subset), then waits for
     /// the uses that began under the old scopes. Call with the admin lock held.
-    pub(crate) fn downgrade(&self, scopes: Scopes) -> Result<(), CredentialError> {
+    pub(crate) fn downgrade(&self, log: impl Logging, scopes: Scopes) -> Result<(), CredentialError> {
         let id = self.id;
         let mut word = self.word.load(Ordering::Acquire);
         let old_generation = loop {
@@ -290,9 +338,16 @@ impl CredentialCell {
                 "the admin lock lets each downgrade drain its generation"
             );
             let next = ((word & !SCOPES_MASK) | scopes_word(scopes)) ^ GEN_BIT;
+            let position = log.take_position(true);
             match self.word.compare_exchange(word, next, Ordering::AcqRel, Ordering::Acquire) {
-                Ok(_) => break old,
-                Err(actual) => word = actual,
+                Ok(_) => {
+                    log.fill(position, Some(Entry::CredentialDowngraded { id, scopes }));
+                    break old;
+                }
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         };
         self.wait_for_uses(|word| uses(word, old_generation));
@@ -329,6 +384,9 @@ mod broken;
 pub(crate) struct RateLimits<'a> {
     pub(crate) buckets: &'a Directory<BucketCell>,
     pub(crate) clock: &'a dyn Clock,
+    /// Where credential and bucket steps are journaled (`None` in memory):
+    /// chosen at run time, as these paths are long enough not to notice.
+    pub(crate) log: Option<Log<'a>>,
 }
 
 impl<'a> RateLimits<'a> {
@@ -378,7 +436,7 @@ impl<'a> InUse<'a> {
                 requested: account,
             });
         }
-        let ticket = cell.begin(needed, amounts.amount, amounts.spend, || rates.clock.now_ms())?;
+        let ticket = cell.begin(rates.log, needed, amounts.amount, amounts.spend, || rates.clock.now_ms())?;
         let mut in_use = InUse { cell, ticket, bucket: None, rates };
         if let Err(error) = in_use.take_rate(amounts.spend) {
             in_use.end(false);
@@ -392,7 +450,7 @@ impl<'a> InUse<'a> {
     /// lock so that a repeat is answered without being charged. On `Err`, the
     /// use's end gives back what was charged.
     pub(crate) fn charge(&mut self, spend: u64) -> Result<(), CredentialError> {
-        self.cell.charge(&mut self.ticket, spend)?;
+        self.cell.charge(self.rates.log, &mut self.ticket, spend)?;
         self.take_rate(spend)
     }
 
@@ -403,7 +461,7 @@ impl<'a> InUse<'a> {
         };
         debug_assert!(self.bucket.is_none(), "one rate-limit charge per use");
         let bucket = self.rates.bucket(bucket);
-        match bucket.take_units(spend, self.rates.clock.now_ms()) {
+        match bucket.take_units(self.rates.log, spend, self.rates.clock.now_ms()) {
             Ok(_) => {
                 self.bucket = Some((bucket, spend));
                 Ok(())
@@ -417,9 +475,9 @@ impl<'a> InUse<'a> {
     #[inline(always)]
     pub(crate) fn end(self, took_effect: bool) {
         if let (Some((bucket, units)), false) = (self.bucket, took_effect) {
-            bucket.put_back(units, self.rates.clock.now_ms());
+            bucket.put_back(self.rates.log, units, self.rates.clock.now_ms());
         }
-        self.cell.end(self.ticket, took_effect);
+        self.cell.end(self.rates.log, self.ticket, took_effect);
     }
 }
 
@@ -458,9 +516,9 @@ impl Refunds<'_> {
             debug_assert!(false, "credential {id} vanished: credentials are never removed");
             return;
         };
-        cell.give_back(amount);
+        cell.give_back(self.rates.log, amount);
         if let Some(bucket) = cell.rate_limit() {
-            self.rates.bucket(bucket).put_back(amount, self.rates.clock.now_ms());
+            self.rates.bucket(bucket).put_back(self.rates.log, amount, self.rates.clock.now_ms());
         }
     }
 }

@@ -121,7 +121,7 @@ impl Holds {
             return Ok(Err(declined));
         }
         let HoldRequest { id, from, to, amount, expires_at_ms } = request;
-        let placed = || Some(Entry::HoldPlaced { id, from, to, amount, expires_at_ms });
+        let placed = || Some(Entry::HoldPlaced { id, from, to, amount, expires_at_ms, charged });
         let state = match cells.from.begin_hold(epoch, (log, placed), amount) {
             Ok(()) => HoldState::Open,
             Err(reason) => {
@@ -303,12 +303,17 @@ impl Holds {
 
     /// Records a hold read back from a journal, as [`Self::hold`] did
     /// (making room the same way); `Err` if the table cannot hold it.
-    pub(crate) fn restore_created(&self, request: HoldRequest, state: HoldState) -> Result<(), ()> {
+    pub(crate) fn restore_created(
+        &self,
+        request: HoldRequest,
+        state: HoldState,
+        charged: Option<CredentialId>,
+    ) -> Result<(), ()> {
         let mut shard = self.table.lock(request.id.0);
         if !shard.make_room(1, |record| !record.state.is_open()) {
             return Err(());
         }
-        shard.records.insert(request.id.0, HoldRecord { request, state, charged: None });
+        shard.records.insert(request.id.0, HoldRecord { request, state, charged });
         Ok(())
     }
 

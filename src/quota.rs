@@ -34,6 +34,7 @@
 //! Limits: capacity ≤ [`BUCKET_CAPACITY_MAX`] (2^24 − 1); the 40-bit tick lasts
 //! 34 years at a 1 ms interval (then the bucket stops refilling).
 
+use crate::journal::{Entry, Logging};
 use crate::sync::{AtomicU64, Ordering};
 use crate::BucketId;
 
@@ -162,6 +163,16 @@ impl BucketCell {
         Self { id, policy, origin_ms, word: AtomicU64::new(encode(policy.capacity, 0)) }
     }
 
+    /// A bucket as recovery left it: the word its last take or refund
+    /// wrote, or full at tick 0 if none did.
+    pub(crate) fn restored(id: BucketId, policy: BucketPolicy, origin_ms: u64, word: Option<u64>) -> Self {
+        let cell = Self::new(id, policy, origin_ms);
+        if let Some(word) = word {
+            cell.word.store(word, Ordering::Relaxed);
+        }
+        cell
+    }
+
     pub(crate) fn policy(&self) -> BucketPolicy {
         self.policy
     }
@@ -192,8 +203,8 @@ impl BucketCell {
     }
 
     /// [`Self::take_units`], with the error as [`crate::Ledger::take`] reports it.
-    pub(crate) fn take(&self, units: u64, now_ms: u64) -> Result<u64, QuotaError> {
-        self.take_units(units, now_ms).map_err(|shortfall| match shortfall {
+    pub(crate) fn take(&self, log: impl Logging, units: u64, now_ms: u64) -> Result<u64, QuotaError> {
+        self.take_units(log, units, now_ms).map_err(|shortfall| match shortfall {
             Shortfall::Exhausted { available, retry_after_ms } => {
                 QuotaError::Exhausted { id: self.id, requested: units, available, retry_after_ms }
             }
@@ -205,7 +216,7 @@ impl BucketCell {
     /// One CAS decides; `Err` changed nothing. (A small error type: it is
     /// returned on the credentialed hot path.)
     #[cfg(not(any(feature = "_broken-stale-bucket-level", feature = "_broken-stale-bucket-tick")))]
-    pub(crate) fn take_units(&self, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
+    pub(crate) fn take_units(&self, log: impl Logging, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
         if !self.units_in_range(units) {
             return Err(Shortfall::OutOfRange);
         }
@@ -220,9 +231,16 @@ impl BucketCell {
                 return Err(Shortfall::Exhausted { available: level, retry_after_ms });
             }
             let next = encode(level - units, tick);
+            let position = log.take_position(next != word);
             match self.install(word, next) {
-                Ok(()) => return Ok(level - units),
-                Err(actual) => word = actual,
+                Ok(()) => {
+                    log.fill(position, Some(Entry::BucketSet { id: self.id, word: next }));
+                    return Ok(level - units);
+                }
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         }
     }
@@ -237,29 +255,32 @@ impl BucketCell {
     }
 
     /// Puts `units` back, up to capacity. One CAS.
-    pub(crate) fn refund(&self, units: u64, now_ms: u64) -> Result<Refunded, QuotaError> {
+    pub(crate) fn refund(&self, log: impl Logging, units: u64, now_ms: u64) -> Result<Refunded, QuotaError> {
         if !self.units_in_range(units) {
             return Err(self.units_out_of_range(units));
         }
-        Ok(self.put_back(units, now_ms))
+        Ok(self.put_back(log, units, now_ms))
     }
 
     /// [`Self::refund`] of units this crate took (always in range).
-    pub(crate) fn put_back(&self, units: u64, now_ms: u64) -> Refunded {
+    pub(crate) fn put_back(&self, log: impl Logging, units: u64, now_ms: u64) -> Refunded {
         debug_assert!(units <= self.policy.capacity);
         let now_tick = self.tick_at(now_ms);
         let mut word = self.word.load(Ordering::Acquire);
         loop {
             let (level, tick) = self.refilled(word, now_tick);
             let after = (level + units).min(self.policy.capacity);
-            match self.word.compare_exchange_weak(
-                word,
-                encode(after, tick),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            ) {
-                Ok(_) => return Refunded { restored: after - level, level: after },
-                Err(actual) => word = actual,
+            let next = encode(after, tick);
+            let position = log.take_position(next != word);
+            match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    log.fill(position, Some(Entry::BucketSet { id: self.id, word: next }));
+                    return Refunded { restored: after - level, level: after };
+                }
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         }
     }
@@ -349,6 +370,10 @@ pub enum QuotaError {
         /// The configured capacity.
         buckets_max: usize,
     },
+    /// A durable ledger's journal failed: this operation is not
+    /// acknowledged, and no later one will be (see [`crate::JournalFailed`]).
+    #[error(transparent)]
+    Journal(#[from] crate::JournalFailed),
 }
 
 #[cfg(any(
@@ -361,6 +386,7 @@ mod broken;
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests {
     use super::*;
+    use crate::journal::NoLog;
 
     fn bucket(capacity: u64, refill_amount: u64, refill_interval_ms: u64) -> BucketCell {
         let policy = BucketPolicy { capacity, refill_amount, refill_interval_ms };
@@ -371,32 +397,32 @@ mod tests {
     #[test]
     fn refills_at_each_interval_boundary_up_to_capacity() {
         let bucket = bucket(5, 2, 100);
-        assert_eq!(bucket.take(5, 1_000), Ok(0));
+        assert_eq!(bucket.take(NoLog, 5, 1_000), Ok(0));
         assert!(matches!(
-            bucket.take(1, 1_099),
+            bucket.take(NoLog, 1, 1_099),
             Err(QuotaError::Exhausted { available: 0, retry_after_ms: 1, .. })
         ));
-        assert_eq!(bucket.take(2, 1_100), Ok(0));
-        assert_eq!(bucket.take(1, 1_350), Ok(3)); // two more intervals: 4, less 1
+        assert_eq!(bucket.take(NoLog, 2, 1_100), Ok(0));
+        assert_eq!(bucket.take(NoLog, 1, 1_350), Ok(3)); // two more intervals: 4, less 1
         assert_eq!(bucket.info(9_000).level, 5); // never above capacity
     }
 
     #[test]
     fn a_late_reader_gets_no_refill_and_does_not_move_the_base_back() {
         let bucket = bucket(4, 1, 10);
-        assert_eq!(bucket.take(4, 1_000), Ok(0));
-        assert_eq!(bucket.take(1, 1_020), Ok(1)); // tick 2: two refills, one taken
-        assert_eq!(bucket.take(1, 1_010), Ok(0)); // an earlier clock reading: no refill
-        assert!(bucket.take(1, 1_015).is_err());
-        assert_eq!(bucket.take(1, 1_030), Ok(0)); // tick 3: exactly one more
+        assert_eq!(bucket.take(NoLog, 4, 1_000), Ok(0));
+        assert_eq!(bucket.take(NoLog, 1, 1_020), Ok(1)); // tick 2: two refills, one taken
+        assert_eq!(bucket.take(NoLog, 1, 1_010), Ok(0)); // an earlier clock reading: no refill
+        assert!(bucket.take(NoLog, 1, 1_015).is_err());
+        assert_eq!(bucket.take(NoLog, 1, 1_030), Ok(0)); // tick 3: exactly one more
     }
 
     #[test]
     fn retry_after_counts_to_the_boundary_that_brings_enough() {
         let bucket = bucket(10, 3, 1_000);
-        assert_eq!(bucket.take(10, 1_000), Ok(0));
+        assert_eq!(bucket.take(NoLog, 10, 1_000), Ok(0));
         // 7 missing at 1_250 → three refills → the boundary at 1_000 + 3 × 1_000.
-        let error = bucket.take(7, 1_250).unwrap_err();
+        let error = bucket.take(NoLog, 7, 1_250).unwrap_err();
         assert_eq!(
             error,
             QuotaError::Exhausted { id: BucketId(1), requested: 7, available: 0, retry_after_ms: 2_750 }
@@ -406,10 +432,10 @@ mod tests {
     #[test]
     fn refund_restores_up_to_capacity_and_reports_how_much() {
         let bucket = bucket(3, 1, 1_000);
-        assert_eq!(bucket.take(2, 1_000), Ok(1));
-        assert_eq!(bucket.refund(3, 1_000), Ok(Refunded { restored: 2, level: 3 }));
-        assert!(matches!(bucket.refund(0, 1_000), Err(QuotaError::UnitsOutOfRange { .. })));
-        assert!(matches!(bucket.take(4, 1_000), Err(QuotaError::UnitsOutOfRange { capacity: 3, .. })));
+        assert_eq!(bucket.take(NoLog, 2, 1_000), Ok(1));
+        assert_eq!(bucket.refund(NoLog, 3, 1_000), Ok(Refunded { restored: 2, level: 3 }));
+        assert!(matches!(bucket.refund(NoLog, 0, 1_000), Err(QuotaError::UnitsOutOfRange { .. })));
+        assert!(matches!(bucket.take(NoLog, 4, 1_000), Err(QuotaError::UnitsOutOfRange { capacity: 3, .. })));
     }
 
     #[test]
@@ -435,8 +461,8 @@ mod tests {
             refill_interval_ms: 1,
         };
         let bucket = BucketCell::new(BucketId(1), policy, 0);
-        assert_eq!(bucket.take(BUCKET_CAPACITY_MAX, u64::MAX), Ok(0));
+        assert_eq!(bucket.take(NoLog, BUCKET_CAPACITY_MAX, u64::MAX), Ok(0));
         assert_eq!(bucket.info(u64::MAX).level, 0); // the tick saturated: no more refills
-        assert!(matches!(bucket.take(1, u64::MAX), Err(QuotaError::Exhausted { .. })));
+        assert!(matches!(bucket.take(NoLog, 1, u64::MAX), Err(QuotaError::Exhausted { .. })));
     }
 }

@@ -34,8 +34,8 @@ use crate::cell::BALANCE_REPR_MAX;
 use crate::journal::{Entry, HoldEnd};
 use crate::record_lanes::{Link, Outcome};
 use crate::{
-    AccountId, AccountOptions, HoldId, HoldRequest, HoldState, Rejection, Status, TransferId, AMOUNT_MAX,
-    HOLDS_OPEN_MAX,
+    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, HoldId, HoldRequest,
+    HoldState, Rejection, Scopes, Status, TransferId, AMOUNT_MAX, HOLDS_OPEN_MAX,
 };
 
 /// A log that does not replay: a valid, checksummed entry whose effect is
@@ -63,11 +63,33 @@ pub(crate) struct RecoveredAccount {
     pub(crate) held: u64,
 }
 
+/// A credential as the log leaves it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecoveredCredential {
+    pub(crate) id: CredentialId,
+    pub(crate) spec: CredentialSpec,
+    pub(crate) scopes: Scopes,
+    pub(crate) revoked: bool,
+    /// What its uses have counted against the cap. A use the crash cut
+    /// keeps its spend: a cap never refills by restarting.
+    pub(crate) spent: u64,
+}
+
+/// A refilling bucket as the log leaves it: the word its last take or
+/// refund wrote (level and time base), `None` if it was never touched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RecoveredBucket {
+    pub(crate) id: BucketId,
+    pub(crate) policy: BucketPolicy,
+    pub(crate) origin_ms: u64,
+    pub(crate) word: Option<u64>,
+}
+
 /// A change to the hold table, in the order the table made it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum HoldEvent {
-    /// A hold recorded: open, or rejected.
-    Created(HoldRequest, HoldState),
+    /// A hold recorded: open (and the credential that paid for it), or rejected.
+    Created(HoldRequest, HoldState, Option<CredentialId>),
     /// An open hold resolved.
     Resolved(HoldId, HoldState),
 }
@@ -157,6 +179,10 @@ pub(crate) struct Replayed {
     batches: HashMap<TransferId, PendingBatch>,
     holds: HashMap<HoldId, OpenHold>,
     hold_events: Vec<HoldEvent>,
+    credentials: Vec<RecoveredCredential>,
+    credential_index: HashMap<CredentialId, usize>,
+    buckets: Vec<RecoveredBucket>,
+    bucket_index: HashMap<BucketId, usize>,
     /// Entries applied.
     pub(crate) entries: u64,
 }
@@ -174,6 +200,14 @@ impl Replayed {
 
     pub(crate) fn hold_events(&self) -> &[HoldEvent] {
         &self.hold_events
+    }
+
+    pub(crate) fn credentials(&self) -> &[RecoveredCredential] {
+        &self.credentials
+    }
+
+    pub(crate) fn buckets(&self) -> &[RecoveredBucket] {
+        &self.buckets
     }
 
     /// Applies the entry at `position`.
@@ -258,15 +292,18 @@ impl Replayed {
                 self.reject_batch(first, failed_index, reason)
             }
             Entry::BatchAbandoned { first } => self.abandon_batch(first),
-            Entry::HoldPlaced { id, from, to, amount, expires_at_ms } => {
-                self.place_hold(HoldRequest { id, from, to, amount, expires_at_ms })
+            Entry::HoldPlaced { id, from, to, amount, expires_at_ms, charged } => {
+                if let Some(credential) = charged {
+                    self.credential(credential)?;
+                }
+                self.place_hold(HoldRequest { id, from, to, amount, expires_at_ms }, charged)
             }
             Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
                 check_amount(amount)?;
                 self.account(from)?;
                 self.account(to)?;
                 let request = HoldRequest { id, from, to, amount, expires_at_ms };
-                self.hold_events.push(HoldEvent::Created(request, HoldState::Rejected(reason)));
+                self.hold_events.push(HoldEvent::Created(request, HoldState::Rejected(reason), None));
                 Ok(())
             }
             Entry::HoldPostCredited { id, amount } => {
@@ -279,6 +316,44 @@ impl Replayed {
                 self.add_checked(to, amount)
             }
             Entry::HoldEnded { id, end, returned } => self.end_hold(id, end, returned),
+            Entry::CredentialIssued { id, spec } => self.issue(id, spec),
+            Entry::CredentialSpent { id, amount } => {
+                let credential = self.credential(id)?;
+                credential.spent = credential.spent.checked_add(amount).ok_or("a spend out of range")?;
+                Ok(())
+            }
+            Entry::CredentialReturned { id, amount } => {
+                let credential = self.credential(id)?;
+                credential.spent =
+                    credential.spent.checked_sub(amount).ok_or("more given back than spent")?;
+                Ok(())
+            }
+            Entry::CredentialRevoked { id } => {
+                self.credential(id)?.revoked = true;
+                Ok(())
+            }
+            Entry::CredentialDowngraded { id, scopes } => {
+                let credential = self.credential(id)?;
+                if !credential.scopes.contains(scopes) {
+                    return Err("a downgrade that widens the scopes");
+                }
+                credential.scopes = scopes;
+                Ok(())
+            }
+            Entry::BucketOpened { id, policy, origin_ms } => {
+                if id.is_reserved() || self.bucket_index.contains_key(&id) {
+                    return Err("a bucket opened twice, or a reserved id");
+                }
+                crate::quota::check_policy(&policy).map_err(|_| "a bucket policy out of range")?;
+                self.bucket_index.insert(id, self.buckets.len());
+                self.buckets.push(RecoveredBucket { id, policy, origin_ms, word: None });
+                Ok(())
+            }
+            Entry::BucketSet { id, word } => {
+                let index = *self.bucket_index.get(&id).ok_or("an entry names a bucket never opened")?;
+                self.buckets[index].word = Some(word);
+                Ok(())
+            }
         }
     }
 
@@ -375,7 +450,26 @@ impl Replayed {
                 .any(|batch| batch.flows.iter().any(|flow| flow.0 == id && flow.1 > flow.2))
     }
 
-    fn place_hold(&mut self, request: HoldRequest) -> Step {
+    fn credential(&mut self, id: CredentialId) -> Result<&mut RecoveredCredential, &'static str> {
+        let index = *self.credential_index.get(&id).ok_or("an entry names a credential never issued")?;
+        Ok(&mut self.credentials[index])
+    }
+
+    fn issue(&mut self, id: CredentialId, spec: CredentialSpec) -> Step {
+        if id.is_reserved() || self.credential_index.contains_key(&id) {
+            return Err("a credential issued twice, or a reserved id");
+        }
+        self.account(spec.account)?;
+        if spec.rate_limit.is_some_and(|bucket| !self.bucket_index.contains_key(&bucket)) {
+            return Err("a credential limited by a bucket never opened");
+        }
+        self.credential_index.insert(id, self.credentials.len());
+        let scopes = spec.scopes;
+        self.credentials.push(RecoveredCredential { id, spec, scopes, revoked: false, spent: 0 });
+        Ok(())
+    }
+
+    fn place_hold(&mut self, request: HoldRequest, charged: Option<CredentialId>) -> Step {
         check_amount(request.amount)?;
         self.account(request.to)?;
         if self.holds.contains_key(&request.id) || request.from == request.to {
@@ -389,7 +483,7 @@ impl Replayed {
         account.holds += 1;
         account.held += request.amount;
         self.holds.insert(request.id, OpenHold { request, posted: None });
-        self.hold_events.push(HoldEvent::Created(request, HoldState::Open));
+        self.hold_events.push(HoldEvent::Created(request, HoldState::Open, charged));
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 //! enable these features.
 
 use super::{CredentialCell, Ticket, REVOKED, SCOPES_MASK};
+use crate::journal::Logging;
 use crate::sync::Ordering;
 use crate::{CredentialError, Scopes};
 
@@ -19,6 +20,7 @@ impl CredentialCell {
     /// completes after `revoke` (or `downgrade_credential`) returned.
     pub(crate) fn begin(
         &self,
+        log: impl Logging,
         needed: Scopes,
         amount: u64,
         spend: u64,
@@ -30,7 +32,7 @@ impl CredentialCell {
         loop {
             let seen = (word & !stale_mask) | (first & stale_mask);
             let spend = self.admit(seen, needed, amount, spend, &now_ms)?;
-            match self.count_use(word, spend) {
+            match self.count_use(log, word, spend) {
                 Ok(ticket) => return Ok(ticket),
                 Err(actual) => word = actual,
             }

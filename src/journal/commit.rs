@@ -154,6 +154,34 @@ impl Logging for NoLog {
     fn record(self, _entry: impl FnOnce() -> Entry) {}
 }
 
+/// A journal chosen at run time, for the paths too slow for the choice to
+/// matter (credentials, buckets): `None` records nothing.
+impl Logging for Option<Log<'_>> {
+    #[inline]
+    fn take_position(self, changes: bool) -> Option<u64> {
+        self.and_then(|log| log.take_position(changes))
+    }
+
+    #[inline]
+    fn fill(self, position: Option<u64>, entry: Option<Entry>) {
+        if let Some(log) = self {
+            log.fill(position, entry);
+        }
+    }
+
+    #[inline]
+    fn hole(self, position: Option<u64>) {
+        self.fill(position, None);
+    }
+
+    #[inline]
+    fn record(self, entry: impl FnOnce() -> Entry) {
+        if let Some(log) = self {
+            log.record(entry);
+        }
+    }
+}
+
 /// A durable ledger's journal, as steps write to it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Log<'a>(&'a Journal);

@@ -13,7 +13,10 @@
 //! Entries carry **effects**, not requests: recovery applies them without
 //! deciding again (`docs/journal.md`, "Recovery").
 
-use crate::{AccountId, AccountOptions, Asset, Floor, HoldId, Rejection, Status, TransferId};
+use crate::{
+    AccountId, AccountOptions, Asset, BucketId, BucketPolicy, CredentialId, CredentialSpec, Floor, HoldId,
+    Rejection, Scopes, Status, TransferId,
+};
 
 use super::ring::SLOT_PAYLOAD_MAX;
 
@@ -61,8 +64,16 @@ pub(crate) enum Entry {
     /// Kind 15: a batch cut by a crash before any commit, undone by
     /// recovery and forgotten.
     BatchAbandoned { first: TransferId },
-    /// Kind 16: a hold debited `from` (and counted an open hold on it).
-    HoldPlaced { id: HoldId, from: AccountId, to: AccountId, amount: u64, expires_at_ms: u64 },
+    /// Kind 16: a hold debited `from` (and counted an open hold on it);
+    /// `charged`: the credential that paid for it ([`crate::Ledger::hold_as`]).
+    HoldPlaced {
+        id: HoldId,
+        from: AccountId,
+        to: AccountId,
+        amount: u64,
+        expires_at_ms: u64,
+        charged: Option<CredentialId>,
+    },
     /// Kind 17: a hold refused before any change, recorded.
     HoldRejected {
         id: HoldId,
@@ -78,6 +89,22 @@ pub(crate) enum Entry {
     /// open-hold count dropped (a post's end, a void, an expiry; or, written
     /// by recovery, the end of a post the crash cut after its credit).
     HoldEnded { id: HoldId, end: HoldEnd, returned: u64 },
+    /// Kind 20: a credential was issued.
+    CredentialIssued { id: CredentialId, spec: CredentialSpec },
+    /// Kind 21: a use counted `amount` against the credential's cap.
+    CredentialSpent { id: CredentialId, amount: u64 },
+    /// Kind 22: `amount` given back to the credential's cap (its operation
+    /// failed, or a hold it paid for returned money).
+    CredentialReturned { id: CredentialId, amount: u64 },
+    /// Kind 23: the credential was revoked.
+    CredentialRevoked { id: CredentialId },
+    /// Kind 24: the credential's scopes were narrowed to `scopes`.
+    CredentialDowngraded { id: CredentialId, scopes: Scopes },
+    /// Kind 25: a refilling bucket was opened at `origin_ms` (ledger clock).
+    BucketOpened { id: BucketId, policy: BucketPolicy, origin_ms: u64 },
+    /// Kind 26: a take or a refund left the bucket's word (level and time
+    /// base) at `word`.
+    BucketSet { id: BucketId, word: u64 },
 }
 
 /// How a hold ended.
@@ -143,6 +170,30 @@ impl Writer {
 
     fn hold(&mut self, id: HoldId) -> &mut Self {
         self.u128(id.0)
+    }
+
+    fn credential(&mut self, id: CredentialId) -> &mut Self {
+        self.u128(id.0)
+    }
+
+    fn bucket(&mut self, id: BucketId) -> &mut Self {
+        self.u128(id.0)
+    }
+
+    fn optional(&mut self, value: Option<u64>) -> &mut Self {
+        self.u8(u8::from(value.is_some())).u64(value.unwrap_or(0))
+    }
+
+    fn spec(&mut self, spec: CredentialSpec) -> &mut Self {
+        self.account(spec.account)
+            .u8(spec.scopes.bits())
+            .optional(spec.amount_max_per_op)
+            .optional(spec.spend_cap)
+            .optional(spec.expires_at_ms);
+        match spec.rate_limit {
+            Some(bucket) => self.u8(1).bucket(bucket),
+            None => self.u8(0).u128(0),
+        }
     }
 
     fn end(&mut self, end: HoldEnd) -> &mut Self {
@@ -233,6 +284,45 @@ impl<'a> Reader<'a> {
 
     fn hold(&mut self) -> Result<HoldId, DecodeError> {
         self.u128().map(HoldId)
+    }
+
+    fn credential(&mut self) -> Result<CredentialId, DecodeError> {
+        self.u128().map(CredentialId)
+    }
+
+    fn bucket(&mut self) -> Result<BucketId, DecodeError> {
+        self.u128().map(BucketId)
+    }
+
+    fn optional(&mut self) -> Result<Option<u64>, DecodeError> {
+        match (self.u8()?, self.u64()?) {
+            (0, 0) => Ok(None),
+            (1, value) => Ok(Some(value)),
+            _ => Err(self.error("bad option flag")),
+        }
+    }
+
+    fn scopes(&mut self) -> Result<Scopes, DecodeError> {
+        let bits = self.u8()?;
+        let scopes = Scopes::from_bits(bits);
+        if scopes.bits() != bits {
+            return Err(self.error("unknown scope bits"));
+        }
+        Ok(scopes)
+    }
+
+    fn spec(&mut self) -> Result<CredentialSpec, DecodeError> {
+        let account = self.account()?;
+        let scopes = self.scopes()?;
+        let amount_max_per_op = self.optional()?;
+        let spend_cap = self.optional()?;
+        let expires_at_ms = self.optional()?;
+        let rate_limit = match (self.u8()?, self.u128()?) {
+            (0, 0) => None,
+            (1, bucket) => Some(BucketId(bucket)),
+            _ => return Err(self.error("bad option flag")),
+        };
+        Ok(CredentialSpec { account, scopes, amount_max_per_op, spend_cap, expires_at_ms, rate_limit })
     }
 
     fn end(&mut self) -> Result<HoldEnd, DecodeError> {
@@ -382,8 +472,12 @@ impl Entry {
                 writer.id(first);
                 15
             }
-            Entry::HoldPlaced { id, from, to, amount, expires_at_ms } => {
+            Entry::HoldPlaced { id, from, to, amount, expires_at_ms, charged } => {
                 writer.hold(id).account(from).account(to).u64(amount).u64(expires_at_ms);
+                match charged {
+                    Some(credential) => writer.u8(1).credential(credential),
+                    None => writer.u8(0).u128(0),
+                };
                 16
             }
             Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
@@ -397,6 +491,35 @@ impl Entry {
             Entry::HoldEnded { id, end, returned } => {
                 writer.hold(id).end(end).u64(returned);
                 19
+            }
+            Entry::CredentialIssued { id, spec } => {
+                writer.credential(id).spec(spec);
+                20
+            }
+            Entry::CredentialSpent { id, amount } => {
+                writer.credential(id).u64(amount);
+                21
+            }
+            Entry::CredentialReturned { id, amount } => {
+                writer.credential(id).u64(amount);
+                22
+            }
+            Entry::CredentialRevoked { id } => {
+                writer.credential(id);
+                23
+            }
+            Entry::CredentialDowngraded { id, scopes } => {
+                writer.credential(id).u8(scopes.bits());
+                24
+            }
+            Entry::BucketOpened { id, policy, origin_ms } => {
+                let BucketPolicy { capacity, refill_amount, refill_interval_ms } = policy;
+                writer.bucket(id).u64(capacity).u64(refill_amount).u64(refill_interval_ms).u64(origin_ms);
+                25
+            }
+            Entry::BucketSet { id, word } => {
+                writer.bucket(id).u64(word);
+                26
             }
         };
         let Writer { bytes, len } = writer;
@@ -445,6 +568,11 @@ impl Entry {
                 to: r.account()?,
                 amount: r.u64()?,
                 expires_at_ms: r.u64()?,
+                charged: match (r.u8()?, r.u128()?) {
+                    (0, 0) => None,
+                    (1, credential) => Some(CredentialId(credential)),
+                    _ => return Err(r.error("bad option flag")),
+                },
             },
             17 => Entry::HoldRejected {
                 id: r.hold()?,
@@ -456,6 +584,21 @@ impl Entry {
             },
             18 => Entry::HoldPostCredited { id: r.hold()?, amount: r.u64()? },
             19 => Entry::HoldEnded { id: r.hold()?, end: r.end()?, returned: r.u64()? },
+            20 => Entry::CredentialIssued { id: r.credential()?, spec: r.spec()? },
+            21 => Entry::CredentialSpent { id: r.credential()?, amount: r.u64()? },
+            22 => Entry::CredentialReturned { id: r.credential()?, amount: r.u64()? },
+            23 => Entry::CredentialRevoked { id: r.credential()? },
+            24 => Entry::CredentialDowngraded { id: r.credential()?, scopes: r.scopes()? },
+            25 => Entry::BucketOpened {
+                id: r.bucket()?,
+                policy: BucketPolicy {
+                    capacity: r.u64()?,
+                    refill_amount: r.u64()?,
+                    refill_interval_ms: r.u64()?,
+                },
+                origin_ms: r.u64()?,
+            },
+            26 => Entry::BucketSet { id: r.bucket()?, word: r.u64()? },
             _ => return Err(r.error("unknown kind")),
         };
         reader.finish(entry)

@@ -1,10 +1,15 @@
 //! Credentials: issuing, revoking and downgrading them, and reading one.
 //! Their use is in [`super::credentialed`] and [`crate::credential_cell`].
 
+use super::durable::durably;
 use super::Ledger;
 use crate::credential_cell::CredentialCell;
 use crate::directory::Inserted;
-use crate::{AccountId, CredentialError, CredentialId, CredentialInfo, CredentialSpec, Scopes, AMOUNT_MAX};
+use crate::journal::{Entry, Logging, NoLog};
+use crate::{
+    AccountId, CredentialError, CredentialId, CredentialInfo, CredentialSpec, JournalFailed, Scopes,
+    AMOUNT_MAX,
+};
 
 impl Ledger {
     /// Issues credential `id` for `spec.account`. Issuing the same id with the
@@ -50,7 +55,21 @@ impl Ledger {
                 return Err(CredentialError::UnknownBucket(bucket));
             }
         }
-        match self.credentials.insert(id.0, || CredentialCell::new(id, spec)) {
+        durably!(self, |log| self.issue_logged(log, id, spec))
+    }
+
+    fn issue_logged(
+        &self,
+        log: impl Logging,
+        id: CredentialId,
+        spec: CredentialSpec,
+    ) -> Result<(), CredentialError> {
+        // Under the directory's insert lock, before the cell is published.
+        let make = || {
+            log.record(|| Entry::CredentialIssued { id, spec });
+            CredentialCell::new(id, spec)
+        };
+        match self.credentials.insert(id.0, make) {
             Inserted::New => Ok(()),
             Inserted::Existing(cell) if cell.spec() == spec => Ok(()),
             Inserted::Existing(_) => Err(CredentialError::IdConflict(id)),
@@ -95,8 +114,10 @@ impl Ledger {
     /// ```
     pub fn revoke(&self, id: CredentialId) -> Result<bool, CredentialError> {
         let cell = self.credential(id)?;
-        let _admin = self.credential_admin.lock();
-        Ok(cell.revoke())
+        durably!(self, |log| {
+            let _admin = self.credential_admin.lock();
+            Ok(cell.revoke(log))
+        })
     }
 
     /// Revokes every credential of `account`, as [`Ledger::revoke`] does each;
@@ -114,10 +135,21 @@ impl Ledger {
     /// assert!(ledger.credential_info(CredentialId(2)).unwrap().revoked);
     /// ```
     pub fn revoke_all(&self, account: AccountId) -> usize {
+        match self.durable() {
+            None => self.revoke_all_logged(NoLog, account),
+            // Waits for the revocations to be durable. On a failed journal
+            // none was made, and the next operation reports the failure.
+            Some(durable) => {
+                durable.run(|log| Ok::<_, JournalFailed>(self.revoke_all_logged(log, account))).unwrap_or(0)
+            }
+        }
+    }
+
+    fn revoke_all_logged(&self, log: impl Logging, account: AccountId) -> usize {
         let _admin = self.credential_admin.lock();
         let mut revoked = 0;
         self.credentials.for_each(|cell| {
-            if cell.account() == account && cell.revoke() {
+            if cell.account() == account && cell.revoke(log) {
                 revoked += 1;
             }
         });
@@ -142,7 +174,9 @@ impl Ledger {
     /// ```
     pub fn downgrade_credential(&self, id: CredentialId, scopes: Scopes) -> Result<(), CredentialError> {
         let cell = self.credential(id)?;
-        let _admin = self.credential_admin.lock();
-        cell.downgrade(scopes)
+        durably!(self, |log| {
+            let _admin = self.credential_admin.lock();
+            cell.downgrade(log, scopes)
+        })
     }
 }

@@ -12,12 +12,14 @@ use std::time::Duration;
 
 use super::{Ledger, LedgerBuilder};
 use crate::cell::{AccountCell, Restored};
+use crate::credential_cell::CredentialCell;
 use crate::directory::Inserted;
 use crate::journal::{
     Entry, Journal, JournalDir, JournalError, Log, SegmentFiles, Storage, Synced, HEADER_LEN, HOLE_KIND,
 };
+use crate::quota::BucketCell;
 use crate::record_lanes::Record;
-use crate::recovery::{Decided, Decision, HoldEvent, Replayed};
+use crate::recovery::{Decided, Decision, HoldEvent, RecoveredCredential, Replayed};
 use crate::{JournalFailed, Transfer, TransferError, TransferReceipt};
 
 /// When a durable ledger's operations return.
@@ -234,6 +236,23 @@ impl Ledger {
                 }
             }
         }
+        for bucket in replayed.buckets() {
+            let make = || BucketCell::restored(bucket.id, bucket.policy, bucket.origin_ms, bucket.word);
+            if let Inserted::Full = self.buckets.insert(bucket.id.0, make) {
+                return Err(JournalError::TooSmall {
+                    limit: "buckets_max",
+                    needed: replayed.buckets().len(),
+                });
+            }
+        }
+        for credential in replayed.credentials() {
+            let RecoveredCredential { id, spec, scopes, revoked, spent } = *credential;
+            let make = || CredentialCell::restored(id, spec, scopes, revoked, spent);
+            if let Inserted::Full = self.credentials.insert(id.0, make) {
+                let needed = replayed.credentials().len();
+                return Err(JournalError::TooSmall { limit: "credentials_max", needed });
+            }
+        }
         for decision in replayed.decisions() {
             let legs: &[Decided] = match decision {
                 Decision::Single(decided) => std::slice::from_ref(decided),
@@ -246,7 +265,9 @@ impl Ledger {
         }
         for event in replayed.hold_events() {
             let restored = match *event {
-                HoldEvent::Created(request, state) => self.holds.restore_created(request, state),
+                HoldEvent::Created(request, state, charged) => {
+                    self.holds.restore_created(request, state, charged)
+                }
                 HoldEvent::Resolved(id, state) => self.holds.restore_resolved(id, state),
             };
             restored

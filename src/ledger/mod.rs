@@ -177,7 +177,11 @@ impl Ledger {
 
     /// The buckets and the clock that credentials' rate limits draw on.
     fn rates(&self) -> RateLimits<'_> {
-        RateLimits { buckets: &self.buckets, clock: &*self.clock }
+        RateLimits {
+            buckets: &self.buckets,
+            clock: &*self.clock,
+            log: self.durable().map(|durable| durable.log()),
+        }
     }
 
     /// Where a resolved hold gives back what its credential paid.

@@ -1,8 +1,10 @@
 //! Refilling quota buckets by id: open, take, refund, read. Each is one CAS
 //! on the bucket's word ([`crate::quota`]).
 
+use super::durable::durably;
 use super::Ledger;
 use crate::directory::Inserted;
+use crate::journal::{Entry, Logging};
 use crate::quota::{check_policy, BucketCell};
 use crate::{BucketId, BucketInfo, BucketPolicy, QuotaError, Refunded};
 
@@ -36,8 +38,21 @@ impl Ledger {
             return Err(QuotaError::ReservedBucketId(id));
         }
         check_policy(&policy)?;
+        durably!(self, |log| self.open_bucket_logged(log, id, policy))
+    }
+
+    fn open_bucket_logged(
+        &self,
+        log: impl Logging,
+        id: BucketId,
+        policy: BucketPolicy,
+    ) -> Result<(), QuotaError> {
         let origin_ms = self.clock.now_ms();
-        match self.buckets.insert(id.0, || BucketCell::new(id, policy, origin_ms)) {
+        let make = || {
+            log.record(|| Entry::BucketOpened { id, policy, origin_ms });
+            BucketCell::new(id, policy, origin_ms)
+        };
+        match self.buckets.insert(id.0, make) {
             Inserted::New => Ok(()),
             Inserted::Existing(cell) if cell.policy() == policy => Ok(()),
             Inserted::Existing(_) => Err(QuotaError::IdConflict(id)),
@@ -66,7 +81,8 @@ impl Ledger {
     /// assert_eq!(ledger.take(BucketId(7), 1), Ok(9));
     /// ```
     pub fn take(&self, id: BucketId, units: u64) -> Result<u64, QuotaError> {
-        self.bucket(id)?.take(units, self.clock.now_ms())
+        let bucket = self.bucket(id)?;
+        durably!(self, |log| bucket.take(log, units, self.clock.now_ms()))
     }
 
     /// Gives `units` back to bucket `id` (for work that was charged and then
@@ -85,7 +101,8 @@ impl Ledger {
     /// assert_eq!(ledger.refund(BucketId(1), 2), Ok(Refunded { restored: 2, level: 2 }));
     /// ```
     pub fn refund(&self, id: BucketId, units: u64) -> Result<Refunded, QuotaError> {
-        self.bucket(id)?.refund(units, self.clock.now_ms())
+        let bucket = self.bucket(id)?;
+        durably!(self, |log| bucket.refund(log, units, self.clock.now_ms()))
     }
 
     /// Bucket `id`: its policy and its level now. Writes nothing.

@@ -6,6 +6,7 @@
 #![allow(unused_imports)] // each twin uses its own part of them
 
 use super::{encode, BucketCell, Shortfall};
+use crate::journal::Logging;
 use crate::sync::Ordering;
 
 #[cfg(all(feature = "_broken-stale-bucket-level", feature = "_broken-stale-bucket-tick"))]
@@ -26,7 +27,7 @@ impl BucketCell {
     /// still compares the whole word, and the retry after it fails takes
     /// units that are no longer there, or pays a refill a second time.
     #[cfg(any(feature = "_broken-stale-bucket-level", feature = "_broken-stale-bucket-tick"))]
-    pub(crate) fn take_units(&self, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
+    pub(crate) fn take_units(&self, log: impl Logging, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
         if !self.units_in_range(units) {
             return Err(Shortfall::OutOfRange);
         }
@@ -46,9 +47,16 @@ impl BucketCell {
                 return Err(Shortfall::Exhausted { available: level, retry_after_ms: 0 });
             }
             let next = encode(level.saturating_sub(units), tick);
+            let position = log.take_position(true);
             match self.install(word, next) {
-                Ok(()) => return Ok(level.saturating_sub(units)),
-                Err(actual) => word = actual,
+                Ok(()) => {
+                    log.fill(position, Some(crate::journal::Entry::BucketSet { id: self.id, word: next }));
+                    return Ok(level.saturating_sub(units));
+                }
+                Err(actual) => {
+                    log.hole(position);
+                    word = actual;
+                }
             }
         }
     }

@@ -35,7 +35,19 @@ fn entry((kind, tag, ids, numbers, balance, small, bytes): Fields) -> Entry {
     let hold = HoldId(ids[0]);
     let end = [HoldEnd::Posted { amount: numbers[1] }, HoldEnd::Voided, HoldEnd::Expired]
         [usize::from(bytes[2] % 3)];
-    match kind % 19 {
+    let credential = CredentialId(ids[1]);
+    let option = |flag: u8, value| (flag % 2 == 1).then_some(value);
+    let spec = CredentialSpec {
+        account: to,
+        scopes: Scopes::from_bits(bytes[0]),
+        amount_max_per_op: option(bytes[1], numbers[0]),
+        spend_cap: option(bytes[2], numbers[1]),
+        expires_at_ms: option(bytes[0] >> 1, numbers[2]),
+        rate_limit: (bytes[1] & 2 != 0).then_some(BucketId(ids[2])),
+    };
+    let policy =
+        BucketPolicy { capacity: numbers[0], refill_amount: numbers[1], refill_interval_ms: numbers[2] };
+    match kind % 26 {
         0 => Entry::AccountOpened { account: from, options },
         1 => Entry::Credited { account: from, amount },
         2 => Entry::Debited { account: from, amount },
@@ -51,10 +63,20 @@ fn entry((kind, tag, ids, numbers, balance, small, bytes): Fields) -> Entry {
         12 => Entry::BatchCredited { first, account: to, amount },
         13 => Entry::BatchRejected { first, failed_index: bytes[2], reason },
         14 => Entry::BatchAbandoned { first },
-        15 => Entry::HoldPlaced { id: hold, from, to, amount, expires_at_ms: numbers[2] },
+        15 => {
+            let charged = (bytes[2] & 2 != 0).then_some(CredentialId(ids[2]));
+            Entry::HoldPlaced { id: hold, from, to, amount, expires_at_ms: numbers[2], charged }
+        }
         16 => Entry::HoldRejected { id: hold, from, to, amount, expires_at_ms: numbers[2], reason },
         17 => Entry::HoldPostCredited { id: hold, amount },
-        _ => Entry::HoldEnded { id: hold, end, returned: numbers[2] },
+        18 => Entry::HoldEnded { id: hold, end, returned: numbers[2] },
+        19 => Entry::CredentialIssued { id: credential, spec },
+        20 => Entry::CredentialSpent { id: credential, amount },
+        21 => Entry::CredentialReturned { id: credential, amount },
+        22 => Entry::CredentialRevoked { id: credential },
+        23 => Entry::CredentialDowngraded { id: credential, scopes: Scopes::from_bits(bytes[1]) },
+        24 => Entry::BucketOpened { id: BucketId(ids[2]), policy, origin_ms: numbers[1] },
+        _ => Entry::BucketSet { id: BucketId(ids[2]), word: numbers[2] },
     }
 }
 

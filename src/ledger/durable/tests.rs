@@ -328,3 +328,62 @@ fn a_post_cut_after_its_credit_is_completed_by_recovery() {
     assert_eq!(ledger.account_info(A).unwrap().holds_open, 0);
     assert!(ledger.audit().is_consistent());
 }
+
+#[test]
+fn credentials_and_buckets_survive_a_reopen_revoked_spent_and_narrowed() {
+    use crate::{
+        AsError, BucketId, BucketPolicy, CredentialError, CredentialId, CredentialSpec, ManualClock, Scopes,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(ManualClock::new(1_000));
+    let open_at = |dir: &Path| {
+        Ledger::builder()
+            .accounts_max(16)
+            .transfer_ids_max(64)
+            .transfer_id_shards(4)
+            .clock(clock.clone())
+            .open(dir)
+    };
+    let spec = |scopes, rate_limit| CredentialSpec {
+        account: A,
+        scopes,
+        amount_max_per_op: None,
+        spend_cap: Some(100),
+        expires_at_ms: None,
+        rate_limit,
+    };
+    let policy = BucketPolicy { capacity: 50, refill_amount: 10, refill_interval_ms: 1_000 };
+    {
+        let ledger = open_at(dir.path()).unwrap();
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 500).unwrap();
+        ledger.open_bucket(BucketId(1), policy).unwrap();
+        ledger.issue_credential(CredentialId(1), spec(Scopes::ALL, Some(BucketId(1)))).unwrap();
+        ledger.issue_credential(CredentialId(2), spec(Scopes::ALL, None)).unwrap();
+        ledger.issue_credential(CredentialId(3), spec(Scopes::ALL, None)).unwrap();
+        ledger.debit_as(CredentialId(1), 30).unwrap();
+        assert!(ledger.revoke(CredentialId(2)).unwrap());
+        ledger.downgrade_credential(CredentialId(3), Scopes::READ).unwrap();
+        assert_eq!(ledger.take(BucketId(1), 5), Ok(15)); // 50 - 30 - 5
+    }
+    let ledger = open_at(dir.path()).unwrap();
+    let info = ledger.credential_info(CredentialId(1)).unwrap();
+    assert_eq!((info.spent, info.revoked, info.in_use), (30, false, 0));
+    assert!(ledger.credential_info(CredentialId(2)).unwrap().revoked);
+    assert_eq!(
+        ledger.debit_as(CredentialId(2), 1),
+        Err(AsError::Denied(CredentialError::Revoked(CredentialId(2))))
+    );
+    assert_eq!(ledger.credential_info(CredentialId(3)).unwrap().scopes, Scopes::READ);
+    // The cap did not refill by restarting: 70 left of 100.
+    let over = ledger.debit_as(CredentialId(1), 71);
+    assert!(
+        matches!(over, Err(AsError::Denied(CredentialError::SpendCapExceeded { spent: 30, .. }))),
+        "{over:?}"
+    );
+    // Nor did the bucket: 15 units, until the clock moves.
+    assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 15);
+    clock.advance_ms(1_000);
+    assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 25);
+    assert_eq!(ledger.balance(A), Ok(470));
+}
