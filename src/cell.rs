@@ -58,7 +58,7 @@
 //! On x86 every locked RMW is already a full barrier, so this costs nothing there.
 
 use crate::epoch::Epoch;
-use crate::journal::{Entry, Logging};
+use crate::journal::{Claim, Entry, Logging};
 use crate::sync::{AtomicU64, Ordering};
 use crate::{AccountId, AccountOptions, Asset, Floor, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN};
 
@@ -256,6 +256,9 @@ pub(crate) struct AccountCell {
     /// The pre-image an operation saved for the snapshot of `saved`'s epoch.
     saved_word: AtomicU64,
     saved_held: AtomicU64,
+    /// Serializes journaled writes to `word` (durable ledgers only; see
+    /// [`Claim`]). On the second line: the in-memory path never touches it.
+    claim: Claim,
 }
 
 // With the std atomics (the checkers' atomics are larger and carry metadata).
@@ -291,6 +294,7 @@ impl AccountCell {
             left: AtomicU64::new(0),
             saved_word: AtomicU64::new(0),
             saved_held: AtomicU64::new(0),
+            claim: Claim::new(),
             // Nothing to save for the epoch it is born in: that snapshot excludes it.
             saved: AtomicU64::new(born_epoch << 2 | SAVE_SEALED),
             asset: options.asset,
@@ -403,9 +407,29 @@ impl AccountCell {
     /// later position. The position gets `note()`'s entry once the CAS
     /// succeeds, and a hole if it fails or `note` has no entry (a step with
     /// nothing to recover, such as a pin).
-    #[cfg(not(any(feature = "_broken-check-then-write", feature = "_broken-position-after-cas")))]
+    #[cfg(not(any(
+        feature = "_broken-check-then-write",
+        feature = "_broken-position-after-cas",
+        feature = "_broken-unclaimed-cas"
+    )))]
     #[inline]
     fn update<E>(
+        &self,
+        epoch: &Epoch,
+        log: impl Logging,
+        note: impl Fn() -> Option<Entry>,
+        decide: impl FnMut(State) -> Result<State, E>,
+    ) -> Result<State, E> {
+        // Journaled: under the word's claim, so that no ABA can order this
+        // step before a write it depends on (see `Claim`). `NoLog` folds
+        // this branch away.
+        let _claimed = log.journaled().then(|| self.claim.take());
+        self.update_loop(epoch, log, note, decide)
+    }
+
+    #[cfg(not(any(feature = "_broken-check-then-write", feature = "_broken-position-after-cas")))]
+    #[inline]
+    fn update_loop<E>(
         &self,
         epoch: &Epoch,
         log: impl Logging,
@@ -652,6 +676,7 @@ mod save_slot;
 #[cfg(any(
     feature = "_broken-check-then-write",
     feature = "_broken-position-after-cas",
+    feature = "_broken-unclaimed-cas",
     feature = "_broken-snapshot-without-capture",
     feature = "_broken-stale-status",
     feature = "_broken-stale-floor",

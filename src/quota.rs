@@ -34,7 +34,7 @@
 //! Limits: capacity ≤ [`BUCKET_CAPACITY_MAX`] (2^24 − 1); the 40-bit tick lasts
 //! 34 years at a 1 ms interval (then the bucket stops refilling).
 
-use crate::journal::{Entry, Logging};
+use crate::journal::{Claim, Entry, Logging};
 use crate::sync::{AtomicU64, Ordering};
 use crate::BucketId;
 
@@ -125,6 +125,10 @@ pub(crate) struct BucketCell {
     origin_ms: u64,
     /// `level << 40 | tick`; see the module docs.
     word: AtomicU64,
+    /// Serializes journaled takes and refunds (durable ledgers only): a
+    /// `BucketSet` records the whole word, so the records of one bucket must
+    /// follow its modification order (see [`Claim`]).
+    claim: Claim,
 }
 
 impl crate::directory::Keyed for BucketCell {
@@ -160,7 +164,7 @@ pub(crate) fn check_policy(policy: &BucketPolicy) -> Result<(), QuotaError> {
 impl BucketCell {
     /// A full bucket. `policy` must have passed [`check_policy`].
     pub(crate) fn new(id: BucketId, policy: BucketPolicy, origin_ms: u64) -> Self {
-        Self { id, policy, origin_ms, word: AtomicU64::new(encode(policy.capacity, 0)) }
+        Self { id, policy, origin_ms, word: AtomicU64::new(encode(policy.capacity, 0)), claim: Claim::new() }
     }
 
     /// A bucket as recovery left it: the word its last take or refund
@@ -221,6 +225,7 @@ impl BucketCell {
             return Err(Shortfall::OutOfRange);
         }
         let now_tick = self.tick_at(now_ms);
+        let _claimed = log.journaled().then(|| self.claim.take());
         // Acquire/AcqRel, as for the account word: an operation ordered after
         // this one (same thread, or through a join or a lock) sees its result.
         let mut word = self.word.load(Ordering::Acquire);
@@ -266,6 +271,7 @@ impl BucketCell {
     pub(crate) fn put_back(&self, log: impl Logging, units: u64, now_ms: u64) -> Refunded {
         debug_assert!(units <= self.policy.capacity);
         let now_tick = self.tick_at(now_ms);
+        let _claimed = log.journaled().then(|| self.claim.take());
         let mut word = self.word.load(Ordering::Acquire);
         loop {
             let (level, tick) = self.refilled(word, now_tick);

@@ -66,6 +66,20 @@ impl AccountCell {
         }
     }
 
+    /// `_broken-unclaimed-cas`: a journaled step writes without its word's
+    /// claim. A CAS that succeeds on a word changed and changed back since
+    /// its load (ABA) took its position before the writes it depends on.
+    #[cfg(feature = "_broken-unclaimed-cas")]
+    pub(super) fn update<E>(
+        &self,
+        epoch: &Epoch,
+        log: impl Logging,
+        note: impl Fn() -> Option<Entry>,
+        decide: impl FnMut(State) -> Result<State, E>,
+    ) -> Result<State, E> {
+        self.update_loop(epoch, log, note, decide)
+    }
+
     /// `_broken-snapshot-without-capture`: never saves an account's value for
     /// a running snapshot, which then reads whatever each account holds when
     /// its scan reaches it.

@@ -117,6 +117,10 @@ impl Reservation<'_> {
 /// that the in-memory code, monomorphized for it, is the code before the
 /// journal existed; and [`Log`] for a durable one.
 pub(crate) trait Logging: Copy {
+    /// Whether steps are journaled: they then serialize their writes to
+    /// each word with a claim (see [`Claim`]), which the in-memory ledger
+    /// never takes.
+    fn journaled(self) -> bool;
     /// A position for a step about to publish a change that `changes`:
     /// none without a journal, and none for a CAS that writes the word it
     /// read (it publishes nothing another step could observe). The caller
@@ -134,11 +138,54 @@ pub(crate) trait Logging: Copy {
     fn record(self, entry: impl FnOnce() -> Entry);
 }
 
+/// A word's write claim, for journaled steps only.
+///
+/// A CAS can succeed on a word that was changed and changed back since it
+/// was loaded (ABA). Its step then took its position before the steps that
+/// wrote those values, though its CAS depends on them: a crash prefix could
+/// hold it without them (`loom_a_cas_that_succeeds_on_a_rewritten_word_*`
+/// finds one, a debit durable before the credit it spent). So a journaled
+/// step holds its word's claim from its load to its CAS: no other
+/// deciding step can write the word in between, the position it takes is
+/// after every position of the writes it depends on, and positions follow
+/// each word's modification order. Unconditional RMWs (a transfer's
+/// `in_flight` decrement, a snapshot's bit flip) need no claim: they make
+/// the claimed CAS fail and retry, and commute with every decision.
+///
+/// A claim is held for one load, one decision, one `fetch_add` and one
+/// CAS. It is a mutex (parking_lot's: one CAS to take, one to release, and
+/// it parks rather than spins when held). Reads never take it. This is the
+/// one place durable mode is not lock-free: writers to one account wait for
+/// each other's claims (a preempted holder stalls them).
+#[derive(Debug)]
+pub(crate) struct Claim(crate::sync::Mutex<()>);
+
+/// A held [`Claim`], released when dropped.
+pub(crate) type Claimed<'a> = crate::sync::MutexGuard<'a, ()>;
+
+impl Claim {
+    pub(crate) fn new() -> Self {
+        Self(crate::sync::Mutex::new(()))
+    }
+
+    /// Takes the claim, waiting while another step holds it. The mutex's
+    /// acquire and release order the previous holder's position and CAS
+    /// before ours.
+    pub(crate) fn take(&self) -> Claimed<'_> {
+        self.0.lock()
+    }
+}
+
 /// No journal: steps record nothing.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct NoLog;
 
 impl Logging for NoLog {
+    #[inline(always)]
+    fn journaled(self) -> bool {
+        false
+    }
+
     #[inline(always)]
     fn take_position(self, _changes: bool) -> Option<u64> {
         None
@@ -157,6 +204,11 @@ impl Logging for NoLog {
 /// A journal chosen at run time, for the paths too slow for the choice to
 /// matter (credentials, buckets): `None` records nothing.
 impl Logging for Option<Log<'_>> {
+    #[inline]
+    fn journaled(self) -> bool {
+        self.is_some()
+    }
+
     #[inline]
     fn take_position(self, changes: bool) -> Option<u64> {
         self.and_then(|log| log.take_position(changes))
@@ -193,6 +245,11 @@ impl<'a> Log<'a> {
 }
 
 impl Logging for Log<'_> {
+    #[inline]
+    fn journaled(self) -> bool {
+        true
+    }
+
     #[inline]
     fn take_position(self, changes: bool) -> Option<u64> {
         changes.then(|| self.0.shared.ring.reserve())

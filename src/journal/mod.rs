@@ -16,7 +16,7 @@ mod ring;
 mod storage;
 
 pub use commit::Synced;
-pub(crate) use commit::{Journal, Log, Logging, NoLog};
+pub(crate) use commit::{Claim, Journal, Log, Logging, NoLog};
 pub(crate) use entry::{Entry, HoldEnd};
 pub use files::JournalError;
 pub(crate) use files::{JournalDir, ReadBack};

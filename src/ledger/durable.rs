@@ -247,6 +247,9 @@ impl Ledger {
         }
         for credential in replayed.credentials() {
             let RecoveredCredential { id, spec, scopes, revoked, spent } = *credential;
+            // A prefix can count more than the cap (two uses whose positions
+            // are ordered apart from their CASes); at most the cap is kept.
+            let spent = spent.min(spec.spend_cap.unwrap_or(0));
             let make = || CredentialCell::restored(id, spec, scopes, revoked, spent);
             if let Inserted::Full = self.credentials.insert(id.0, make) {
                 let needed = replayed.credentials().len();

@@ -32,6 +32,7 @@ impl BucketCell {
             return Err(Shortfall::OutOfRange);
         }
         let now_tick = self.tick_at(now_ms);
+        let _claimed = log.journaled().then(|| self.claim.take());
         let first = self.word.load(Ordering::Acquire);
         let (first_level, _) = self.refilled(first, now_tick);
         if first_level < units {

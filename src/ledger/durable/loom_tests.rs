@@ -119,3 +119,29 @@ fn loom_a_close_racing_a_transfer_into_the_account_replays() {
         every_prefix_replays(&ledger);
     });
 }
+
+/// ABA: a debit loads the balance and takes its position; meanwhile a
+/// second debit drains the account and a credit refills it to the same
+/// word; the first debit's CAS then succeeds on a value written after its
+/// position. Its position must still order it after the credit it
+/// depends on.
+#[test]
+fn loom_a_cas_that_succeeds_on_a_rewritten_word_is_ordered_after_the_rewrite() {
+    model(|| {
+        let ledger = ledger(1);
+        let (x, y, z) = (ledger.clone(), ledger.clone(), ledger.clone());
+        let x = thread::spawn(move || {
+            let _ = x.debit(A, 1);
+        });
+        let y = thread::spawn(move || {
+            let _ = y.debit(A, 1);
+        });
+        let z = thread::spawn(move || {
+            let _ = z.credit(A, 1);
+        });
+        x.join().unwrap();
+        y.join().unwrap();
+        z.join().unwrap();
+        every_prefix_replays(&ledger);
+    });
+}
