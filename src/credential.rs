@@ -2,7 +2,7 @@
 //! one is issued ([`CredentialSpec`]) and what it reports. Plain data; the
 //! atomic word that decides each use is [`crate::credential_cell`].
 
-use crate::{AccountId, BucketId, CredentialId};
+use crate::{AccountId, BucketId, CredentialId, JournalFailed};
 
 /// What a credential may do. Combine with `|`.
 ///
@@ -288,5 +288,5 @@ pub enum CredentialError {
     /// A durable ledger's journal failed: this operation is not
     /// acknowledged, and no later one will be (see [`crate::JournalFailed`]).
     #[error(transparent)]
-    Journal(#[from] crate::JournalFailed),
+    Journal(#[from] JournalFailed),
 }

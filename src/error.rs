@@ -18,7 +18,10 @@
 //! ([`crate::CredentialError`]) and a bucket's ([`crate::QuotaError`]) live
 //! with those concepts.
 
-use crate::{AccountId, AccountOptions, Asset, CredentialError, HoldId, HoldState, Rejection, TransferId};
+use crate::{
+    AccountId, AccountOptions, Asset, CredentialError, HoldId, HoldState, JournalFailed, Rejection,
+    TransferId,
+};
 
 /// Errors of single-account operations: `debit`, `credit`, `freeze`,
 /// `unfreeze`, `close`, and looking an account up.
@@ -594,44 +597,4 @@ impl From<AccountError> for HoldError {
             AccountError::Journal(failed) => Self::Journal(failed),
         }
     }
-}
-
-/// What the store was doing when it failed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum JournalAction {
-    /// Writing records.
-    Write,
-    /// Making records durable (`fdatasync`).
-    Sync,
-    /// Creating the next segment file.
-    CreateSegment,
-}
-
-impl std::fmt::Display for JournalAction {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            JournalAction::Write => "write",
-            JournalAction::Sync => "sync",
-            JournalAction::CreateSegment => "create a segment",
-        })
-    }
-}
-
-/// The journal could not make records durable. It stays failed: the
-/// operation that reports this, and every later durable operation, is not
-/// acknowledged. What it did in memory may or may not be on disk; reopen
-/// the ledger to recover what is.
-///
-/// ```text
-/// journal sync failed at position 1234 (Other); no later operation is acknowledged
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
-#[error("journal {action} failed at position {position} ({kind:?}); no later operation is acknowledged")]
-pub struct JournalFailed {
-    /// What the journal was doing.
-    pub action: JournalAction,
-    /// The I/O error's kind (the full error is in the ledger's log of it).
-    pub kind: std::io::ErrorKind,
-    /// The first position that is not durable.
-    pub position: u64,
 }

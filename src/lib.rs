@@ -43,6 +43,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod account;
+mod bucket;
 mod cell;
 mod clock;
 mod credential;
@@ -56,6 +57,7 @@ mod hold_table;
 mod id;
 mod id_table;
 mod journal;
+mod journal_failed;
 mod ledger;
 mod linked;
 mod quota;
@@ -69,23 +71,24 @@ mod transfer_ids;
 pub use account::{
     AccountInfo, AccountOptions, Asset, Floor, Opened, Rejection, Status, AMOUNT_MAX, BALANCE_MAX, FLOOR_MIN,
 };
+pub use bucket::{BucketInfo, BucketPolicy, QuotaError, Refunded, BUCKET_CAPACITY_MAX};
 pub use cell::{HOLDS_OPEN_MAX, IN_FLIGHT_MAX};
 pub use clock::{Clock, ManualClock, MonotonicClock, SystemClock};
 pub use credential::{AccountAction, CredentialError, CredentialInfo, CredentialSpec, Scopes};
 pub use error::{
-    AccountError, AsError, ConfigError, HoldError, HoldField, JournalAction, JournalFailed, LinkedError,
-    OpenError, TransferError, TransferField,
+    AccountError, AsError, ConfigError, HoldError, HoldField, LinkedError, OpenError, TransferError,
+    TransferField,
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
 pub use journal::{FormatError, JournalError, Synced};
+pub use journal_failed::{JournalAction, JournalFailed};
 pub use ledger::{
     Account, AssetAudit, Audit, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,
     BUCKETS_MAX_LIMIT, BUFFERED_FLUSH_INTERVAL, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
     TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
-pub use quota::{BucketInfo, BucketPolicy, QuotaError, Refunded, BUCKET_CAPACITY_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
 pub use transfer::{Transfer, TransferReceipt};
 

@@ -28,7 +28,7 @@
 //! A forgotten id is as if never submitted: its client, which got no answer,
 //! retries it and it applies once.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::cell::BALANCE_REPR_MAX;
 use crate::journal::{Entry, HoldEnd};
@@ -179,6 +179,11 @@ pub(crate) struct Replayed {
     batches: HashMap<TransferId, PendingBatch>,
     holds: HashMap<HoldId, OpenHold>,
     hold_events: Vec<HoldEvent>,
+    /// Every transfer or leg id that has a record, and every hold id: an
+    /// id is decided once (a forgotten one is refused as expired, never
+    /// decided again).
+    transfer_ids_seen: HashSet<TransferId>,
+    hold_ids_seen: HashSet<HoldId>,
     credentials: Vec<RecoveredCredential>,
     credential_index: HashMap<CredentialId, usize>,
     buckets: Vec<RecoveredBucket>,
@@ -236,7 +241,8 @@ impl Replayed {
             Entry::StatusSet { account, status } => self.set_status(account, status),
             Entry::TransferDebited { id, from, to, amount } => {
                 check_amount(amount)?;
-                self.account(to)?;
+                self.check_pair(from, to)?;
+                self.first_sight(id)?;
                 if self.transfers.insert(id, PendingTransfer { from, to, amount }).is_some() {
                     return Err("a transfer debited twice");
                 }
@@ -256,13 +262,14 @@ impl Replayed {
             }
             Entry::TransferRejected { id, from, to, amount, reason } => {
                 check_amount(amount)?;
-                self.account(from)?;
-                self.account(to)?;
+                self.check_pair(from, to)?;
+                self.first_sight(id)?;
                 self.decide_single(id, PendingTransfer { from, to, amount }, Outcome::Rejected(reason));
                 Ok(())
             }
             Entry::TransferAbandoned { id } => {
                 let pending = self.transfers.remove(&id).ok_or("an abandon without its debit")?;
+                self.transfer_ids_seen.remove(&id); // forgotten: its retry may be recorded
                 self.add(pending.from, pending.amount)
             }
             Entry::LegDeclared { id, first, legs, index, from, to, amount } => {
@@ -300,8 +307,10 @@ impl Replayed {
             }
             Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
                 check_amount(amount)?;
-                self.account(from)?;
-                self.account(to)?;
+                self.check_pair(from, to)?;
+                if !self.hold_ids_seen.insert(id) {
+                    return Err("a hold id recorded twice");
+                }
                 let request = HoldRequest { id, from, to, amount, expires_at_ms };
                 self.hold_events.push(HoldEvent::Created(request, HoldState::Rejected(reason), None));
                 Ok(())
@@ -355,6 +364,23 @@ impl Replayed {
                 Ok(())
             }
         }
+    }
+
+    /// The first record of transfer (or leg) `id`.
+    fn first_sight(&mut self, id: TransferId) -> Step {
+        if id.is_reserved() || !self.transfer_ids_seen.insert(id) {
+            return Err("a transfer id recorded twice, or a reserved one");
+        }
+        Ok(())
+    }
+
+    /// Two accounts money may move between: both opened, distinct, of one asset.
+    fn check_pair(&mut self, from: AccountId, to: AccountId) -> Step {
+        let from_asset = self.account(from)?.options.asset;
+        if from == to || self.account(to)?.options.asset != from_asset {
+            return Err("money moved between one account, or across assets");
+        }
+        Ok(())
     }
 
     fn account(&mut self, id: AccountId) -> Result<&mut RecoveredAccount, &'static str> {
@@ -471,9 +497,9 @@ impl Replayed {
 
     fn place_hold(&mut self, request: HoldRequest, charged: Option<CredentialId>) -> Step {
         check_amount(request.amount)?;
-        self.account(request.to)?;
-        if self.holds.contains_key(&request.id) || request.from == request.to {
-            return Err("a hold placed twice, or on one account");
+        self.check_pair(request.from, request.to)?;
+        if !self.hold_ids_seen.insert(request.id) {
+            return Err("a hold id recorded twice");
         }
         self.subtract(request.from, request.amount)?;
         let account = self.account(request.from)?;
@@ -530,9 +556,9 @@ impl Replayed {
         (from, to, amount): (AccountId, AccountId, u64),
     ) -> Step {
         check_amount(amount)?;
-        self.account(from)?;
-        self.account(to)?;
-        if legs == 0 || usize::from(legs) > crate::LINKED_LEGS_MAX || index >= legs || from == to {
+        self.check_pair(from, to)?;
+        self.first_sight(id)?;
+        if legs == 0 || usize::from(legs) > crate::LINKED_LEGS_MAX || index >= legs {
             return Err("a leg out of range");
         }
         if index == 0 && (id != first || self.batches.contains_key(&first)) {
@@ -611,6 +637,9 @@ impl Replayed {
         let batch = self.batches.remove(&first).ok_or("an abandoned batch was never declared")?;
         if batch.committed {
             return Err("a committed batch abandoned");
+        }
+        for leg in &batch.legs {
+            self.transfer_ids_seen.remove(&leg.id); // forgotten: a retry may be recorded
         }
         for (account, debited, returned, _) in batch.flows {
             if debited > returned {

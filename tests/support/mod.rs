@@ -4,3 +4,4 @@
 pub mod differential;
 pub mod lincheck;
 pub mod model;
+pub mod recovery_fuzz;
