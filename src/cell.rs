@@ -446,9 +446,7 @@ impl AccountCell {
             // AcqRel/Acquire: see the module docs.
             match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    if position.is_some() {
-                        log.fill(position, note());
-                    }
+                    log.fill(position, &note);
                     return Ok(next);
                 }
                 Err(actual) => {

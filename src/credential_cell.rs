@@ -47,7 +47,7 @@
 
 use crate::clock::Clock;
 use crate::directory::Directory;
-use crate::journal::{Entry, Log, Logging};
+use crate::journal::{Entry, Log, Logging, NoLog};
 use crate::quota::{BucketCell, Shortfall};
 use crate::sync::{AtomicU64, Ordering};
 use crate::{
@@ -230,10 +230,9 @@ impl CredentialCell {
         let position = log.take_position(true);
         match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
             Ok(_) => {
-                log.fill(
-                    position,
-                    (spend > 0).then_some(Entry::CredentialSpent { id: self.id, amount: spend }),
-                );
+                log.fill(position, || {
+                    (spend > 0).then_some(Entry::CredentialSpent { id: self.id, amount: spend })
+                });
                 Ok(Ticket { generation, spent: spend })
             }
             Err(actual) => {
@@ -267,7 +266,7 @@ impl CredentialCell {
             let position = log.take_position(spend > 0);
             match self.word.compare_exchange_weak(word, word + spend, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    log.fill(position, Some(Entry::CredentialSpent { id: self.id, amount: spend }));
+                    log.fill(position, || Some(Entry::CredentialSpent { id: self.id, amount: spend }));
                     ticket.spent += spend;
                     return Ok(());
                 }
@@ -290,7 +289,7 @@ impl CredentialCell {
         let previous = self.word.fetch_sub(one_use + given_back, Ordering::Release);
         let returned =
             (given_back > 0).then_some(Entry::CredentialReturned { id: self.id, amount: given_back });
-        log.fill(position, returned);
+        log.fill(position, || returned);
         debug_assert!(uses(previous, ticket.generation) >= 1 && previous & SPENT_MASK >= given_back);
     }
 
@@ -303,7 +302,7 @@ impl CredentialCell {
         let position = log.take_position(true); // before the RMW, as in `end`
                                                 // Release, as `end`: ordered after the hold's resolution.
         let previous = self.word.fetch_sub(amount, Ordering::Release);
-        log.fill(position, Some(Entry::CredentialReturned { id: self.id, amount }));
+        log.fill(position, || Some(Entry::CredentialReturned { id: self.id, amount }));
         debug_assert!(previous & SPENT_MASK >= amount, "gave back more than was spent");
     }
 
@@ -312,8 +311,7 @@ impl CredentialCell {
     pub(crate) fn revoke(&self, log: impl Logging) -> bool {
         let position = log.take_position(true); // before the RMW, as in `end`
         let previous = self.word.fetch_or(REVOKED, Ordering::AcqRel);
-        let revoked = (previous & REVOKED == 0).then_some(Entry::CredentialRevoked { id: self.id });
-        log.fill(position, revoked);
+        log.fill(position, || (previous & REVOKED == 0).then_some(Entry::CredentialRevoked { id: self.id }));
         self.wait_for_uses(|word| uses(word, 0) + uses(word, 1));
         previous & REVOKED == 0
     }
@@ -341,7 +339,7 @@ impl CredentialCell {
             let position = log.take_position(true);
             match self.word.compare_exchange(word, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    log.fill(position, Some(Entry::CredentialDowngraded { id, scopes }));
+                    log.fill(position, || Some(Entry::CredentialDowngraded { id, scopes }));
                     break old;
                 }
                 Err(actual) => {
@@ -436,7 +434,12 @@ impl<'a> InUse<'a> {
                 requested: account,
             });
         }
-        let ticket = cell.begin(rates.log, needed, amounts.amount, amounts.spend, || rates.clock.now_ms())?;
+        let now_ms = || rates.clock.now_ms();
+        let ticket = match rates.log {
+            // Monomorphized per case: the in-memory path carries no journal code.
+            None => cell.begin(NoLog, needed, amounts.amount, amounts.spend, now_ms)?,
+            Some(log) => cell.begin(log, needed, amounts.amount, amounts.spend, now_ms)?,
+        };
         let mut in_use = InUse { cell, ticket, bucket: None, rates };
         if let Err(error) = in_use.take_rate(amounts.spend) {
             in_use.end(false);
@@ -461,7 +464,12 @@ impl<'a> InUse<'a> {
         };
         debug_assert!(self.bucket.is_none(), "one rate-limit charge per use");
         let bucket = self.rates.bucket(bucket);
-        match bucket.take_units(self.rates.log, spend, self.rates.clock.now_ms()) {
+        let now_ms = self.rates.clock.now_ms();
+        let taken = match self.rates.log {
+            None => bucket.take_units(NoLog, spend, now_ms),
+            Some(log) => bucket.take_units(log, spend, now_ms),
+        };
+        match taken {
             Ok(_) => {
                 self.bucket = Some((bucket, spend));
                 Ok(())
@@ -477,7 +485,10 @@ impl<'a> InUse<'a> {
         if let (Some((bucket, units)), false) = (self.bucket, took_effect) {
             bucket.put_back(self.rates.log, units, self.rates.clock.now_ms());
         }
-        self.cell.end(self.rates.log, self.ticket, took_effect);
+        match self.rates.log {
+            None => self.cell.end(NoLog, self.ticket, took_effect),
+            Some(log) => self.cell.end(log, self.ticket, took_effect),
+        }
     }
 }
 

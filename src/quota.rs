@@ -153,6 +153,7 @@ impl BucketCell {
     /// One CAS decides; `Err` changed nothing. (A small error type: it is
     /// returned on the credentialed hot path.)
     #[cfg(not(any(feature = "_broken-stale-bucket-level", feature = "_broken-stale-bucket-tick")))]
+    #[inline]
     pub(crate) fn take_units(&self, log: impl Logging, units: u64, now_ms: u64) -> Result<u64, Shortfall> {
         if !self.units_in_range(units) {
             return Err(Shortfall::OutOfRange);
@@ -172,7 +173,7 @@ impl BucketCell {
             let position = log.take_position(next != word);
             match self.install(word, next) {
                 Ok(()) => {
-                    log.fill(position, Some(Entry::BucketSet { id: self.id, word: next }));
+                    log.fill(position, || Some(Entry::BucketSet { id: self.id, word: next }));
                     return Ok(level - units);
                 }
                 Err(actual) => {
@@ -213,7 +214,7 @@ impl BucketCell {
             let position = log.take_position(next != word);
             match self.word.compare_exchange_weak(word, next, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    log.fill(position, Some(Entry::BucketSet { id: self.id, word: next }));
+                    log.fill(position, || Some(Entry::BucketSet { id: self.id, word: next }));
                     return Refunded { restored: after - level, level: after };
                 }
                 Err(actual) => {

@@ -33,7 +33,7 @@ impl AccountCell {
         let next = decide(State::decode(word))?;
         let position = log.take_position(true);
         self.word.store(next.encode(word & SNAP_BIT), Ordering::Release);
-        log.fill(position, note());
+        log.fill(position, &note);
         Ok(next)
     }
 
@@ -58,7 +58,7 @@ impl AccountCell {
             match self.word.compare_exchange_weak(word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     let position = log.take_position(new_word != word);
-                    log.fill(position, note());
+                    log.fill(position, &note);
                     return Ok(next);
                 }
                 Err(actual) => word = actual,

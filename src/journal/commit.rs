@@ -127,8 +127,9 @@ pub(crate) trait Logging: Copy {
     /// passes it to [`Self::fill`] or [`Self::hole`] on every path; nothing
     /// between may panic (a position left unfilled stalls the flusher).
     fn take_position(self, changes: bool) -> Option<u64>;
-    /// Fills `position` with `entry` (a hole if `None`).
-    fn fill(self, position: Option<u64>, entry: Option<Entry>);
+    /// Fills `position` with `entry()` (a hole if `None`); `entry` is only
+    /// called when there is a position, so the in-memory path builds none.
+    fn fill(self, position: Option<u64>, entry: impl FnOnce() -> Option<Entry>);
     /// Fills `position` with a hole: the step's CAS failed.
     fn hole(self, position: Option<u64>);
     /// Records a step that changes no atomic word but must be remembered (a
@@ -192,7 +193,7 @@ impl Logging for NoLog {
     }
 
     #[inline(always)]
-    fn fill(self, _position: Option<u64>, _entry: Option<Entry>) {}
+    fn fill(self, _position: Option<u64>, _entry: impl FnOnce() -> Option<Entry>) {}
 
     #[inline(always)]
     fn hole(self, _position: Option<u64>) {}
@@ -215,7 +216,7 @@ impl Logging for Option<Log<'_>> {
     }
 
     #[inline]
-    fn fill(self, position: Option<u64>, entry: Option<Entry>) {
+    fn fill(self, position: Option<u64>, entry: impl FnOnce() -> Option<Entry>) {
         if let Some(log) = self {
             log.fill(position, entry);
         }
@@ -223,7 +224,7 @@ impl Logging for Option<Log<'_>> {
 
     #[inline]
     fn hole(self, position: Option<u64>) {
-        self.fill(position, None);
+        self.fill(position, || None);
     }
 
     #[inline]
@@ -256,10 +257,10 @@ impl Logging for Log<'_> {
     }
 
     #[inline]
-    fn fill(self, position: Option<u64>, entry: Option<Entry>) {
+    fn fill(self, position: Option<u64>, entry: impl FnOnce() -> Option<Entry>) {
         if let Some(position) = position {
             let reservation = Reservation { journal: self.0, position, filled: false };
-            match entry {
+            match entry() {
                 Some(entry) => reservation.fill_entry(&entry),
                 None => drop(reservation), // a hole
             }
@@ -268,7 +269,7 @@ impl Logging for Log<'_> {
 
     #[inline]
     fn hole(self, position: Option<u64>) {
-        self.fill(position, None);
+        self.fill(position, || None);
     }
 
     #[inline]

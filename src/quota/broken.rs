@@ -51,7 +51,7 @@ impl BucketCell {
             let position = log.take_position(true);
             match self.install(word, next) {
                 Ok(()) => {
-                    log.fill(position, Some(crate::journal::Entry::BucketSet { id: self.id, word: next }));
+                    log.fill(position, || Some(crate::journal::Entry::BucketSet { id: self.id, word: next }));
                     return Ok(level.saturating_sub(units));
                 }
                 Err(actual) => {
