@@ -20,7 +20,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::format::{encode_header, read_segment, FormatError, Segment, TornTail};
+use super::format::{encode_header, read_segment, FormatError, Segment, TornTail, HEADER_LEN};
 
 const LOCK_FILE: &str = "LOCK";
 const SEGMENT_PREFIX: &str = "segment-";
@@ -196,7 +196,16 @@ impl JournalDir {
         for (index, (_, name)) in names.into_iter().enumerate() {
             let path = self.path.join(&name);
             let bytes = std::fs::read(&path).map_err(io_error(&path))?;
-            let segment = read_segment(&name, &bytes, index + 1 == count)?;
+            let is_last = index + 1 == count;
+            if is_last && self.is_torn_creation(&name, &bytes) {
+                // A crash while the segment was created: it holds no record.
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+                self.sync_dir()?;
+                let torn = TornTail { offset: 0, bytes: bytes.len() as u64 };
+                read_back.truncated = Some((name, torn));
+                continue;
+            }
+            let segment = read_segment(&name, &bytes, is_last)?;
             if let Some(previous) = read_back.segments.last() {
                 let expected = previous.segment.next_position();
                 if segment.first_position != expected {
@@ -211,6 +220,17 @@ impl JournalDir {
             read_back.segments.push(ReadSegment { name, bytes, segment });
         }
         Ok(read_back)
+    }
+}
+
+impl JournalDir {
+    /// Whether the newest segment is one whose creation a crash cut: no
+    /// longer than a header, and not a header that verifies (the header is
+    /// written and synced before the directory entry, but a file system may
+    /// keep the entry and lose the data). It can hold no record. Anything
+    /// longer with a bad header is refused: records may follow it.
+    fn is_torn_creation(&self, name: &str, bytes: &[u8]) -> bool {
+        bytes.len() <= HEADER_LEN && read_segment(name, bytes, true).is_err()
     }
 }
 

@@ -119,3 +119,30 @@ fn segment_names_sort_as_positions_and_other_files_are_ignored() {
     }
     assert!(segment_name(9) < segment_name(10));
 }
+
+#[test]
+fn a_newest_segment_whose_creation_was_cut_is_removed_and_reported() {
+    for (len, garbage) in [(0usize, 0u8), (5, 0), (32, 0), (17, 0xab), (32, 0xab)] {
+        let dir = tempfile::tempdir().unwrap();
+        drop(two_segments(dir.path()));
+        let cut = dir.path().join(segment_name(6));
+        std::fs::write(&cut, vec![garbage; len]).unwrap();
+        let read_back = JournalDir::open(dir.path()).unwrap().read_back().unwrap();
+        assert_eq!(positions(&read_back), [1, 2, 3, 4, 5], "a cut creation of {len} bytes");
+        let expected = TornTail { offset: 0, bytes: len as u64 };
+        assert_eq!(read_back.truncated, Some((segment_name(6), expected)));
+        assert!(!cut.exists(), "removed");
+    }
+}
+
+#[test]
+fn a_bad_header_with_bytes_after_it_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(two_segments(dir.path()));
+    let newest = dir.path().join(segment_name(4));
+    let mut bytes = std::fs::read(&newest).unwrap();
+    bytes[3] ^= 1; // the magic, with records after it
+    std::fs::write(&newest, &bytes).unwrap();
+    let refused = JournalDir::open(dir.path()).unwrap().read_back();
+    assert!(matches!(refused, Err(JournalError::Format(FormatError::BadHeader { .. }))), "{refused:?}");
+}

@@ -387,3 +387,17 @@ fn credentials_and_buckets_survive_a_reopen_revoked_spent_and_narrowed() {
     assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 25);
     assert_eq!(ledger.balance(A), Ok(470));
 }
+
+#[test]
+fn a_journal_whose_first_segment_was_cut_at_creation_opens_empty_and_works() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("segment-00000000000000000000.log"), [0u8; 10]).unwrap();
+    {
+        let ledger = open(dir.path());
+        let recovery = ledger.recovery().unwrap();
+        assert_eq!(recovery.torn_tail, Some(("segment-00000000000000000000.log".to_owned(), 0, 10)));
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 3).unwrap();
+    }
+    assert_eq!(open(dir.path()).balance(A), Ok(3));
+}
