@@ -1,5 +1,6 @@
 //! Crash tests with a real process: a child runs concurrent transfers,
-//! linked batches, credits and debits on a durable ledger and reports each
+//! linked batches, credits, holds and posts, and debits through a
+//! credential with a spending cap, on a durable ledger and reports each
 //! acknowledgement on its stdout only after the call returned; the parent
 //! kills it with SIGKILL at a random moment, reopens the directory, and
 //! checks every acknowledged operation against the recovered ledger. The
@@ -14,13 +15,20 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use atomic_ledger::{AccountId, AccountOptions, Floor, Ledger, Transfer, TransferError, TransferId};
+use atomic_ledger::{
+    AccountId, AccountOptions, CredentialId, CredentialSpec, Floor, HoldId, HoldRequest, HoldState, Ledger,
+    Scopes, Transfer, TransferError, TransferId,
+};
 
 const ACCOUNTS: u128 = 8;
 const FUNDING: u64 = 1_000;
 const THREADS: u64 = 4;
 const CHILD_DIR: &str = "ATOMIC_LEDGER_CRASH_CHILD_DIR";
 const CHILD_ROUND: &str = "ATOMIC_LEDGER_CRASH_CHILD_ROUND";
+/// The credential the child debits through, for account 2, with a cap far
+/// above what 100 rounds spend: its spent total is checked, not its refusals.
+const KEY: CredentialId = CredentialId(1);
+const KEY_CAP: u64 = 1 << 40;
 
 fn open(dir: &Path) -> Ledger {
     Ledger::builder().accounts_max(64).transfer_ids_max(1 << 20).transfer_id_shards(8).open(dir).unwrap()
@@ -91,6 +99,15 @@ fn child(dir: &Path, round: u64) {
             ledger.credit(AccountId(id), FUNDING).unwrap();
         }
     }
+    let spec = CredentialSpec {
+        account: AccountId(2),
+        scopes: Scopes::DEBIT,
+        amount_max_per_op: None,
+        spend_cap: Some(KEY_CAP),
+        expires_at_ms: None,
+        rate_limit: None,
+    };
+    ledger.issue_credential(KEY, spec).unwrap();
     println!("READY");
     let sequence = AtomicU64::new(0);
     std::thread::scope(|scope| {
@@ -98,10 +115,43 @@ fn child(dir: &Path, round: u64) {
             let (ledger, sequence) = (&ledger, &sequence);
             scope.spawn(move || {
                 let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (round << 8 | thread));
+                let mut holds: Vec<(HoldId, u64)> = Vec::new();
                 loop {
                     let count = sequence.fetch_add(1, Ordering::Relaxed);
                     let id = u128::from(round) << 40 | u128::from(count) << 4;
-                    let line = match rng.below(10) {
+                    let line = match rng.below(13) {
+                        10 => {
+                            let transfer = random_transfer(&mut rng, id);
+                            let request = HoldRequest {
+                                id: HoldId(transfer.id.0),
+                                from: transfer.from,
+                                to: transfer.to,
+                                amount: transfer.amount,
+                                expires_at_ms: u64::MAX,
+                            };
+                            let held = ledger.hold(request);
+                            if held.is_ok() {
+                                holds.push((request.id, request.amount));
+                            }
+                            let answer = if held.is_ok() { "ok" } else { "rejected" };
+                            format!("H {} {answer}", encode(&transfer))
+                        }
+                        11 => match holds.pop() {
+                            Some((hold, amount)) => {
+                                let posted = 1 + rng.below(amount);
+                                let result = ledger.post(hold, posted);
+                                assert!(result.is_ok(), "{result:?}");
+                                format!("P {} {posted}", hold.0)
+                            }
+                            None => "C".to_owned(),
+                        },
+                        12 => {
+                            let amount = 1 + rng.below(5);
+                            match ledger.debit_as(KEY, amount) {
+                                Ok(_) => format!("D {amount}"),
+                                Err(_) => "C".to_owned(), // refused: changed nothing
+                            }
+                        }
                         0 => {
                             let legs: Vec<Transfer> = (0..2 + rng.below(2))
                                 .map(|leg| random_transfer(&mut rng, id + u128::from(leg)))
@@ -154,6 +204,9 @@ fn crash_child() {
 enum Acked {
     Transfer(Transfer, String),
     Batch(Vec<Transfer>, String),
+    Hold(HoldRequest, bool),
+    Posted(HoldId, u64),
+    Spent(u64),
 }
 
 fn parse(line: &str) -> Option<Acked> {
@@ -165,6 +218,19 @@ fn parse(line: &str) -> Option<Acked> {
             let transfers = (0..legs).map(|leg| decode(&fields[2 + leg * 4..6 + leg * 4])).collect();
             Some(Acked::Batch(transfers, fields[2 + legs * 4].to_owned()))
         }
+        "H" => {
+            let transfer = decode(&fields[1..5]);
+            let request = HoldRequest {
+                id: HoldId(transfer.id.0),
+                from: transfer.from,
+                to: transfer.to,
+                amount: transfer.amount,
+                expires_at_ms: u64::MAX,
+            };
+            Some(Acked::Hold(request, fields[5] == "ok"))
+        }
+        "P" => Some(Acked::Posted(HoldId(fields[1].parse().unwrap()), fields[2].parse().unwrap())),
+        "D" => Some(Acked::Spent(fields[1].parse().unwrap())),
         _ => None, // a credit: conservation is what the audit checks
     }
 }
@@ -213,6 +279,7 @@ fn a_killed_process_recovers_every_acknowledged_operation() {
     let mut history: Vec<(Transfer, String)> = Vec::new();
     let mut acknowledged = 0;
     let (mut cut, mut torn) = (0, 0);
+    let mut spent_acknowledged = 0u64;
     for round in 1..=rounds {
         let lines = run_child(dir.path(), round, 1 + rng.below(400));
         let ledger = open(dir.path());
@@ -253,9 +320,25 @@ fn a_killed_process_recovers_every_acknowledged_operation() {
                     };
                     assert_eq!(retried, answer, "round {round}: {line}");
                 }
+                Some(Acked::Hold(request, held)) => {
+                    let again = ledger.hold(request);
+                    match (held, again) {
+                        (true, Ok(receipt)) => assert!(receipt.repeat, "round {round}: {line} placed twice"),
+                        (false, Err(atomic_ledger::HoldError::Rejected { repeat: true, .. })) => {}
+                        (_, again) => panic!("round {round}: {line} answered {again:?} after the restart"),
+                    }
+                }
+                Some(Acked::Posted(hold, amount)) => {
+                    let state = ledger.hold_info(hold).map(|info| info.state);
+                    assert_eq!(state, Ok(HoldState::Posted { amount }), "round {round}: {line}");
+                }
+                Some(Acked::Spent(amount)) => spent_acknowledged += amount,
                 None => {}
             }
         }
+        // A cap never refills by restarting: every acknowledged spend is counted.
+        let spent = ledger.credential_info(KEY).unwrap().spent;
+        assert!(spent >= spent_acknowledged && spent <= KEY_CAP, "round {round}: spent {spent}");
         // Answers from earlier rounds still stand after later crashes.
         for _ in 0..history.len().min(200) {
             let (transfer, answer) = &history[rng.below(history.len() as u64) as usize];
