@@ -64,6 +64,12 @@ fn random_transfer(rng: &mut Rng, id: u128) -> Transfer {
     Transfer { id: TransferId(id), from, to, amount: 1 + rng.below(FUNDING / 3) }
 }
 
+/// The hold the child places for a drawn transfer: its id, accounts and amount, never expiring.
+fn hold_of(transfer: &Transfer) -> HoldRequest {
+    let Transfer { id, from, to, amount } = *transfer;
+    HoldRequest { id: HoldId(id.0), from, to, amount, expires_at_ms: u64::MAX }
+}
+
 fn encode(transfer: &Transfer) -> String {
     format!("{} {} {} {}", transfer.id.0, transfer.from.0, transfer.to.0, transfer.amount)
 }
@@ -122,13 +128,7 @@ fn child(dir: &Path, round: u64) {
                     let line = match rng.below(13) {
                         10 => {
                             let transfer = random_transfer(&mut rng, id);
-                            let request = HoldRequest {
-                                id: HoldId(transfer.id.0),
-                                from: transfer.from,
-                                to: transfer.to,
-                                amount: transfer.amount,
-                                expires_at_ms: u64::MAX,
-                            };
+                            let request = hold_of(&transfer);
                             let held = ledger.hold(request);
                             if held.is_ok() {
                                 holds.push((request.id, request.amount));
@@ -218,17 +218,7 @@ fn parse(line: &str) -> Option<Acked> {
             let transfers = (0..legs).map(|leg| decode(&fields[2 + leg * 4..6 + leg * 4])).collect();
             Some(Acked::Batch(transfers, fields[2 + legs * 4].to_owned()))
         }
-        "H" => {
-            let transfer = decode(&fields[1..5]);
-            let request = HoldRequest {
-                id: HoldId(transfer.id.0),
-                from: transfer.from,
-                to: transfer.to,
-                amount: transfer.amount,
-                expires_at_ms: u64::MAX,
-            };
-            Some(Acked::Hold(request, fields[5] == "ok"))
-        }
+        "H" => Some(Acked::Hold(hold_of(&decode(&fields[1..5])), fields[5] == "ok")),
         "P" => Some(Acked::Posted(HoldId(fields[1].parse().unwrap()), fields[2].parse().unwrap())),
         "D" => Some(Acked::Spent(fields[1].parse().unwrap())),
         _ => None, // a credit: conservation is what the audit checks
