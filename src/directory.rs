@@ -236,6 +236,15 @@ impl<T: Keyed> Directory<T> {
         }
     }
 
+    /// The cell in `slot` (as [`Self::find`] gave it), if one is there.
+    /// Writes no memory.
+    pub(crate) fn at(&self, slot: Slot) -> Option<&T> {
+        // Acquire: pairs with the Release in `insert`, so the cell is initialised.
+        let tagged = self.slots.get(slot.0 as usize)?.load(Ordering::Acquire);
+        // SAFETY: non-null slots point to cells that live until `Drop`.
+        (!tagged.is_null()).then(|| unsafe { &**untagged(tagged) })
+    }
+
     /// Inserts a new cell for `id` unless one exists or the directory is full.
     /// `make` runs under the insert lock (the lock the snapshot gate takes):
     /// an account cell reads its birth epoch there, so it is in exactly the

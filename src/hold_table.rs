@@ -74,6 +74,10 @@ pub(crate) struct Cells<'a> {
     pub(crate) refunds: Refunds<'a>,
 }
 
+/// A hold as a checkpoint keeps it: its request, its state, and the
+/// credential that paid for it.
+pub(crate) type RestoredHold = (HoldRequest, HoldState, Option<CredentialId>);
+
 pub(crate) struct Holds {
     table: IdTable<HoldRecord>,
     holds_max: usize,
@@ -323,6 +327,31 @@ impl Holds {
         let record = shard.records.get_mut(&id.0).ok_or(())?;
         record.state = state;
         Ok(())
+    }
+
+    /// Each shard's low-water mark and remembered holds (request, state,
+    /// charged credential), in shard order: what a checkpoint keeps.
+    pub(crate) fn image(&self) -> Vec<(u128, Vec<RestoredHold>)> {
+        (0..self.table.shard_count())
+            .map(|index| {
+                let shard = self.table.lock_index(index);
+                let records =
+                    shard.records.values().map(|record| (record.request, record.state, record.charged));
+                (shard.low_water, records.collect())
+            })
+            .collect()
+    }
+
+    /// Raises the low-water marks to a checkpoint's, as
+    /// [`crate::transfer_ids::TransferIds::raise_low_water`] does.
+    pub(crate) fn raise_low_water(&self, marks: &[u128]) {
+        let count = self.table.shard_count();
+        let largest = marks.iter().copied().max().unwrap_or(0);
+        for index in 0..count {
+            let mark = if marks.len() == count { marks[index] } else { largest };
+            let mut shard = self.table.lock_index(index);
+            shard.low_water = shard.low_water.max(mark);
+        }
     }
 
     /// Every shard locked: the hold half of the snapshot gate.

@@ -84,7 +84,7 @@ pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId}
 pub use journal::{FormatError, JournalError, Synced};
 pub use journal_failed::{JournalAction, JournalFailed};
 pub use ledger::{
-    Account, AssetAudit, Audit, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,
+    Account, AssetAudit, Audit, Checkpoint, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,
     BUCKETS_MAX_LIMIT, BUFFERED_FLUSH_INTERVAL, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
     TRANSFER_IDS_MAX_LIMIT,
 };

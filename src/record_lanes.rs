@@ -239,6 +239,12 @@ impl RecordLanes {
         Record { from: entry.from, to: entry.to, amount: entry.amount_spilled & !SPILLED_BIT, link, outcome }
     }
 
+    /// Every remembered record, in no particular order (a checkpoint's image).
+    pub(crate) fn records(&self) -> Vec<(u128, Record)> {
+        let in_lanes = self.lanes.iter().flatten().map(|entry| (entry.id, self.record_of(entry)));
+        in_lanes.chain(self.overflow.iter().map(|(&id, &record)| (id, record))).collect()
+    }
+
     /// The most records this shard remembers.
     pub(crate) fn records_max(&self) -> usize {
         self.records_max

@@ -30,6 +30,9 @@
 
 use std::collections::{HashMap, HashSet};
 
+mod image;
+pub(crate) use image::TableImages;
+
 use crate::cell::BALANCE_REPR_MAX;
 use crate::journal::{Entry, HoldEnd};
 use crate::record_lanes::{Link, Outcome};
@@ -190,6 +193,11 @@ pub(crate) struct Replayed {
     bucket_index: HashMap<BucketId, usize>,
     /// Entries applied.
     pub(crate) entries: u64,
+    /// The checkpoint replay started from: its position (0 without one),
+    /// and its id tables' images, which the ledger installs before the
+    /// decisions since.
+    base_position: u64,
+    base: TableImages,
 }
 
 type Step = Result<(), &'static str>;
@@ -215,8 +223,22 @@ impl Replayed {
         &self.buckets
     }
 
+    /// The position of the checkpoint replay started from (0 without one):
+    /// the first entry it applies.
+    pub(crate) fn base_position(&self) -> u64 {
+        self.base_position
+    }
+
+    /// The id tables as the checkpoint left them (empty without one).
+    pub(crate) fn base_images(&self) -> &TableImages {
+        &self.base
+    }
+
     /// Applies the entry at `position`.
     pub(crate) fn apply(&mut self, position: u64, entry: &Entry) -> Result<(), Inconsistent> {
+        if position < self.base_position {
+            return Err(Inconsistent { position, reason: "an entry the checkpoint already holds" });
+        }
         self.entries += 1;
         self.step(entry).map_err(|reason| Inconsistent { position, reason })
     }
@@ -308,7 +330,7 @@ impl Replayed {
             Entry::HoldRejected { id, from, to, amount, expires_at_ms, reason } => {
                 check_amount(amount)?;
                 self.check_pair(from, to)?;
-                if !self.hold_ids_seen.insert(id) {
+                if self.base.hold_expired(id.0) || !self.hold_ids_seen.insert(id) {
                     return Err("a hold id recorded twice");
                 }
                 let request = HoldRequest { id, from, to, amount, expires_at_ms };
@@ -368,7 +390,7 @@ impl Replayed {
 
     /// The first record of transfer (or leg) `id`.
     fn first_sight(&mut self, id: TransferId) -> Step {
-        if id.is_reserved() || !self.transfer_ids_seen.insert(id) {
+        if id.is_reserved() || self.base.transfer_expired(id.0) || !self.transfer_ids_seen.insert(id) {
             return Err("a transfer id recorded twice, or a reserved one");
         }
         Ok(())
@@ -498,7 +520,7 @@ impl Replayed {
     fn place_hold(&mut self, request: HoldRequest, charged: Option<CredentialId>) -> Step {
         check_amount(request.amount)?;
         self.check_pair(request.from, request.to)?;
-        if !self.hold_ids_seen.insert(request.id) {
+        if self.base.hold_expired(request.id.0) || !self.hold_ids_seen.insert(request.id) {
             return Err("a hold id recorded twice");
         }
         self.subtract(request.from, request.amount)?;

@@ -229,6 +229,31 @@ impl TransferIds {
         Ok(())
     }
 
+    /// Each shard's low-water mark and remembered records, in shard order:
+    /// what a checkpoint keeps of the table.
+    pub(crate) fn image(&self) -> Vec<(u128, Vec<(u128, Record)>)> {
+        (0..self.shards.count())
+            .map(|index| {
+                let shard = self.shards.lock_index(index);
+                (shard.low_water, shard.records())
+            })
+            .collect()
+    }
+
+    /// Raises the low-water marks to a checkpoint's `marks` (one per shard
+    /// of the table that wrote it). With another shard count, every shard
+    /// takes the largest: an id is then refused as expired a little early,
+    /// never decided twice.
+    pub(crate) fn raise_low_water(&self, marks: &[u128]) {
+        let count = self.shards.count();
+        let largest = marks.iter().copied().max().unwrap_or(0);
+        for index in 0..count {
+            let mark = if marks.len() == count { marks[index] } else { largest };
+            let mut shard = self.shards.lock_index(index);
+            shard.low_water = shard.low_water.max(mark);
+        }
+    }
+
     /// Every shard locked, in index order (the one global lock order): the
     /// transfer half of the snapshot gate.
     #[cfg_attr(feature = "_broken-snapshot-without-gate", allow(dead_code))]

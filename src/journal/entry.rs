@@ -124,14 +124,19 @@ pub(crate) struct DecodeError {
 }
 
 /// Builds a payload in a fixed buffer (no allocation on the hot path).
-struct Writer {
-    bytes: [u8; SLOT_PAYLOAD_MAX],
+pub(crate) struct Writer<const N: usize = SLOT_PAYLOAD_MAX> {
+    bytes: [u8; N],
     len: usize,
 }
 
-impl Writer {
-    fn new() -> Self {
-        Self { bytes: [0; SLOT_PAYLOAD_MAX], len: 0 }
+impl<const N: usize> Writer<N> {
+    pub(crate) fn new() -> Self {
+        Self { bytes: [0; N], len: 0 }
+    }
+
+    /// What was written.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 
     fn put(&mut self, bytes: &[u8]) -> &mut Self {
@@ -140,51 +145,59 @@ impl Writer {
         self
     }
 
-    fn u8(&mut self, value: u8) -> &mut Self {
+    pub(crate) fn u8(&mut self, value: u8) -> &mut Self {
         self.put(&[value])
     }
 
-    fn u32(&mut self, value: u32) -> &mut Self {
+    pub(crate) fn u32(&mut self, value: u32) -> &mut Self {
         self.put(&value.to_le_bytes())
     }
 
-    fn u64(&mut self, value: u64) -> &mut Self {
+    pub(crate) fn u64(&mut self, value: u64) -> &mut Self {
         self.put(&value.to_le_bytes())
     }
 
-    fn i64(&mut self, value: i64) -> &mut Self {
+    pub(crate) fn i64(&mut self, value: i64) -> &mut Self {
         self.put(&value.to_le_bytes())
     }
 
-    fn u128(&mut self, value: u128) -> &mut Self {
+    pub(crate) fn u128(&mut self, value: u128) -> &mut Self {
         self.put(&value.to_le_bytes())
     }
 
-    fn account(&mut self, account: AccountId) -> &mut Self {
+    pub(crate) fn account(&mut self, account: AccountId) -> &mut Self {
         self.u128(account.0)
     }
 
-    fn id(&mut self, id: TransferId) -> &mut Self {
+    pub(crate) fn id(&mut self, id: TransferId) -> &mut Self {
         self.u128(id.0)
     }
 
-    fn hold(&mut self, id: HoldId) -> &mut Self {
+    pub(crate) fn hold(&mut self, id: HoldId) -> &mut Self {
         self.u128(id.0)
     }
 
-    fn credential(&mut self, id: CredentialId) -> &mut Self {
+    pub(crate) fn credential(&mut self, id: CredentialId) -> &mut Self {
         self.u128(id.0)
     }
 
-    fn bucket(&mut self, id: BucketId) -> &mut Self {
+    pub(crate) fn bucket(&mut self, id: BucketId) -> &mut Self {
         self.u128(id.0)
     }
 
-    fn optional(&mut self, value: Option<u64>) -> &mut Self {
+    pub(crate) fn optional(&mut self, value: Option<u64>) -> &mut Self {
         self.u8(u8::from(value.is_some())).u64(value.unwrap_or(0))
     }
 
-    fn spec(&mut self, spec: CredentialSpec) -> &mut Self {
+    pub(crate) fn optional_u128(&mut self, value: Option<u128>) -> &mut Self {
+        self.u8(u8::from(value.is_some())).u128(value.unwrap_or(0))
+    }
+
+    pub(crate) fn status(&mut self, status: Status) -> &mut Self {
+        self.u8(status_byte(status))
+    }
+
+    pub(crate) fn spec(&mut self, spec: CredentialSpec) -> &mut Self {
         self.account(spec.account)
             .u8(spec.scopes.bits())
             .optional(spec.amount_max_per_op)
@@ -196,7 +209,7 @@ impl Writer {
         }
     }
 
-    fn end(&mut self, end: HoldEnd) -> &mut Self {
+    pub(crate) fn end(&mut self, end: HoldEnd) -> &mut Self {
         match end {
             HoldEnd::Posted { amount } => self.u8(1).u64(amount),
             HoldEnd::Voided => self.u8(2).u64(0),
@@ -204,7 +217,7 @@ impl Writer {
         }
     }
 
-    fn rejection(&mut self, reason: Rejection) -> &mut Self {
+    pub(crate) fn rejection(&mut self, reason: Rejection) -> &mut Self {
         match reason {
             Rejection::InsufficientFunds { account, available, requested } => {
                 self.u8(1).account(account).u64(available).u64(requested)
@@ -226,7 +239,7 @@ impl Writer {
         }
     }
 
-    fn options(&mut self, options: AccountOptions) -> &mut Self {
+    pub(crate) fn options(&mut self, options: AccountOptions) -> &mut Self {
         let (floor_kind, overdraft) = match options.floor {
             Floor::Zero => (0, 0),
             Floor::Overdraft(limit) => (1, limit),
@@ -238,13 +251,23 @@ impl Writer {
 }
 
 /// Reads a payload, refusing anything short or out of range.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     kind: u8,
     bytes: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn error(&self, reason: &'static str) -> DecodeError {
+    /// Reads `bytes`; errors name `kind`.
+    pub(crate) fn new(kind: u8, bytes: &'a [u8]) -> Self {
+        Self { kind, bytes }
+    }
+
+    /// Whether everything was read.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    pub(crate) fn error(&self, reason: &'static str) -> DecodeError {
         DecodeError { kind: self.kind, reason }
     }
 
@@ -254,47 +277,47 @@ impl<'a> Reader<'a> {
         Ok(head.try_into().unwrap_or([0; N]))
     }
 
-    fn u8(&mut self) -> Result<u8, DecodeError> {
+    pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {
         Ok(self.take::<1>()?[0])
     }
 
-    fn u32(&mut self) -> Result<u32, DecodeError> {
+    pub(crate) fn u32(&mut self) -> Result<u32, DecodeError> {
         Ok(u32::from_le_bytes(self.take()?))
     }
 
-    fn u64(&mut self) -> Result<u64, DecodeError> {
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
         Ok(u64::from_le_bytes(self.take()?))
     }
 
-    fn i64(&mut self) -> Result<i64, DecodeError> {
+    pub(crate) fn i64(&mut self) -> Result<i64, DecodeError> {
         Ok(i64::from_le_bytes(self.take()?))
     }
 
-    fn u128(&mut self) -> Result<u128, DecodeError> {
+    pub(crate) fn u128(&mut self) -> Result<u128, DecodeError> {
         Ok(u128::from_le_bytes(self.take()?))
     }
 
-    fn account(&mut self) -> Result<AccountId, DecodeError> {
+    pub(crate) fn account(&mut self) -> Result<AccountId, DecodeError> {
         self.u128().map(AccountId)
     }
 
-    fn id(&mut self) -> Result<TransferId, DecodeError> {
+    pub(crate) fn id(&mut self) -> Result<TransferId, DecodeError> {
         self.u128().map(TransferId)
     }
 
-    fn hold(&mut self) -> Result<HoldId, DecodeError> {
+    pub(crate) fn hold(&mut self) -> Result<HoldId, DecodeError> {
         self.u128().map(HoldId)
     }
 
-    fn credential(&mut self) -> Result<CredentialId, DecodeError> {
+    pub(crate) fn credential(&mut self) -> Result<CredentialId, DecodeError> {
         self.u128().map(CredentialId)
     }
 
-    fn bucket(&mut self) -> Result<BucketId, DecodeError> {
+    pub(crate) fn bucket(&mut self) -> Result<BucketId, DecodeError> {
         self.u128().map(BucketId)
     }
 
-    fn optional(&mut self) -> Result<Option<u64>, DecodeError> {
+    pub(crate) fn optional(&mut self) -> Result<Option<u64>, DecodeError> {
         match (self.u8()?, self.u64()?) {
             (0, 0) => Ok(None),
             (1, value) => Ok(Some(value)),
@@ -302,7 +325,15 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn scopes(&mut self) -> Result<Scopes, DecodeError> {
+    pub(crate) fn optional_u128(&mut self) -> Result<Option<u128>, DecodeError> {
+        match (self.u8()?, self.u128()?) {
+            (0, 0) => Ok(None),
+            (1, value) => Ok(Some(value)),
+            _ => Err(self.error("bad option flag")),
+        }
+    }
+
+    pub(crate) fn scopes(&mut self) -> Result<Scopes, DecodeError> {
         let bits = self.u8()?;
         let scopes = Scopes::from_bits(bits);
         if scopes.bits() != bits {
@@ -311,7 +342,7 @@ impl<'a> Reader<'a> {
         Ok(scopes)
     }
 
-    fn spec(&mut self) -> Result<CredentialSpec, DecodeError> {
+    pub(crate) fn spec(&mut self) -> Result<CredentialSpec, DecodeError> {
         let account = self.account()?;
         let scopes = self.scopes()?;
         let amount_max_per_op = self.optional()?;
@@ -325,7 +356,7 @@ impl<'a> Reader<'a> {
         Ok(CredentialSpec { account, scopes, amount_max_per_op, spend_cap, expires_at_ms, rate_limit })
     }
 
-    fn end(&mut self) -> Result<HoldEnd, DecodeError> {
+    pub(crate) fn end(&mut self) -> Result<HoldEnd, DecodeError> {
         match (self.u8()?, self.u64()?) {
             (1, amount) => Ok(HoldEnd::Posted { amount }),
             (2, 0) => Ok(HoldEnd::Voided),
@@ -334,7 +365,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn status(&mut self) -> Result<Status, DecodeError> {
+    pub(crate) fn status(&mut self) -> Result<Status, DecodeError> {
         match self.u8()? {
             0 => Ok(Status::Open),
             1 => Ok(Status::Frozen),
@@ -343,7 +374,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn rejection(&mut self) -> Result<Rejection, DecodeError> {
+    pub(crate) fn rejection(&mut self) -> Result<Rejection, DecodeError> {
         let tag = self.u8()?;
         let account = self.account()?;
         Ok(match tag {
@@ -370,7 +401,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn options(&mut self) -> Result<AccountOptions, DecodeError> {
+    pub(crate) fn options(&mut self) -> Result<AccountOptions, DecodeError> {
         let floor_kind = self.u8()?;
         let overdraft = self.u64()?;
         let asset = Asset(self.u32()?);
@@ -390,7 +421,7 @@ impl<'a> Reader<'a> {
         Ok(AccountOptions { floor, asset, ceiling })
     }
 
-    fn finish(self, entry: Entry) -> Result<Entry, DecodeError> {
+    pub(crate) fn finish(self, entry: Entry) -> Result<Entry, DecodeError> {
         if self.bytes.is_empty() {
             Ok(entry)
         } else {
@@ -410,7 +441,7 @@ fn status_byte(status: Status) -> u8 {
 impl Entry {
     /// The kind byte and the payload.
     pub(crate) fn encode(&self) -> (u8, impl AsRef<[u8]>) {
-        let mut writer = Writer::new();
+        let mut writer = Writer::<SLOT_PAYLOAD_MAX>::new();
         let kind = match *self {
             Entry::AccountOpened { account, options } => {
                 writer.account(account).options(options);

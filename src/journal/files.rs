@@ -97,7 +97,7 @@ pub enum JournalError {
     Failed(#[from] crate::JournalFailed),
 }
 
-fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
+pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalError + '_ {
     move |source| JournalError::Io { path: path.to_owned(), source }
 }
 
@@ -112,6 +112,25 @@ fn parse_segment_name(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The segments in directory `path`: (first position, file name), ascending.
+pub(crate) fn list_segments(path: &Path) -> Result<Vec<(u64, String)>, JournalError> {
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(path).map_err(io_error(path))? {
+        let entry = entry.map_err(io_error(path))?;
+        if let Some(first) = entry.file_name().to_str().and_then(parse_segment_name) {
+            names.push((first, segment_name(first)));
+        }
+    }
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// Makes the entries of directory `path` durable (after a file is created,
+/// renamed or removed).
+pub(crate) fn sync_dir(path: &Path) -> Result<(), JournalError> {
+    File::open(path).and_then(|dir| dir.sync_all()).map_err(io_error(path))
 }
 
 /// One segment as read back.
@@ -158,7 +177,12 @@ impl JournalDir {
     /// Makes the directory's entries durable (after a file is created,
     /// renamed or removed).
     fn sync_dir(&self) -> Result<(), JournalError> {
-        File::open(&self.path).and_then(|dir| dir.sync_all()).map_err(io_error(&self.path))
+        sync_dir(&self.path)
+    }
+
+    /// The directory's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 
     /// Creates the segment whose first record will have position
@@ -183,14 +207,7 @@ impl JournalDir {
     /// Reads every segment back in order, refusing a missing one, and
     /// truncates the newest's torn tail (synced before this returns).
     pub(crate) fn read_back(&self) -> Result<ReadBack, JournalError> {
-        let mut names = Vec::new();
-        for entry in std::fs::read_dir(&self.path).map_err(io_error(&self.path))? {
-            let entry = entry.map_err(io_error(&self.path))?;
-            if let Some(first) = entry.file_name().to_str().and_then(parse_segment_name) {
-                names.push((first, segment_name(first)));
-            }
-        }
-        names.sort_unstable();
+        let names = list_segments(&self.path)?;
         let mut read_back = ReadBack { segments: Vec::with_capacity(names.len()), truncated: None };
         let count = names.len();
         for (index, (_, name)) in names.into_iter().enumerate() {

@@ -50,9 +50,9 @@ pub(crate) const RECORD_BODY_MAX: usize = 1 << 16;
 #[non_exhaustive]
 pub enum FormatError {
     /// The header is short, has the wrong magic, or does not verify.
-    #[error("{file}: the segment header does not verify")]
+    #[error("{file}: the file header does not verify")]
     BadHeader {
-        /// The segment file.
+        /// The segment or checkpoint file.
         file: String,
     },
     /// The segment was written by another version of the format.
@@ -174,6 +174,29 @@ pub(crate) fn read_segment(file: &str, bytes: &[u8], is_last: bool) -> Result<Se
         }
     }
     debug_assert!(segment.records.windows(2).all(|pair| pair[1].position == pair[0].position + 1));
+    Ok(segment)
+}
+
+/// Reads the records of segment `file` whose positions are below `until`,
+/// from `bytes` that may be being appended to past them (the flusher's
+/// newest segment, read by a checkpoint). Records below `until` are durable
+/// and never rewritten, so every one of them must verify: one that does not
+/// is corruption, never a torn tail.
+pub(crate) fn read_segment_until(file: &str, bytes: &[u8], until: u64) -> Result<Segment, FormatError> {
+    let first_position = read_header(file, bytes)?;
+    let mut segment = Segment { first_position, records: Vec::new(), torn: None };
+    let mut offset = HEADER_LEN;
+    while offset < bytes.len() && segment.next_position() < until {
+        let (record, end) = read_record(bytes, offset, segment.next_position()).map_err(|unreadable| {
+            let reason = match unreadable {
+                Unreadable::Torn => "a durable record cut short",
+                Unreadable::Corrupt(reason) => reason,
+            };
+            FormatError::Corrupt { file: file.to_owned(), offset: offset as u64, reason }
+        })?;
+        segment.records.push(record);
+        offset = end;
+    }
     Ok(segment)
 }
 

@@ -1,13 +1,9 @@
-//! The durable journal (issue 16), being built: so far its segment format,
-//! its directory (the lock, segments written and read back), the ring that
+//! The durable journal: its segment and checkpoint formats, its directory
+//! (the lock, segments written and read back, checkpoints), the ring that
 //! carries records in position order, the storage seam, and group commit.
-//! The plan, and the ordering rule it must keep, are in
-//! `docs/journal-design.md`.
+//! The format and the ordering rule are in `docs/journal.md`.
 
-// Until the ledger writes records (issue 16's next step), only the tests
-// use the write path.
-#![cfg_attr(any(not(test), atomic_ledger_loom, atomic_ledger_shuttle), allow(dead_code))]
-
+mod checkpoint;
 mod commit;
 mod entry;
 mod files;
@@ -15,9 +11,10 @@ mod format;
 mod ring;
 mod storage;
 
+pub(crate) use checkpoint::{Checkpoints, LoadedCheckpoint, RecordBytes};
 pub use commit::Synced;
 pub(crate) use commit::{Claim, Journal, Log, Logging, NoLog};
-pub(crate) use entry::{Entry, HoldEnd};
+pub(crate) use entry::{DecodeError, Entry, HoldEnd, Reader, Writer};
 pub use files::JournalError;
 pub(crate) use files::{JournalDir, ReadBack};
 pub use format::FormatError;
@@ -25,8 +22,8 @@ pub(crate) use format::HEADER_LEN;
 pub(crate) use ring::HOLE_KIND;
 pub(crate) use storage::{SegmentFiles, Storage};
 
-/// The note of a step that is never journaled: holds (not journaled yet)
-/// and tests of the cell alone, which run with [`NoLog`].
+/// The note of a step the cell's own tests run unjournaled (with [`NoLog`]).
+#[cfg(test)]
 pub(crate) fn unlogged() -> Option<Entry> {
     None
 }

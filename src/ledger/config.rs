@@ -75,6 +75,7 @@ pub struct LedgerBuilder {
     buckets_max: usize,
     clock: Arc<dyn Clock>,
     pub(super) durability: super::Durability,
+    pub(super) segment_bytes_max: usize,
 }
 
 impl Default for LedgerBuilder {
@@ -89,6 +90,7 @@ impl Default for LedgerBuilder {
             buckets_max: 4_096,
             clock: Arc::new(SystemClock),
             durability: super::Durability::default(),
+            segment_bytes_max: super::durable::SEGMENT_BYTES_MAX,
         }
     }
 }
@@ -242,6 +244,7 @@ impl LedgerBuilder {
         check_range("holds_max", self.holds_max, shards, HOLDS_MAX_LIMIT)?;
         check_range("credentials_max", self.credentials_max, 1, CREDENTIALS_MAX_LIMIT)?;
         check_range("buckets_max", self.buckets_max, 1, BUCKETS_MAX_LIMIT)?;
+        check_range("journal_segment_bytes_max", self.segment_bytes_max, 4_096, 1 << 30)?;
         Ok(Ledger {
             directory: Directory::new(self.accounts_max),
             transfer_ids: TransferIds::new(self.transfer_ids_max, shards),
@@ -257,7 +260,12 @@ impl LedgerBuilder {
     }
 }
 
-fn check_range(name: &'static str, value: usize, min: usize, max: usize) -> Result<(), ConfigError> {
+pub(super) fn check_range(
+    name: &'static str,
+    value: usize,
+    min: usize,
+    max: usize,
+) -> Result<(), ConfigError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {

@@ -2,10 +2,7 @@
 //! for operations to be on disk (the durability modes, the barrier, the
 //! ticket, the batch call). The journal itself is [`crate::journal`].
 //!
-//! **Being built (issue 16).** Accounts, single transfers and linked batches
-//! are journaled; holds, credentials and buckets are not yet, and must not
-//! be used on a durable ledger until they are. Checkpoints are not written
-//! yet: recovery replays the whole journal.
+//! Checkpoints, which bound what recovery reads, are [`checkpoint`].
 
 use std::path::Path;
 use std::time::Duration;
@@ -15,7 +12,8 @@ use crate::cell::{AccountCell, Restored};
 use crate::credential_cell::CredentialCell;
 use crate::directory::Inserted;
 use crate::journal::{
-    Entry, Journal, JournalDir, JournalError, Log, SegmentFiles, Storage, Synced, HEADER_LEN, HOLE_KIND,
+    Checkpoints, Entry, Journal, JournalDir, JournalError, Log, RecordBytes, SegmentFiles, Storage, Synced,
+    HEADER_LEN, HOLE_KIND,
 };
 use crate::quota::BucketCell;
 use crate::record_lanes::Record;
@@ -43,8 +41,9 @@ pub const BUFFERED_FLUSH_INTERVAL: Duration = Duration::from_millis(5);
 
 /// Records in flight between the steps and the flusher, at most.
 const RING_RECORDS: usize = 1 << 14;
-/// A segment is closed, and the next begun, past this size.
-const SEGMENT_BYTES_MAX: u64 = 64 << 20;
+/// A segment is closed, and the next begun, past this size (default of
+/// [`LedgerBuilder::journal_segment_bytes_max`]).
+pub(super) const SEGMENT_BYTES_MAX: usize = 64 << 20;
 
 /// What recovery found and did when the ledger was opened.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -66,6 +65,9 @@ pub struct Recovery {
     /// Posts the crash cut after their credit, ended by recovery (the rest
     /// of the hold returned to its source).
     pub posts_completed: u64,
+    /// The position of the checkpoint recovery started from, if any:
+    /// replay read the journal only from there.
+    pub checkpoint: Option<u64>,
 }
 
 /// The journal side of a durable ledger.
@@ -74,6 +76,9 @@ pub(super) struct Durable {
     journal: Journal,
     durability: Durability,
     recovery: Recovery,
+    /// Writes checkpoints (`None` for a journal not in a directory: the
+    /// tests' in-memory store and the loom models).
+    checkpoints: Option<checkpoint::Checkpointer>,
 }
 
 impl LedgerBuilder {
@@ -86,38 +91,53 @@ impl LedgerBuilder {
     #[doc(hidden)]
     pub fn open(self, dir: impl AsRef<Path>) -> Result<Ledger, JournalError> {
         let durability = self.durability;
+        let segment_bytes_max = self.segment_bytes_max as u64;
+        let builder = self.clone();
         let mut ledger = self.build().map_err(JournalError::Config)?;
         let dir = JournalDir::open(dir.as_ref())?;
+        let checkpoints = Checkpoints::new(dir.path());
+        let loaded = checkpoints.read_newest()?;
+        let mut replayed = match &loaded {
+            Some(loaded) => checkpoint::decode(loaded)?,
+            None => Replayed::default(),
+        };
+        let base = replayed.base_position();
         let read_back = dir.read_back()?;
-        let mut replayed = Replayed::default();
-        for segment in &read_back.segments {
-            for record in &segment.segment.records {
-                if record.kind == HOLE_KIND {
-                    continue;
-                }
-                let payload = &segment.bytes[record.payload.clone()];
-                let entry =
-                    Entry::decode(record.kind, payload).map_err(|error| JournalError::Undecodable {
-                        file: segment.name.clone(),
-                        offset: record.payload.start as u64,
-                        reason: error.reason,
-                    })?;
-                replayed.apply(record.position, &entry).map_err(|error| JournalError::Inconsistent {
-                    file: segment.name.clone(),
-                    position: error.position,
-                    reason: error.reason,
-                })?;
+        if let Some(first) = read_back.segments.first() {
+            if first.segment.first_position > base {
+                let found = first.segment.first_position;
+                return Err(JournalError::MissingSegment {
+                    dir: dir.path().to_owned(),
+                    expected: base,
+                    found,
+                });
             }
         }
-        let next_position = read_back.segments.last().map_or(0, |last| last.segment.next_position());
+        for segment in &read_back.segments {
+            for record in segment.segment.records.iter().filter(|record| record.position >= base) {
+                let payload = &segment.bytes[record.payload.clone()];
+                let offset = record.payload.start as u64;
+                replay(&mut replayed, &segment.name, (record.position, record.kind, offset, payload))?;
+            }
+        }
+        let next_position = read_back.segments.last().map_or(base, |last| last.segment.next_position());
+        if next_position < base {
+            let file = loaded.map_or_else(String::new, |loaded| loaded.file);
+            let reason = "the journal ends before its checkpoint's position";
+            return Err(JournalError::Inconsistent { file, position: next_position, reason });
+        }
         let (segment, segment_bytes) = match read_back.segments.last() {
             Some(last) => (dir.reopen_segment(&last.name)?, last.bytes.len() as u64 - torn_bytes(&read_back)),
-            None => (dir.create_segment(0)?, HEADER_LEN as u64),
+            None => (dir.create_segment(base)?, HEADER_LEN as u64),
         };
-        let storage = SegmentFiles::new(dir, segment, segment_bytes, SEGMENT_BYTES_MAX);
+        let storage = SegmentFiles::new(dir, segment, segment_bytes, segment_bytes_max);
         let torn_tail = read_back.truncated.map(|(file, torn)| (file, torn.offset, torn.bytes));
-        let recovery = Recovery { next_position, torn_tail, ..Recovery::default() };
+        let checkpoint = loaded.map(|loaded| loaded.position);
+        let recovery = Recovery { next_position, torn_tail, checkpoint, ..Recovery::default() };
         attach(&mut ledger, storage, durability, replayed, recovery)?;
+        if let Some(durable) = ledger.durable.as_deref_mut() {
+            durable.checkpoints = Some(checkpoint::Checkpointer::new(checkpoints, builder));
+        }
         Ok(ledger)
     }
 
@@ -140,6 +160,7 @@ impl LedgerBuilder {
             journal: Journal::detached(ring_capacity),
             durability: Durability::Buffered,
             recovery: Recovery::default(),
+            checkpoints: None,
         };
         ledger.durable = Some(Box::new(durable));
         ledger
@@ -149,6 +170,16 @@ impl LedgerBuilder {
     #[cfg(all(test, atomic_ledger_loom))]
     pub(crate) fn drain_detached(ledger: &Ledger) -> Vec<(u64, Entry)> {
         ledger.durable().map_or_else(Vec::new, |durable| durable.journal.drain())
+    }
+
+    /// How large a journal segment file grows before the next one begins
+    /// (default 64 MiB; 4 KiB to 1 GiB). A checkpoint removes only whole
+    /// segments, so smaller segments free disk sooner after one, at the
+    /// cost of more files. No effect on [`Self::build`].
+    #[doc(hidden)]
+    pub fn journal_segment_bytes_max(mut self, bytes: usize) -> Self {
+        self.segment_bytes_max = bytes;
+        self
     }
 
     /// When a durable ledger's operations return (default
@@ -175,8 +206,27 @@ fn attach(
     recovery.entries = replayed.entries;
     recovery.next_position = journal.handed_out();
     ledger.restore(&replayed)?;
-    ledger.durable = Some(Box::new(Durable { journal, durability, recovery }));
+    ledger.durable = Some(Box::new(Durable { journal, durability, recovery, checkpoints: None }));
     Ok(())
+}
+
+/// Decodes a record of segment `file` and applies it to `replayed`; holes
+/// are skipped.
+fn replay(replayed: &mut Replayed, file: &str, record: RecordBytes<'_>) -> Result<(), JournalError> {
+    let (position, kind, offset, payload) = record;
+    if kind == HOLE_KIND {
+        return Ok(());
+    }
+    let entry = Entry::decode(kind, payload).map_err(|error| JournalError::Undecodable {
+        file: file.to_owned(),
+        offset,
+        reason: error.reason,
+    })?;
+    replayed.apply(position, &entry).map_err(|error| JournalError::Inconsistent {
+        file: file.to_owned(),
+        position: error.position,
+        reason: error.reason,
+    })
 }
 
 fn torn_bytes(read_back: &crate::journal::ReadBack) -> u64 {
@@ -256,6 +306,7 @@ impl Ledger {
                 return Err(JournalError::TooSmall { limit: "credentials_max", needed });
             }
         }
+        self.restore_images(replayed.base_images())?;
         for decision in replayed.decisions() {
             let legs: &[Decided] = match decision {
                 Decision::Single(decided) => std::slice::from_ref(decided),
@@ -314,6 +365,15 @@ impl Ledger {
     #[doc(hidden)]
     pub fn synced(&self) -> Option<Synced<'_>> {
         self.durable.as_deref().map(|durable| durable.journal.synced())
+    }
+
+    /// The full message of the I/O error that stopped the journal (its
+    /// file and the operating system's error), once one has: the
+    /// [`JournalFailed`] every operation then returns says what failed and
+    /// where in the log, this says why.
+    #[doc(hidden)]
+    pub fn journal_failure(&self) -> Option<String> {
+        self.durable.as_deref().and_then(|durable| durable.journal.failure_detail())
     }
 
     /// What recovery found and did when this ledger was opened (`None` for
@@ -395,6 +455,9 @@ macro_rules! durably {
     };
 }
 pub(super) use durably;
+
+mod checkpoint;
+pub use checkpoint::Checkpoint;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests;

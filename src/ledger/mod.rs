@@ -57,7 +57,7 @@ pub use config::{
     LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
     TRANSFER_IDS_MAX_LIMIT,
 };
-pub use durable::{Durability, Recovery, BUFFERED_FLUSH_INTERVAL};
+pub use durable::{Checkpoint, Durability, Recovery, BUFFERED_FLUSH_INTERVAL};
 pub use inspect::{AssetAudit, Audit};
 
 use crate::cell::AccountCell;

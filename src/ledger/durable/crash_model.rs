@@ -3,8 +3,10 @@
 //! recovered as opening does, and checked: it replays (every floor, ceiling,
 //! status and close condition holds at every step), what the crash cut is
 //! settled, closed accounts are empty, money is conserved, and no id is
-//! decided twice. The full log must also recover exactly the live ledger:
-//! every balance and status, and every id's answer.
+//! decided twice. Each prefix recovered through a checkpoint taken part way
+//! (operations in flight at it included) must recover the same state. The
+//! full log must also recover exactly the live ledger: every balance and
+//! status, and every id's answer.
 
 use std::collections::HashSet;
 
@@ -127,6 +129,52 @@ fn recover(log: &[(u64, Entry)]) -> Replayed {
     replayed
 }
 
+/// The limits every ledger in the model has.
+fn builder() -> crate::LedgerBuilder {
+    Ledger::builder().accounts_max(8).transfer_ids_max(256).transfer_id_shards(2)
+}
+
+/// What the id tables hold after `replayed`'s decisions.
+fn images_of(replayed: &Replayed) -> crate::recovery::TableImages {
+    let scratch = builder().build().unwrap();
+    scratch.restore(replayed).unwrap();
+    scratch.table_images()
+}
+
+/// Recovers `log` as opening does after a checkpoint of its first `split`
+/// entries: the checkpoint's body decoded, the rest replayed, then settled.
+fn recover_through_checkpoint(log: &[(u64, Entry)], split: usize) -> Replayed {
+    let mut head = Replayed::default();
+    for (position, entry) in &log[..split] {
+        head.apply(*position, entry).unwrap();
+    }
+    let position = split.checked_sub(1).map_or(0, |last| log[last].0 + 1);
+    let body = head.encode_checkpoint(&images_of(&head));
+    let mut replayed = Replayed::decode_checkpoint(position, &body).unwrap();
+    for (position, entry) in &log[split..] {
+        if let Err(error) = replayed.apply(*position, entry) {
+            panic!("the log after a checkpoint at {split} does not replay: {error}; log {log:?}");
+        }
+    }
+    let next = log.last().map_or(position, |(position, _)| position + 1);
+    for (offset, entry) in replayed.completions().into_iter().enumerate() {
+        replayed.apply(next + offset as u64, &entry).unwrap();
+    }
+    replayed
+}
+
+/// A checkpoint changes nothing recovery yields: accounts, credentials,
+/// buckets, and what the id tables remember.
+fn check_checkpoints_agree(log: &[(u64, Entry)], full: &Replayed) {
+    for split in [0, log.len() / 3, log.len() / 2, log.len()] {
+        let through = recover_through_checkpoint(log, split);
+        assert_eq!(through.accounts(), full.accounts(), "checkpoint at {split}");
+        assert_eq!(through.credentials(), full.credentials(), "checkpoint at {split}");
+        assert_eq!(through.buckets(), full.buckets(), "checkpoint at {split}");
+        assert_eq!(images_of(&through), images_of(full), "checkpoint at {split}");
+    }
+}
+
 fn check_invariants(replayed: &Replayed, external: (u64, u64)) {
     let mut total = 0i64;
     for account in replayed.accounts() {
@@ -165,10 +213,7 @@ proptest! {
         threads in proptest::collection::vec(proptest::collection::vec(op(), 0..16), 2..=3),
     ) {
         let storage = MemoryStorage::default();
-        let ledger = Ledger::builder()
-            .accounts_max(8)
-            .transfer_ids_max(256)
-            .transfer_id_shards(2)
+        let ledger = builder()
             .durability(Durability::Buffered)
             .build_on(storage.clone())
             .unwrap();
@@ -192,6 +237,7 @@ proptest! {
         for end in 0..=log.len() {
             let replayed = recover(&log[..end]);
             check_invariants(&replayed, external_flows(&replayed));
+            check_checkpoints_agree(&log[..end], &replayed);
         }
         // The whole log recovers the live ledger exactly.
         let replayed = recover(&log);
