@@ -508,6 +508,13 @@ impl Replayed {
             return Err("a credential issued twice, or a reserved id");
         }
         self.account(spec.account)?;
+        if [spec.amount_max_per_op, spec.spend_cap]
+            .into_iter()
+            .flatten()
+            .any(|cap| cap == 0 || cap > AMOUNT_MAX)
+        {
+            return Err("a credential cap out of range");
+        }
         if spec.rate_limit.is_some_and(|bucket| !self.bucket_index.contains_key(&bucket)) {
             return Err("a credential limited by a bucket never opened");
         }

@@ -30,8 +30,16 @@ const CHILD_ROUND: &str = "ATOMIC_LEDGER_CRASH_CHILD_ROUND";
 const KEY: CredentialId = CredentialId(1);
 const KEY_CAP: u64 = 1 << 40;
 
+/// Small segments, so that the child's checkpoints remove some while it
+/// runs and a kill can land anywhere in one.
 fn open(dir: &Path) -> Ledger {
-    Ledger::builder().accounts_max(64).transfer_ids_max(1 << 20).transfer_id_shards(8).open(dir).unwrap()
+    Ledger::builder()
+        .accounts_max(64)
+        .transfer_ids_max(1 << 20)
+        .transfer_id_shards(8)
+        .journal_segment_bytes_max(64 << 10)
+        .open(dir)
+        .unwrap()
 }
 
 /// A small xorshift generator: the test must not depend on a seed it cannot print.
@@ -126,6 +134,10 @@ fn child(dir: &Path, round: u64) {
                     let count = sequence.fetch_add(1, Ordering::Relaxed);
                     let id = u128::from(round) << 40 | u128::from(count) << 4;
                     let line = match rng.below(13) {
+                        _ if thread == 0 && count % 64 == 0 => {
+                            let checkpoint = ledger.checkpoint().unwrap().unwrap();
+                            format!("K {}", checkpoint.position)
+                        }
                         10 => {
                             let transfer = random_transfer(&mut rng, id);
                             let request = hold_of(&transfer);
@@ -207,11 +219,14 @@ enum Acked {
     Hold(HoldRequest, bool),
     Posted(HoldId, u64),
     Spent(u64),
+    /// A checkpoint covering the positions below this was written.
+    Checkpoint(u64),
 }
 
 fn parse(line: &str) -> Option<Acked> {
     let fields: Vec<&str> = line.strip_prefix("ACK ")?.split(' ').collect();
     match fields[0] {
+        "K" => Some(Acked::Checkpoint(fields[1].parse().ok()?)),
         "T" => Some(Acked::Transfer(decode(&fields[1..5]), fields[5].to_owned())),
         "B" => {
             let legs: usize = fields[1].parse().unwrap();
@@ -270,6 +285,7 @@ fn a_killed_process_recovers_every_acknowledged_operation() {
     let mut acknowledged = 0;
     let (mut cut, mut torn) = (0, 0);
     let mut spent_acknowledged = 0u64;
+    let mut checkpoints = 0;
     for round in 1..=rounds {
         let lines = run_child(dir.path(), round, 1 + rng.below(400));
         let ledger = open(dir.path());
@@ -323,6 +339,14 @@ fn a_killed_process_recovers_every_acknowledged_operation() {
                     assert_eq!(state, Ok(HoldState::Posted { amount }), "round {round}: {line}");
                 }
                 Some(Acked::Spent(amount)) => spent_acknowledged += amount,
+                Some(Acked::Checkpoint(position)) => {
+                    checkpoints += 1;
+                    let from = recovery.checkpoint.unwrap_or(0);
+                    assert!(
+                        from >= position,
+                        "round {round}: recovery began at {from}, before checkpoint {position}"
+                    );
+                }
                 None => {}
             }
         }
@@ -339,7 +363,8 @@ fn a_killed_process_recovers_every_acknowledged_operation() {
     }
     println!(
         "crash test: {rounds} rounds, {acknowledged} acknowledged operations checked; \
-         recovery settled {cut} cut operations and cut {torn} torn tails"
+         recovery settled {cut} cut operations and cut {torn} torn tails; \
+         {checkpoints} acknowledged checkpoints"
     );
     assert!(acknowledged >= rounds, "every round acknowledged something");
 }

@@ -14,6 +14,11 @@ fn arbitrary_journals_are_refused_or_recovered_consistently() {
         opened += usize::from(support::recovery_fuzz::run(&data));
         inputs += 1;
     }
+    let seed = std::fs::read(directory.join("checkpoint-seed")).expect("the checkpoint seed");
+    assert!(
+        support::recovery_fuzz::run(&seed),
+        "a real checkpoint's body opens: the harness reaches restore"
+    );
     let mut state = 0x2545_f491_4f6c_dd1du64;
     for _ in 0..300 {
         let mut data = Vec::new();

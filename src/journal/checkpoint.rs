@@ -164,6 +164,7 @@ impl Checkpoints {
     /// segments it covers. Returns the file's name and size, and how many
     /// segments were removed.
     pub(crate) fn write(&self, position: u64, body: &[u8]) -> Result<(String, u64, usize), JournalError> {
+        self.remove_temporaries()?;
         let file = name(position);
         let temporary = self.dir.join(format!("{file}{TEMPORARY_SUFFIX}"));
         let bytes = encode(position, body);
@@ -186,6 +187,23 @@ impl Checkpoints {
         let removed = self.remove_covered_segments(position)?;
         sync_dir(&self.dir)?;
         Ok((file, bytes.len() as u64, removed))
+    }
+
+    /// Removes what a crash left of earlier checkpoint writes.
+    fn remove_temporaries(&self) -> Result<(), JournalError> {
+        for entry in std::fs::read_dir(&self.dir).map_err(io_error(&self.dir))? {
+            let entry = entry.map_err(io_error(&self.dir))?;
+            let name = entry.file_name();
+            let is_left_over = name
+                .to_str()
+                .and_then(|name| name.strip_suffix(TEMPORARY_SUFFIX))
+                .is_some_and(|name| parse_name(name).is_some());
+            if is_left_over {
+                let path = entry.path();
+                std::fs::remove_file(&path).map_err(io_error(&path))?;
+            }
+        }
+        Ok(())
     }
 
     fn remove(&self, file: &str) -> Result<(), JournalError> {

@@ -211,10 +211,166 @@ impl Replayed {
                 return Err(r.error("a shard count that is not a power of two"));
             }
         }
+        replayed.check_base().map_err(|reason| r.error(reason))?;
         let transfer_ids: HashSet<_> = replayed.base.transfers.iter().map(|decided| decided.id).collect();
         replayed.transfer_ids_seen.extend(transfer_ids);
         replayed.hold_ids_seen.extend(replayed.base.holds.iter().map(|(request, ..)| request.id));
         Ok(replayed)
+    }
+}
+
+impl Replayed {
+    /// Checks a decoded checkpoint as replay checks entries: every value in
+    /// range, every name known. Its checksum verified, so this refuses only
+    /// a body this crate did not write, but bytes from disk never reach an
+    /// assertion unchecked.
+    fn check_base(&mut self) -> Result<(), &'static str> {
+        let accounts = std::mem::take(&mut self.accounts);
+        self.index.clear();
+        for account in &accounts {
+            self.open(account.id, account.options)?;
+            let lowest = account.options.floor.lowest_balance();
+            if !(lowest..=crate::cell::BALANCE_REPR_MAX).contains(&account.balance)
+                || account.holds > crate::HOLDS_OPEN_MAX
+                || (account.status == Status::Closed && (account.balance != 0 || account.holds > 0))
+            {
+                return Err("an account's balance, holds or status out of range");
+            }
+        }
+        self.accounts = accounts;
+        for bucket in &self.buckets {
+            crate::quota::check_policy(&bucket.policy).map_err(|_| "a bucket policy out of range")?;
+        }
+        for index in 0..self.credentials.len() {
+            let RecoveredCredential { spec, scopes, spent, .. } = self.credentials[index];
+            self.account(spec.account)?;
+            if spec.rate_limit.is_some_and(|bucket| !self.bucket_index.contains_key(&bucket))
+                || [spec.amount_max_per_op, spec.spend_cap]
+                    .into_iter()
+                    .flatten()
+                    .any(|cap| cap == 0 || cap > crate::AMOUNT_MAX)
+                || !spec.scopes.contains(scopes)
+                || spent > crate::AMOUNT_MAX
+            {
+                return Err("a credential out of range");
+            }
+        }
+        let pairs: Vec<_> = self
+            .transfers
+            .values()
+            .map(|pending| (pending.from, pending.to, pending.amount))
+            .chain(
+                self.batches
+                    .values()
+                    .flat_map(|batch| batch.legs.iter().map(|leg| (leg.from, leg.to, leg.amount))),
+            )
+            .chain(self.holds.values().map(|hold| (hold.request.from, hold.request.to, hold.request.amount)))
+            .chain(self.base.transfers.iter().map(|decided| (decided.from, decided.to, decided.amount)))
+            .chain(self.base.holds.iter().map(|(request, ..)| (request.from, request.to, request.amount)))
+            .collect();
+        for (from, to, amount) in pairs {
+            super::check_amount(amount)?;
+            self.check_pair(from, to)?;
+        }
+        for batch in self.batches.values() {
+            let legs_max = batch.legs.first().map_or(0, |leg| super::leg_count(leg.link));
+            if batch.legs_declared != batch.legs.len() || batch.legs.len() > legs_max {
+                return Err("a batch's legs out of range");
+            }
+            for &(account, debited, returned, credited) in &batch.flows {
+                if !self.index.contains_key(&account)
+                    || returned > debited
+                    || debited.max(credited) > crate::AMOUNT_MAX
+                {
+                    return Err("a batch moved more than it may");
+                }
+            }
+        }
+        for hold in self.holds.values() {
+            if hold.posted.is_some_and(|posted| posted == 0 || posted > hold.request.amount) {
+                return Err("a post credit out of range");
+            }
+        }
+        self.check_holds()?;
+        self.check_conservation()
+    }
+
+    /// Every id once; the open holds are the image's open records, and each
+    /// account's open-hold count and held sum are theirs.
+    fn check_holds(&self) -> Result<(), &'static str> {
+        let mut transfer_ids = HashSet::new();
+        let pending = self.transfers.keys().copied();
+        let legs = self.batches.values().flat_map(|batch| batch.legs.iter().map(|leg| leg.id));
+        for id in pending.chain(legs).chain(self.base.transfers.iter().map(|decided| decided.id)) {
+            if id.is_reserved() || !transfer_ids.insert(id) {
+                return Err("a transfer id twice in a checkpoint, or a reserved one");
+            }
+        }
+        let mut hold_ids = HashSet::new();
+        let mut open = 0;
+        for (request, state, _) in &self.base.holds {
+            if request.id.is_reserved() || !hold_ids.insert(request.id) {
+                return Err("a hold id twice in a checkpoint, or a reserved one");
+            }
+            let is_open = *state == HoldState::Open;
+            if is_open != self.holds.contains_key(&request.id) {
+                return Err("an open hold the hold table does not hold open");
+            }
+            open += usize::from(is_open);
+        }
+        if open != self.holds.len() {
+            return Err("an open hold the hold table does not remember");
+        }
+        let mut per_account: std::collections::HashMap<crate::AccountId, (u32, u64)> =
+            std::collections::HashMap::new();
+        for hold in self.holds.values() {
+            let (count, held) = per_account.entry(hold.request.from).or_default();
+            *count += 1;
+            *held = held.checked_add(hold.request.amount).ok_or("holds out of range")?;
+        }
+        for account in &self.accounts {
+            if per_account.get(&account.id).copied().unwrap_or_default() != (account.holds, account.held) {
+                return Err("an account's open holds are not the holds open on it");
+            }
+        }
+        Ok(())
+    }
+
+    /// Per asset: the money in the accounts (balances and holds) and in
+    /// flight (debited, not yet credited or returned) is what entered less
+    /// what left, as replay keeps it (wrapping, as the counters do).
+    fn check_conservation(&self) -> Result<(), &'static str> {
+        let mut net: std::collections::HashMap<crate::Asset, u64> = std::collections::HashMap::new();
+        let asset = |id| self.index.get(&id).map(|&index| self.accounts[index].options.asset);
+        let mut add = |account, amount: u64| {
+            if let Some(asset) = asset(account) {
+                let total = net.entry(asset).or_default();
+                *total = total.wrapping_add(amount);
+            }
+        };
+        for account in &self.accounts {
+            add(
+                account.id,
+                (account.balance as u64).wrapping_add(account.held).wrapping_sub(account.entered),
+            );
+            add(account.id, account.left);
+        }
+        for pending in self.transfers.values() {
+            add(pending.from, pending.amount);
+        }
+        for hold in self.holds.values() {
+            // A post's credit is in `to`, and still in `from`'s held sum.
+            add(hold.request.to, 0u64.wrapping_sub(hold.posted.unwrap_or(0)));
+        }
+        for batch in self.batches.values() {
+            for &(account, debited, returned, credited) in &batch.flows {
+                add(account, debited.wrapping_sub(returned).wrapping_sub(credited));
+            }
+        }
+        if net.values().any(|&total| total != 0) {
+            return Err("money not conserved: the accounts do not hold what entered less what left");
+        }
+        Ok(())
     }
 }
 

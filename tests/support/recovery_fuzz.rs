@@ -1,6 +1,8 @@
 //! Recovery against arbitrary journals: the bytes become a segment file (as
 //! they are, or read as records and framed with valid checksums, as
-//! `docs/journal.md` lays them out, so that they reach replay), and opening
+//! `docs/journal.md` lays them out, so that they reach replay), or the body
+//! of a checkpoint with a valid header and checksum (so that they reach its
+//! decoding and the restore after it), and opening
 //! must either refuse with a typed error or yield a consistent ledger.
 //! Never a panic. Shared by the `recovery` fuzz target and
 //! `tests/recovery_fuzz.rs`.
@@ -48,20 +50,44 @@ fn framed(data: &[u8]) -> Vec<u8> {
     segment
 }
 
+/// A checkpoint file at position 0 whose body is `body`.
+fn checkpoint(body: &[u8]) -> Vec<u8> {
+    let mut bytes = b"ALEDGCKP".to_vec();
+    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&0u32.to_le_bytes());
+    bytes.extend_from_slice(&0u64.to_le_bytes());
+    bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&crc32c::crc32c(body).to_le_bytes());
+    let header_crc = crc32c::crc32c(&bytes);
+    bytes.extend_from_slice(&header_crc.to_le_bytes());
+    bytes.extend_from_slice(body);
+    bytes
+}
+
 /// Runs one input; returns whether the journal opened.
 pub fn run(data: &[u8]) -> bool {
     let Some((&mode, data)) = data.split_first() else { return false };
-    let mut segment = match mode % 3 {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    if mode % 4 == 3 {
+        let file = dir.path().join("checkpoint-00000000000000000000.ckpt");
+        std::fs::write(file, checkpoint(data)).expect("write the checkpoint");
+        return open(dir.path());
+    }
+    let mut segment = match mode % 4 {
         0 => data.to_vec(),
         _ => framed(data),
     };
-    if mode % 3 == 2 && segment.len() > HEADER_LEN {
+    if mode % 4 == 2 && segment.len() > HEADER_LEN {
         // One flipped byte somewhere: corruption or a torn tail, never a panic.
         let at = HEADER_LEN + usize::from(mode / 3) * 7 % (segment.len() - HEADER_LEN);
         segment[at] ^= 0x5a;
     }
-    let dir = tempfile::tempdir().expect("a temporary directory");
     std::fs::write(dir.path().join("segment-00000000000000000000.log"), &segment).expect("write the segment");
+    open(dir.path())
+}
+
+/// Opens the ledger in `dir`: a consistent ledger or a typed error.
+fn open(dir: &std::path::Path) -> bool {
     let opened = Ledger::builder()
         .accounts_max(64)
         .transfer_ids_max(256)
@@ -70,7 +96,7 @@ pub fn run(data: &[u8]) -> bool {
         .credentials_max(16)
         .buckets_max(16)
         .clock(Arc::new(ManualClock::new(0)))
-        .open(dir.path());
+        .open(dir);
     match opened {
         Ok(ledger) => {
             let audit = ledger.audit();

@@ -260,3 +260,20 @@ fn a_damaged_checkpoint_refuses_to_open_naming_the_file() {
 fn an_in_memory_ledger_has_nothing_to_checkpoint() {
     assert_eq!(Ledger::new().checkpoint().unwrap(), None);
 }
+
+#[test]
+fn a_checkpoint_cut_before_its_rename_is_ignored_and_cleared() {
+    let dir = tempfile::tempdir().unwrap();
+    let left_over = dir.path().join("checkpoint-00000000000000000005.ckpt.tmp");
+    {
+        let ledger = builder().open(dir.path()).unwrap();
+        ledger.open_account(A, AccountOptions::default()).unwrap();
+        ledger.credit(A, 5).unwrap();
+    }
+    std::fs::write(&left_over, b"half a checkpoint").unwrap();
+    let ledger = builder().open(dir.path()).unwrap();
+    assert_eq!((ledger.balance(A), ledger.recovery().unwrap().checkpoint), (Ok(5), None));
+    ledger.checkpoint().unwrap().unwrap();
+    assert!(!left_over.exists());
+    assert_eq!(files(dir.path(), "tmp"), 0);
+}
