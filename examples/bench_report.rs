@@ -2,7 +2,9 @@
 //! variant measured interleaved in one run (A B C … A B C …, `ROUNDS` rounds)
 //! and reported as medians, so that machine noise hits every variant alike.
 //!
-//! `cargo run --release --example bench_report` (33–40 s on 2 cores).
+//! `cargo run --release --example bench_report` (33–40 s on 2 cores);
+//! `… -- durable` for the durable rows instead (`benches/support/durable.rs`),
+//! `… -- all` for both.
 //!
 //! One table, printed as Markdown: for each operation, distribution and
 //! thread count (1 to `available_parallelism`), every variant's ops/s and its
@@ -12,6 +14,9 @@
 //! shared with `cargo bench`. Then: memory per account at 1 000 000 accounts,
 //! debits beside a thread taking snapshots, and the snapshot's cost.
 
+/// The durable rows (`bench_report durable`).
+#[path = "../benches/support/durable.rs"]
+mod durable;
 /// The memory tests' reading of the resident set (Linux; `None` elsewhere).
 #[path = "../tests/support/resident.rs"]
 mod resident;
@@ -116,6 +121,22 @@ fn memory_per_account() {
 }
 
 fn main() {
+    match std::env::args().nth(1).as_deref() {
+        None => in_memory(),
+        Some("durable") => durable::report(),
+        Some("all") => {
+            in_memory();
+            durable::report();
+        }
+        Some(other) => {
+            eprintln!("usage: bench_report [durable|all] (got {other:?}); no argument: the in-memory table");
+            std::process::exit(2);
+        }
+    }
+}
+
+/// The in-memory table, memory per account, snapshots.
+fn in_memory() {
     let started = Instant::now();
     let parallelism = std::thread::available_parallelism().map_or(2, usize::from);
     memory_per_account();

@@ -81,7 +81,7 @@ pub use error::{
 };
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
-pub use journal::{FormatError, JournalError, Synced};
+pub use journal::{FormatError, JournalError, JournalStats, Synced};
 pub use journal_failed::{JournalAction, JournalFailed};
 pub use ledger::{
     Account, AssetAudit, Audit, Checkpoint, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,

@@ -34,13 +34,13 @@ pub(crate) use shuttle::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Orderin
 /// Threads the crate starts itself (the journal's flusher): the checker's
 /// under a checker, so that models see them.
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-pub(crate) use std::thread::{spawn, JoinHandle};
+pub(crate) use std::thread::{current, park, spawn, JoinHandle, Thread};
 
 #[cfg(atomic_ledger_loom)]
-pub(crate) use loom::thread::{spawn, JoinHandle};
+pub(crate) use loom::thread::{current, park, spawn, JoinHandle, Thread};
 
 #[cfg(atomic_ledger_shuttle)]
-pub(crate) use shuttle::thread::{spawn, JoinHandle};
+pub(crate) use shuttle::thread::{current, park, spawn, JoinHandle, Thread};
 
 /// A std atomic that the checkers do *not* see, for inputs that are not ledger
 /// state (the manual clock, the count of id generators made). Its `Ordering` is the std one, which the loom and

@@ -39,11 +39,19 @@ use super::entry::Entry;
 use super::format::encode_record;
 use super::ring::{Ring, HOLE_KIND};
 use super::storage::Storage;
-use crate::sync::{AtomicBool, AtomicU64, Condvar, JoinHandle, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Condvar, JoinHandle, Mutex, MutexGuard, Ordering, Thread};
 use crate::{JournalAction, JournalFailed};
 
 /// How much a round copies at most: a bound on the flusher's buffer.
 const ROUND_BYTES_MAX: usize = 4 << 20;
+/// The longest a round waits for the callers the previous one woke.
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+const LINGER_MAX: Duration = Duration::from_millis(1);
+/// The checkers have no clock, and lingering ends on a timeout: under them
+/// a round never lingers (it only ever delays a round, so the models lose
+/// no interleaving that matters to safety).
+#[cfg(any(atomic_ledger_loom, atomic_ledger_shuttle))]
+const LINGER_MAX: Duration = Duration::ZERO;
 
 /// What waiters and the flusher agree on under the lock.
 #[derive(Debug, Default)]
@@ -58,6 +66,10 @@ struct Control {
     failure_detail: Option<String>,
     /// Tickets waiting: (positions below this durable, waker).
     wakers: Vec<(u64, Waker)>,
+    /// Each thread parked in [`Journal::wait_durable`]: the end it waits
+    /// for, and the thread. [`Shared::announce`] takes out and unparks the
+    /// ones it satisfies; [`Shared::fail`] all of them.
+    waiters: Vec<(u64, Thread)>,
 }
 
 #[derive(Debug)]
@@ -73,6 +85,26 @@ struct Shared {
     progress: Condvar,
     /// Buffered durability: write pending records at least this often.
     flush_interval: Option<Duration>,
+    /// Counted by the flusher alone, read by [`Journal::stats`] (Relaxed:
+    /// figures for a report, ordered with nothing).
+    syncs: AtomicU64,
+    bytes_written: AtomicU64,
+    sync_nanos: AtomicU64,
+}
+
+/// What a durable ledger's journal has done since it was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct JournalStats {
+    /// Syncs (`fdatasync`) made: each made every record before it durable,
+    /// for every caller waiting on one of them (group commit).
+    pub syncs: u64,
+    /// Bytes written to the journal's segments (records with their frames).
+    pub bytes_written: u64,
+    /// Time spent in those syncs, in all.
+    pub sync_time: Duration,
+    /// Every position below this is durable.
+    pub durable_position: u64,
 }
 
 /// The journal's write path: positions, records, group commit.
@@ -304,6 +336,9 @@ impl Journal {
             work: Condvar::new(),
             progress: Condvar::new(),
             flush_interval,
+            syncs: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            sync_nanos: AtomicU64::new(0),
         });
         let flusher = {
             let shared = Arc::clone(&shared);
@@ -326,6 +361,9 @@ impl Journal {
             work: Condvar::new(),
             progress: Condvar::new(),
             flush_interval: None,
+            syncs: AtomicU64::new(0),
+            bytes_written: AtomicU64::new(0),
+            sync_nanos: AtomicU64::new(0),
         });
         Self { shared, flusher: None }
     }
@@ -358,6 +396,17 @@ impl Journal {
     /// Every position below this has been handed out.
     pub(crate) fn handed_out(&self) -> u64 {
         self.shared.ring.handed_out()
+    }
+
+    /// What the journal has done since it was opened.
+    pub(crate) fn stats(&self) -> JournalStats {
+        let shared = &*self.shared;
+        JournalStats {
+            syncs: shared.syncs.load(Ordering::Relaxed),
+            bytes_written: shared.bytes_written.load(Ordering::Relaxed),
+            sync_time: Duration::from_nanos(shared.sync_nanos.load(Ordering::Relaxed)),
+            durable_position: shared.durable.load(Ordering::Acquire),
+        }
     }
 
     /// Every position below this is durable.
@@ -406,12 +455,22 @@ impl Journal {
     }
 
     /// Blocks until every position below `end` is durable.
+    ///
+    /// The thread parks instead of waiting on a condvar: a condvar's waiters
+    /// all take its mutex again on waking, one after another, and at 256
+    /// callers that convoy cost more than the sync. A parked thread wakes
+    /// (unparked by [`Shared::announce`]) and checks `durable` with no lock.
+    /// It registers under the lock before parking, and an unpark that comes
+    /// before the park is kept by the thread's token: no wake-up is lost.
     pub(crate) fn wait_durable(&self, end: u64) -> Result<(), JournalFailed> {
         let shared = &*self.shared;
         if shared.durable.load(Ordering::Acquire) >= end {
             return Ok(());
         }
         let mut control = shared.control.lock();
+        // Registered once: `announce` takes the entry out only when `end` is
+        // durable, so a spurious wake-up finds it still there.
+        let mut registered = false;
         loop {
             if let Some(failure) = control.failure {
                 return Err(failure);
@@ -419,7 +478,18 @@ impl Journal {
             if shared.durable.load(Ordering::Acquire) >= end {
                 return Ok(());
             }
-            control = shared.request(control, end);
+            if !registered {
+                control.waiters.push((end, crate::sync::current()));
+                shared.ask(&mut control, end);
+                registered = true;
+            }
+            drop(control);
+            crate::sync::park();
+            // Acquire: pairs with the flusher's Release store of `durable`.
+            if shared.durable.load(Ordering::Acquire) >= end {
+                return Ok(());
+            }
+            control = shared.control.lock();
         }
     }
 
@@ -459,13 +529,20 @@ impl Shared {
         for (_, waker) in control.wakers.drain(..) {
             waker.wake();
         }
+        let parked: Vec<(u64, Thread)> = control.waiters.drain(..).collect();
         drop(control);
+        for (_, thread) in parked {
+            thread.unpark();
+        }
         self.progress.notify_all();
     }
 
-    /// Wakes the waiters and tickets that `durable` (or `consumed`) now satisfies.
-    fn announce(&self, durable: u64) {
+    /// Wakes the waiters and tickets that `durable` (or `consumed`) now
+    /// satisfies; returns how many threads were parked waiting (before
+    /// waking any).
+    fn announce(&self, durable: u64) -> usize {
         let mut control = self.control.lock();
+        let waiting = control.waiters.len();
         let mut index = 0;
         while index < control.wakers.len() {
             if control.wakers[index].0 <= durable {
@@ -474,8 +551,22 @@ impl Shared {
                 index += 1;
             }
         }
+        let mut ready = Vec::new();
+        let mut index = 0;
+        while index < control.waiters.len() {
+            if control.waiters[index].0 <= durable {
+                ready.push(control.waiters.swap_remove(index).1);
+            } else {
+                index += 1;
+            }
+        }
         drop(control);
-        self.progress.notify_all();
+        // Unparked outside the lock: the woken threads need not take it.
+        for thread in ready {
+            thread.unpark();
+        }
+        self.progress.notify_all(); // ring room
+        waiting
     }
 }
 
@@ -504,11 +595,24 @@ struct Flusher<S> {
     consumed: u64,
     frames: Vec<u8>,
     payload: Vec<u8>,
+    /// Threads waiting when the previous round's sync returned, and how
+    /// long that sync took: what the next round lingers for (see
+    /// `wait_for_work`).
+    gathered: usize,
+    last_sync: Duration,
 }
 
 impl<S: Storage> Flusher<S> {
     fn new(shared: Arc<Shared>, storage: S, first_position: u64) -> Self {
-        Self { shared, storage, consumed: first_position, frames: Vec::new(), payload: Vec::new() }
+        Self {
+            shared,
+            storage,
+            consumed: first_position,
+            frames: Vec::new(),
+            payload: Vec::new(),
+            gathered: 0,
+            last_sync: Duration::ZERO,
+        }
     }
 
     fn run(mut self) {
@@ -526,13 +630,31 @@ impl<S: Storage> Flusher<S> {
     }
 
     /// Sleeps until a round is due; `false` once stopping with nothing pending.
-    fn wait_for_work(&self) -> bool {
-        let shared = &*self.shared;
+    ///
+    /// **Lingering.** A round that callers wait on starts once as many
+    /// threads wait as were waiting when the previous round's sync returned,
+    /// or once that sync's duration (at most [`LINGER_MAX`]) has passed: the
+    /// callers the last round woke get that long to come back with their
+    /// next records and share this sync, instead of half of them missing it
+    /// and waiting a whole round more. One caller alone never lingers.
+    fn wait_for_work(&mut self) -> bool {
+        let shared = Arc::clone(&self.shared);
         let mut control = shared.control.lock();
         let mut timed_wait = false;
+        let mut linger_until: Option<std::time::Instant> = None;
         loop {
             let durable = self.durable();
             let pending = shared.ring.handed_out() > durable;
+            if control.requested > durable && control.waiters.len() < self.gathered && !control.stopping {
+                let now = std::time::Instant::now();
+                let deadline = *linger_until.get_or_insert(now + self.last_sync.min(LINGER_MAX));
+                if now < deadline {
+                    control.flusher_idle = true;
+                    control = shared.work.wait_timeout(control, deadline - now);
+                    control.flusher_idle = false;
+                    continue;
+                }
+            }
             if control.requested > durable || (pending && (control.stopping || timed_wait)) {
                 return true;
             }
@@ -567,12 +689,20 @@ impl<S: Storage> Flusher<S> {
             let report =
                 |error: super::storage::StorageError| (error.action, error.kind(), error.to_string());
             self.storage.append(first, &self.frames).map_err(report)?;
+            let started = std::time::Instant::now();
             self.storage.sync().map_err(report)?;
+            self.last_sync = started.elapsed();
+            let nanos = u64::try_from(self.last_sync.as_nanos()).unwrap_or(u64::MAX);
+            let shared = &self.shared;
+            shared.syncs.fetch_add(1, Ordering::Relaxed);
+            shared.bytes_written.fetch_add(self.frames.len() as u64, Ordering::Relaxed);
+            shared.sync_nanos.fetch_add(nanos, Ordering::Relaxed);
         }
         // Release: a waiter that acquires `durable` may act on its records
         // being on disk (the sync above returned).
         self.shared.durable.store(self.consumed, Ordering::Release);
-        self.shared.announce(self.consumed);
+        // Every thread waiting now is a caller the next round can wait for.
+        self.gathered = self.shared.announce(self.consumed);
         Ok(())
     }
 

@@ -12,8 +12,8 @@ mod ring;
 mod storage;
 
 pub(crate) use checkpoint::{Checkpoints, LoadedCheckpoint, RecordBytes};
-pub use commit::Synced;
 pub(crate) use commit::{Claim, Journal, Log, Logging, NoLog};
+pub use commit::{JournalStats, Synced};
 pub(crate) use entry::{DecodeError, Entry, HoldEnd, Reader, Writer};
 pub use files::JournalError;
 pub(crate) use files::{JournalDir, ReadBack};
@@ -23,7 +23,7 @@ pub(crate) use ring::HOLE_KIND;
 pub(crate) use storage::{SegmentFiles, Storage};
 
 /// The note of a step the cell's own tests run unjournaled (with [`NoLog`]).
-#[cfg(test)]
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 pub(crate) fn unlogged() -> Option<Entry> {
     None
 }

@@ -111,6 +111,7 @@ pub(crate) mod memory {
     }
 
     /// The entries in `appended` frames (holes left out), with their positions.
+    #[cfg_attr(atomic_ledger_loom, allow(dead_code, reason = "the loom models drain the ring instead"))]
     pub(crate) fn decode_log(appended: &[(u64, Vec<u8>)]) -> Vec<(u64, crate::journal::Entry)> {
         let Some((first, _)) = appended.first() else { return Vec::new() };
         let mut bytes = crate::journal::format::encode_header(*first).to_vec();

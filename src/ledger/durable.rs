@@ -367,6 +367,14 @@ impl Ledger {
         self.durable.as_deref().map(|durable| durable.journal.synced())
     }
 
+    /// What the journal has done since this ledger was opened: syncs,
+    /// bytes written, time in syncs (`None` for an in-memory ledger).
+    /// Operations per sync is what group commit achieved.
+    #[doc(hidden)]
+    pub fn journal_stats(&self) -> Option<crate::JournalStats> {
+        self.durable.as_deref().map(|durable| durable.journal.stats())
+    }
+
     /// The full message of the I/O error that stopped the journal (its
     /// file and the operating system's error), once one has: the
     /// [`JournalFailed`] every operation then returns says what failed and
