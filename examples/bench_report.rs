@@ -124,12 +124,13 @@ fn main() {
     match std::env::args().nth(1).as_deref() {
         None => in_memory(),
         Some("durable") => durable::report(),
+        Some("recovery") => durable::recovery_only(),
         Some("all") => {
             in_memory();
             durable::report();
         }
         Some(other) => {
-            eprintln!("usage: bench_report [durable|all] (got {other:?}); no argument: the in-memory table");
+            eprintln!("usage: bench_report [durable|recovery|all] (got {other:?}); no argument: the in-memory table");
             std::process::exit(2);
         }
     }

@@ -32,6 +32,12 @@ impl IdHashBuilder {
     }
 }
 
+impl Default for IdHashBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl BuildHasher for IdHashBuilder {
     type Hasher = IdHasher;
 

@@ -3,7 +3,7 @@
 //! table and the state machine that resolve each hold exactly once are
 //! [`crate::hold_table`].
 
-use crate::{AccountId, HoldId, Rejection};
+use crate::{AccountId, CredentialId, HoldId, Rejection};
 
 /// A request to hold `amount` of `from`'s balance for a later post to `to`.
 ///
@@ -140,3 +140,7 @@ pub struct Posted {
     /// Returned to the hold's `from`.
     pub returned: u64,
 }
+
+/// A hold as the hold table keeps it and a checkpoint stores it: its
+/// request, its state, and the credential that paid for it.
+pub(crate) type RestoredHold = (HoldRequest, HoldState, Option<CredentialId>);

@@ -34,6 +34,7 @@
 use crate::cell::AccountCell;
 use crate::credential_cell::Refunds;
 use crate::epoch::Epoch;
+use crate::hold::RestoredHold;
 use crate::id_table::{IdTable, Shard};
 use crate::journal::{Entry, HoldEnd, Logging};
 use crate::sync::MutexGuard;
@@ -73,10 +74,6 @@ pub(crate) struct Cells<'a> {
     pub(crate) to: &'a AccountCell,
     pub(crate) refunds: Refunds<'a>,
 }
-
-/// A hold as a checkpoint keeps it: its request, its state, and the
-/// credential that paid for it.
-pub(crate) type RestoredHold = (HoldRequest, HoldState, Option<CredentialId>);
 
 pub(crate) struct Holds {
     table: IdTable<HoldRecord>,

@@ -28,7 +28,12 @@
 //! A forgotten id is as if never submitted: its client, which got no answer,
 //! retries it and it applies once.
 
-use std::collections::{HashMap, HashSet};
+use crate::hash::IdHashBuilder;
+
+/// Maps and sets keyed by ids, hashed as the id tables hash them (replay
+/// looks up an account, an id or two per entry: SipHash was a third of it).
+type HashMap<K, V> = std::collections::HashMap<K, V, IdHashBuilder>;
+type HashSet<K> = std::collections::HashSet<K, IdHashBuilder>;
 
 mod image;
 pub(crate) use image::TableImages;

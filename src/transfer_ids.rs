@@ -211,6 +211,13 @@ impl TransferIds {
     /// eviction and the low-water marks come out as they were. `Err` gives
     /// the records a shard would need, when more than it can hold.
     pub(crate) fn restore(&self, legs: &[(TransferId, Record)]) -> Result<(), usize> {
+        if let [(id, record)] = legs {
+            // One record (a single transfer): no shard list to build.
+            let mut shard = self.lock(*id);
+            shard.make_room(1);
+            shard.insert(id.0, *record);
+            return Ok(());
+        }
         let mut shard_indices: Vec<usize> = legs.iter().map(|(id, _)| self.shard_index(*id)).collect();
         shard_indices.sort_unstable();
         shard_indices.dedup();

@@ -286,6 +286,13 @@ fn batch_call(dir: &Path, disk: &Disk) {
     );
 }
 
+/// The recovery measurement alone (`bench_report recovery`).
+pub fn recovery_only() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    println!("## Recovery ({})", describe(dir.path()));
+    recovery_time(dir.path());
+}
+
 /// Accounts and journal records for the recovery measurement
 /// (`RECOVERY_ACCOUNTS`, `RECOVERY_RECORDS`; 1 000 000 and 10 000 000).
 fn recovery_size() -> (usize, u64) {

@@ -45,8 +45,10 @@ const RING_RECORDS: usize = 1 << 14;
 /// [`LedgerBuilder::journal_segment_bytes_max`]).
 pub(super) const SEGMENT_BYTES_MAX: usize = 64 << 20;
 
-/// What recovery found and did when the ledger was opened.
+/// What recovery found and did when the ledger was opened
+/// ([`Ledger::recovery`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Recovery {
     /// Journal entries replayed (holes not counted).
     pub entries: u64,
@@ -83,12 +85,28 @@ pub(super) struct Durable {
 
 impl LedgerBuilder {
     /// Opens the durable ledger in directory `dir`, creating it if needed,
-    /// and recovers its state from the journal. The limits must hold what
-    /// the journal holds (an error says which does not).
+    /// and recovers its state: the newest checkpoint, then the journal after
+    /// it (`docs/journal.md`). Every state change is journaled; with
+    /// [`Durability::Synchronous`] (the default) each operation returns once
+    /// its records are on stable storage. The limits must hold what the
+    /// journal holds (an error says which does not). One ledger at a time
+    /// may have `dir` open ([`JournalError::Locked`] otherwise); a journal
+    /// that does not verify or does not replay is refused, naming the file.
     ///
-    /// **Experimental (issue 16, being built):** holds, credentials and
-    /// buckets are not journaled yet; do not use them on a durable ledger.
-    #[doc(hidden)]
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// {
+    ///     let ledger = Ledger::builder().accounts_max(1_000).open(dir.path())?;
+    ///     ledger.open_account(AccountId(1), AccountOptions::default())?;
+    ///     ledger.credit(AccountId(1), 42)?; // returns once it is on disk
+    /// }
+    /// let ledger = Ledger::builder().accounts_max(1_000).open(dir.path())?;
+    /// assert_eq!(ledger.balance(AccountId(1))?, 42);
+    /// assert!(ledger.recovery().unwrap().entries >= 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(self, dir: impl AsRef<Path>) -> Result<Ledger, JournalError> {
         let durability = self.durability;
         let segment_bytes_max = self.segment_bytes_max as u64;
@@ -176,7 +194,17 @@ impl LedgerBuilder {
     /// (default 64 MiB; 4 KiB to 1 GiB). A checkpoint removes only whole
     /// segments, so smaller segments free disk sooner after one, at the
     /// cost of more files. No effect on [`Self::build`].
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::{JournalError, Ledger};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().journal_segment_bytes_max(1 << 20).open(dir.path())?;
+    /// let too_small = Ledger::builder().journal_segment_bytes_max(100).open(dir.path());
+    /// assert!(matches!(too_small, Err(JournalError::Config(_))));
+    /// # drop(ledger);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn journal_segment_bytes_max(mut self, bytes: usize) -> Self {
         self.segment_bytes_max = bytes;
         self
@@ -184,7 +212,17 @@ impl LedgerBuilder {
 
     /// When a durable ledger's operations return (default
     /// [`Durability::Synchronous`]). No effect on [`Self::build`].
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Durability, Ledger};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().durability(Durability::Buffered).open(dir.path())?;
+    /// ledger.open_account(AccountId(1), AccountOptions::default())?;
+    /// ledger.credit(AccountId(1), 5)?; // returned before its record was synced
+    /// ledger.sync()?; // now it, and everything before it, is on disk
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn durability(mut self, durability: Durability) -> Self {
         self.durability = durability;
         self
@@ -307,15 +345,17 @@ impl Ledger {
             }
         }
         self.restore_images(replayed.base_images())?;
+        let too_small = |needed| JournalError::TooSmall { limit: "transfer_ids_max", needed };
         for decision in replayed.decisions() {
-            let legs: &[Decided] = match decision {
-                Decision::Single(decided) => std::slice::from_ref(decided),
-                Decision::Batch(legs) => legs,
-            };
-            let records: Vec<_> = legs.iter().map(|decided| (decided.id, self.record_of(decided))).collect();
-            self.transfer_ids
-                .restore(&records)
-                .map_err(|needed| JournalError::TooSmall { limit: "transfer_ids_max", needed })?;
+            match decision {
+                Decision::Single(decided) => {
+                    self.transfer_ids.restore(&[(decided.id, self.record_of(decided))]).map_err(too_small)?;
+                }
+                Decision::Batch(legs) => {
+                    let records: Vec<_> = legs.iter().map(|leg| (leg.id, self.record_of(leg))).collect();
+                    self.transfer_ids.restore(&records).map_err(too_small)?;
+                }
+            }
         }
         for event in replayed.hold_events() {
             let restored = match *event {
@@ -350,8 +390,14 @@ impl Ledger {
 
     /// Blocks until every operation that returned before this call is on
     /// stable storage: the barrier for [`Durability::Buffered`]. Returns at
-    /// once on an in-memory ledger.
-    #[doc(hidden)]
+    /// once on an in-memory ledger. An error if the journal has failed (and
+    /// then for good: nothing is retried).
+    ///
+    /// ```
+    /// use atomic_ledger::Ledger;
+    ///
+    /// assert_eq!(Ledger::new().sync(), Ok(())); // in memory: nothing to wait for
+    /// ```
     pub fn sync(&self) -> Result<(), JournalFailed> {
         match &self.durable {
             None => Ok(()),
@@ -361,8 +407,29 @@ impl Ledger {
 
     /// A future that completes once every operation that returned before
     /// this call is on stable storage, for async callers of a buffered
-    /// ledger: no thread blocks while it waits.
-    #[doc(hidden)]
+    /// ledger: no thread blocks while it waits (std's `Future` and `Waker`:
+    /// any executor). `None` on an in-memory ledger.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Durability, Ledger};
+    ///
+    /// # fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    /// #     let waker = std::task::Waker::noop();
+    /// #     let mut context = std::task::Context::from_waker(waker);
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut context) { return output; }
+    /// #         std::thread::yield_now();
+    /// #     }
+    /// # }
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().durability(Durability::Buffered).open(dir.path())?;
+    /// ledger.open_account(AccountId(1), AccountOptions::default())?;
+    /// ledger.credit(AccountId(1), 5)?;
+    /// // In an async handler: `ledger.synced().unwrap().await?` before answering.
+    /// block_on(ledger.synced().unwrap())?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn synced(&self) -> Option<Synced<'_>> {
         self.durable.as_deref().map(|durable| durable.journal.synced())
     }
@@ -370,7 +437,18 @@ impl Ledger {
     /// What the journal has done since this ledger was opened: syncs,
     /// bytes written, time in syncs (`None` for an in-memory ledger).
     /// Operations per sync is what group commit achieved.
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().open(dir.path())?;
+    /// ledger.open_account(AccountId(1), AccountOptions::default())?;
+    /// let stats = ledger.journal_stats().unwrap();
+    /// assert!(stats.syncs >= 1 && stats.durable_position >= 1);
+    /// assert_eq!(Ledger::new().journal_stats(), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn journal_stats(&self) -> Option<crate::JournalStats> {
         self.durable.as_deref().map(|durable| durable.journal.stats())
     }
@@ -379,22 +457,56 @@ impl Ledger {
     /// file and the operating system's error), once one has: the
     /// [`JournalFailed`] every operation then returns says what failed and
     /// where in the log, this says why.
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::Ledger;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().open(dir.path())?;
+    /// assert_eq!(ledger.journal_failure(), None); // nothing has failed
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn journal_failure(&self) -> Option<String> {
         self.durable.as_deref().and_then(|durable| durable.journal.failure_detail())
     }
 
     /// What recovery found and did when this ledger was opened (`None` for
     /// an in-memory ledger).
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::Ledger;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().open(dir.path())?;
+    /// let recovery = ledger.recovery().unwrap();
+    /// assert_eq!((recovery.entries, recovery.torn_tail.clone(), recovery.checkpoint), (0, None, None));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn recovery(&self) -> Option<&Recovery> {
         self.durable.as_deref().map(|durable| &durable.recovery)
     }
 
     /// Applies each transfer as [`Ledger::transfer`] does, independently,
     /// and waits for durability once for all of them: many transfers, one
-    /// sync. If that sync fails, every transfer reports the failure.
-    #[doc(hidden)]
+    /// sync. If that sync fails, every transfer reports the failure. On an
+    /// in-memory ledger, the same as calling `transfer` for each.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Transfer, TransferId};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().open(dir.path())?;
+    /// for id in [AccountId(1), AccountId(2)] {
+    ///     ledger.open_account(id, AccountOptions::default())?;
+    /// }
+    /// ledger.credit(AccountId(1), 10)?;
+    /// let transfers: Vec<Transfer> = (1..=20)
+    ///     .map(|id| Transfer { id: TransferId(id), from: AccountId(1), to: AccountId(2), amount: 1 })
+    ///     .collect();
+    /// let results = ledger.transfer_many(&transfers);
+    /// assert_eq!(results.iter().filter(|result| result.is_ok()).count(), 10); // then the funds ran out
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn transfer_many(&self, transfers: &[Transfer]) -> Vec<Result<TransferReceipt, TransferError>> {
         let Some(durable) = &self.durable else {
             return transfers.iter().map(|transfer| self.transfer(*transfer)).collect();

@@ -21,13 +21,11 @@
 //! image, the hold image. Decoding never panics and never trusts a length
 //! to allocate: a body that is short, long or out of range is refused.
 
-use std::collections::HashSet;
-
 use super::{
-    Decided, OpenHold, PendingBatch, PendingTransfer, RecoveredAccount, RecoveredBucket, RecoveredCredential,
-    Replayed,
+    Decided, HashMap, HashSet, OpenHold, PendingBatch, PendingTransfer, RecoveredAccount, RecoveredBucket,
+    RecoveredCredential, Replayed,
 };
-use crate::hold_table::RestoredHold;
+use crate::hold::RestoredHold;
 use crate::id_table::shard_of;
 use crate::journal::{DecodeError, Reader, Writer};
 use crate::record_lanes::{Link, Outcome};
@@ -212,7 +210,7 @@ impl Replayed {
             }
         }
         replayed.check_base().map_err(|reason| r.error(reason))?;
-        let transfer_ids: HashSet<_> = replayed.base.transfers.iter().map(|decided| decided.id).collect();
+        let transfer_ids: Vec<_> = replayed.base.transfers.iter().map(|decided| decided.id).collect();
         replayed.transfer_ids_seen.extend(transfer_ids);
         replayed.hold_ids_seen.extend(replayed.base.holds.iter().map(|(request, ..)| request.id));
         Ok(replayed)
@@ -298,7 +296,7 @@ impl Replayed {
     /// Every id once; the open holds are the image's open records, and each
     /// account's open-hold count and held sum are theirs.
     fn check_holds(&self) -> Result<(), &'static str> {
-        let mut transfer_ids = HashSet::new();
+        let mut transfer_ids = HashSet::default();
         let pending = self.transfers.keys().copied();
         let legs = self.batches.values().flat_map(|batch| batch.legs.iter().map(|leg| leg.id));
         for id in pending.chain(legs).chain(self.base.transfers.iter().map(|decided| decided.id)) {
@@ -306,7 +304,7 @@ impl Replayed {
                 return Err("a transfer id twice in a checkpoint, or a reserved one");
             }
         }
-        let mut hold_ids = HashSet::new();
+        let mut hold_ids = HashSet::default();
         let mut open = 0;
         for (request, state, _) in &self.base.holds {
             if request.id.is_reserved() || !hold_ids.insert(request.id) {
@@ -321,8 +319,7 @@ impl Replayed {
         if open != self.holds.len() {
             return Err("an open hold the hold table does not remember");
         }
-        let mut per_account: std::collections::HashMap<crate::AccountId, (u32, u64)> =
-            std::collections::HashMap::new();
+        let mut per_account: HashMap<crate::AccountId, (u32, u64)> = HashMap::default();
         for hold in self.holds.values() {
             let (count, held) = per_account.entry(hold.request.from).or_default();
             *count += 1;
@@ -340,7 +337,7 @@ impl Replayed {
     /// flight (debited, not yet credited or returned) is what entered less
     /// what left, as replay keeps it (wrapping, as the counters do).
     fn check_conservation(&self) -> Result<(), &'static str> {
-        let mut net: std::collections::HashMap<crate::Asset, u64> = std::collections::HashMap::new();
+        let mut net: HashMap<crate::Asset, u64> = HashMap::default();
         let asset = |id| self.index.get(&id).map(|&index| self.accounts[index].options.asset);
         let mut add = |account, amount: u64| {
             if let Some(asset) = asset(account) {

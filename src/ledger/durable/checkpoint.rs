@@ -87,7 +87,23 @@ impl Ledger {
     /// A service calls it from a timer, or after so many operations, as it
     /// calls [`Ledger::expire_due`]: its cost is the journal since the last
     /// checkpoint plus one pass over the state.
-    #[doc(hidden)]
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// {
+    ///     let ledger = Ledger::builder().open(dir.path())?;
+    ///     ledger.open_account(AccountId(1), AccountOptions::default())?;
+    ///     ledger.credit(AccountId(1), 7)?;
+    ///     let checkpoint = ledger.checkpoint()?.unwrap();
+    ///     assert_eq!(checkpoint.position, 2); // it covers both records
+    /// }
+    /// let ledger = Ledger::builder().open(dir.path())?;
+    /// assert_eq!(ledger.recovery().unwrap().checkpoint, Some(2));
+    /// assert_eq!(ledger.balance(AccountId(1))?, 7);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn checkpoint(&self) -> Result<Option<Checkpoint>, JournalError> {
         let Some(durable) = self.durable() else { return Ok(None) };
         let Some(checkpointer) = &durable.checkpoints else { return Ok(None) };
