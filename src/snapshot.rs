@@ -103,6 +103,8 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// The snapshot's epoch: 1 for a ledger's first snapshot, then increasing.
+    /// Epochs are not journaled: a durable ledger counts them again from 1
+    /// each time it is opened.
     ///
     /// ```
     /// let ledger = atomic_ledger::Ledger::new();

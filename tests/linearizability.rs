@@ -128,12 +128,11 @@ type History = Vec<Event<Op, Outcome>>;
 /// One thread's operations.
 type Script = Vec<Op>;
 
-/// Runs one history on real threads released together.
-fn record(scripts: &[Script; THREADS]) -> (History, Model) {
-    let ledger = model::ledger();
+/// Runs one history on real threads released together, on `ledger`.
+fn record(ledger: &model::Real, scripts: &[Script; THREADS]) -> (History, Model) {
     let mut initial = Model::default();
     for op in setup() {
-        assert_eq!(model::apply_real(&ledger, &op), initial.apply(&op));
+        assert_eq!(model::apply_real(ledger, &op), initial.apply(&op));
     }
     let clock = AtomicU64::new(0);
     let ready = AtomicUsize::new(0);
@@ -143,7 +142,7 @@ fn record(scripts: &[Script; THREADS]) -> (History, Model) {
             .iter()
             .enumerate()
             .map(|(thread, script)| {
-                let (ledger, clock, ready) = (&ledger, &clock, &ready);
+                let (clock, ready) = (&clock, &ready);
                 scope.spawn(move || {
                     ready.fetch_add(1, Ordering::AcqRel);
                     while ready.load(Ordering::Acquire) < THREADS {
@@ -173,18 +172,43 @@ fn record(scripts: &[Script; THREADS]) -> (History, Model) {
 
 #[test]
 fn concurrent_histories_are_linearizable() {
-    check_histories("mixed", random_op);
+    check_histories("mixed", random_op, Mode::InMemory);
 }
 
 #[test]
 fn status_dense_histories_are_linearizable() {
-    check_histories("status-dense", status_dense_op);
+    check_histories("status-dense", status_dense_op, Mode::InMemory);
 }
 
-/// Records and checks `LINCHECK_HISTORIES` histories of operations drawn by `draw`.
-fn check_histories(workload: &str, draw: fn(&mut Rng) -> Op) {
+/// The same histories on a durable ledger (its word claims and log
+/// positions in every step), a quarter as many: each must be linearizable,
+/// and reopening its journal must recover exactly the state it left.
+#[test]
+fn durable_histories_are_linearizable_and_recover_their_final_state() {
+    check_histories("durable", random_op, Mode::Durable);
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    InMemory,
+    Durable,
+}
+
+/// Everything the public API shows of the small ledger's state.
+fn fingerprint(ledger: &atomic_ledger::Ledger) -> String {
+    let accounts: Vec<_> = (0..7u8).map(|raw| ledger.account_info(AccountRef(raw).id())).collect();
+    let credentials: Vec<_> = (0..5u8).map(|raw| ledger.credential_info(CredentialRef(raw).id())).collect();
+    let buckets: Vec<_> = (0..4u8).map(|raw| ledger.bucket_info(BucketRef(raw).id())).collect();
+    let remembered = (ledger.transfer_ids_remembered(), ledger.holds_remembered());
+    format!("{accounts:?}\n{credentials:?}\n{buckets:?}\n{:?}\n{remembered:?}", ledger.audit())
+}
+
+/// Records and checks `LINCHECK_HISTORIES` histories of operations drawn by
+/// `draw` (a quarter as many on a durable ledger).
+fn check_histories(workload: &str, draw: fn(&mut Rng) -> Op, mode: Mode) {
     let histories: u64 =
         std::env::var("LINCHECK_HISTORIES").ok().and_then(|value| value.parse().ok()).unwrap_or(2000);
+    let histories = if mode == Mode::Durable { histories / 4 } else { histories };
     let (mut events, mut overlapping) = (0usize, 0usize);
     for seed in 0..histories {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ seed.wrapping_mul(0xbf58_476d_1ce4_e5b9) | 1);
@@ -192,7 +216,24 @@ fn check_histories(workload: &str, draw: fn(&mut Rng) -> Op) {
             let len = 5 + rng.below(4) as usize;
             (0..len).map(|index| tagged(draw(&mut rng), (thread * 16 + index) as u8)).collect()
         });
-        let (history, initial) = record(&scripts);
+        let (history, initial) = match mode {
+            Mode::InMemory => record(&model::ledger(), &scripts),
+            Mode::Durable => {
+                let dir = tempfile::tempdir().expect("a temporary directory");
+                let clock = std::sync::Arc::new(atomic_ledger::ManualClock::new(0));
+                let live = model::durable_ledger(dir.path(), clock.clone());
+                let recorded = record(&live, &scripts);
+                let before = fingerprint(&live);
+                drop(live); // writes what is pending
+                let reopened = model::durable_ledger(dir.path(), clock);
+                assert_eq!(
+                    fingerprint(&reopened),
+                    before,
+                    "{workload} history {seed} did not recover its state"
+                );
+                recorded
+            }
+        };
         events += history.len();
         overlapping += history
             .iter()
@@ -219,7 +260,7 @@ fn check_histories(workload: &str, draw: fn(&mut Rng) -> Op) {
 /// where two debits both took the last 3 units of account 1.
 #[test]
 fn a_planted_double_spend_is_rejected() {
-    let (_, initial) = record(&[vec![], vec![], vec![]]);
+    let (_, initial) = record(&model::ledger(), &[vec![], vec![], vec![]]);
     let debit = Op::Debit(AccountRef(1), Amount(5, 2));
     let history = vec![
         Event { thread: 0, op: debit, ret: Outcome::Money(Ok(0)), invoked_at: 0, returned_at: 3 },
@@ -231,7 +272,7 @@ fn a_planted_double_spend_is_rejected() {
 /// And a transfer id applied twice by two concurrent submissions.
 #[test]
 fn a_planted_double_apply_is_rejected() {
-    let (_, initial) = record(&[vec![], vec![], vec![]]);
+    let (_, initial) = record(&model::ledger(), &[vec![], vec![], vec![]]);
     let transfer = Op::Transfer(TransferRef(1), AccountRef(1), AccountRef(3), Amount(5, 0));
     let applied = Outcome::Transfer(Ok(atomic_ledger::TransferReceipt {
         id: atomic_ledger::TransferId(1),
@@ -248,7 +289,7 @@ fn a_planted_double_apply_is_rejected() {
 /// revocation of its credential had returned.
 #[test]
 fn a_planted_use_after_revoke_is_rejected() {
-    let (_, initial) = record(&[vec![], vec![], vec![]]);
+    let (_, initial) = record(&model::ledger(), &[vec![], vec![], vec![]]);
     let revoke = Op::Revoke(CredentialRef(1));
     let debit = Op::DebitAs(CredentialRef(1), Amount(5, 0), Tag(1));
     let history = vec![

@@ -118,6 +118,24 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(1000) / 4,
+        max_shrink_iters: 10_000,
+        ..ProptestConfig::default()
+    })]
+
+    /// A durable ledger, reopened from its journal every few operations,
+    /// still equals the model at every step.
+    #[test]
+    fn a_durable_ledger_matches_the_model_across_restarts(
+        ops in prop::collection::vec(op(), 1..60),
+        restart_every in 1usize..8,
+    ) {
+        support::differential::check_ops_restarting(&ops, restart_every);
+    }
+}
+
 /// A fixed sequence through every kind of operation and error, so that the
 /// harness itself is known to reach them.
 #[test]

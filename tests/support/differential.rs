@@ -55,3 +55,25 @@ pub fn check_ops(ops: &[Op], state_checks: StateChecks) {
     }
     model.assert_matches(&ledger);
 }
+
+/// As [`check_ops`] with every step's state checked, on a durable ledger
+/// that is closed and reopened from its journal after every
+/// `restart_every`-th operation: what a restart recovers must be exactly
+/// what the model holds, and every later answer must still match.
+pub fn check_ops_restarting(ops: &[Op], restart_every: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let clock = std::sync::Arc::new(atomic_ledger::ManualClock::new(0));
+    let mut ledger = model::durable_ledger(dir.path(), clock.clone());
+    let mut model = Model::default();
+    for (step, op) in ops.iter().enumerate() {
+        let expected = model.apply(op);
+        let actual = model::apply_real(&ledger, op);
+        assert_eq!(actual, expected, "step {step}: {op:?}");
+        if (step + 1) % restart_every == 0 {
+            drop(ledger);
+            ledger = model::durable_ledger(dir.path(), clock.clone());
+            model.restarted();
+        }
+        model.assert_matches(&ledger);
+    }
+}

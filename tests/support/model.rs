@@ -52,7 +52,23 @@ impl Deref for Real {
 /// A ledger configured like the model.
 pub fn ledger() -> Real {
     let clock = Arc::new(ManualClock::new(0));
-    let ledger = Ledger::builder()
+    let ledger = builder(&clock).build().expect("valid config");
+    Real { ledger, clock }
+}
+
+/// The same ledger, durable in `dir` (buffered: the journal's code paths,
+/// without a sync per call), reading `clock`: reopening a directory with the
+/// clock its ledger had recovers the same state.
+pub fn durable_ledger(dir: &std::path::Path, clock: Arc<ManualClock>) -> Real {
+    let ledger = builder(&clock)
+        .durability(atomic_ledger::Durability::Buffered)
+        .open(dir)
+        .expect("a journal directory that opens");
+    Real { ledger, clock }
+}
+
+fn builder(clock: &Arc<ManualClock>) -> atomic_ledger::LedgerBuilder {
+    Ledger::builder()
         .accounts_max(ACCOUNTS_MAX)
         .transfer_ids_max(TRANSFER_IDS_MAX)
         .holds_max(TRANSFER_IDS_MAX)
@@ -60,9 +76,6 @@ pub fn ledger() -> Real {
         .buckets_max(BUCKETS_MAX)
         .transfer_id_shards(4)
         .clock(clock.clone())
-        .build()
-        .expect("valid config");
-    Real { ledger, clock }
 }
 
 /// Index into a small account space: 0 and 6 are the reserved ids, 1..=5 real ones.
@@ -1374,6 +1387,12 @@ impl Model {
             holds_open: account.holds,
             held: account.held,
         })
+    }
+
+    /// What a restart of a durable ledger resets: the snapshot epochs,
+    /// which are counted per opening, not journaled.
+    pub fn restarted(&mut self) {
+        self.snapshots = 0;
     }
 
     /// Asserts that the real ledger's state equals the model's.
