@@ -30,12 +30,14 @@ use atomic_ledger::{
     TransferId,
 };
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -162,8 +164,64 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/holds/{id}/post", post(post_hold))
         .route("/v1/holds/{id}/void", post(void_hold))
         .route("/v1/data", get(get_data))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Any path no route matches: the JSON error, not an empty 404.
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+}
+
+/// A route that exists, called with another method: the JSON error, not an
+/// empty 405.
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// A numeric id in the path (`/v1/accounts/{id}`): anything else (`abc`,
+/// `-1`, a number above `u64`) is the JSON error `invalid_id`, not axum's
+/// plain-text rejection.
+struct IdPath(u64);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|rejection| {
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", rejection.body_text())
+        })?;
+        raw.parse::<u64>().map(IdPath).map_err(|_| {
+            let message = format!("{raw:?} is not an id: ids are whole numbers up to {}", u64::MAX);
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", message)
+        })
+    }
+}
+
+/// A JSON body that must be an object. serde's derived structs also accept
+/// a sequence of their fields in order (`[1, 2, 5]`), which the API does
+/// not document and must not honour: the value is read first and anything
+/// but an object refused.
+struct JsonObject<T>(T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(value) = Json::<serde_json::Value>::from_request(request, state).await?;
+        if !value.is_object() {
+            return Err(ApiError::bad_request("the body must be a JSON object"));
+        }
+        serde_json::from_value(value)
+            .map(JsonObject)
+            .map_err(|error| ApiError::bad_request(format!("invalid request body: {error}")))
+    }
 }
 
 /// A JSON error with a stable code.
@@ -298,7 +356,9 @@ fn nonzero_id(id: u64, what: &str) -> Result<u128, ApiError> {
     Ok(u128::from(id))
 }
 
-type Body<T> = Result<Json<T>, JsonRejection>;
+/// A request body, its error kept for the handler to return after the
+/// authentication checks (so a bad token is a 401 whatever the body).
+type Body<T> = Result<JsonObject<T>, ApiError>;
 type Reply = Result<(StatusCode, Json<serde_json::Value>), ApiError>;
 
 #[derive(Deserialize)]
@@ -313,7 +373,7 @@ async fn create_account(
     body: Body<NewAccount>,
 ) -> Reply {
     state.admin(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let id = AccountId(nonzero_id(request.id, "id")?);
     match state.ledger.open_account(id, AccountOptions::default()) {
         Ok(_) => Ok((StatusCode::CREATED, Json(json!({ "id": request.id })))),
@@ -329,17 +389,17 @@ struct Amount {
 
 async fn deposit(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
     body: Body<Amount>,
 ) -> Reply {
     state.admin(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let balance = state.ledger.credit(AccountId(u128::from(id)), request.amount).map_err(account_error)?;
     Ok((StatusCode::OK, Json(json!({ "balance": balance }))))
 }
 
-async fn get_account(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+async fn get_account(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
     let claims = state.verify(&headers)?;
     let account = AccountId(u128::from(id));
     let info = if claims.admin {
@@ -391,7 +451,7 @@ fn scopes(names: &[String]) -> Result<Scopes, ApiError> {
 
 async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewToken>) -> Reply {
     state.admin(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     if request.ttl_s == 0 || request.ttl_s > 366 * 86_400 {
         return Err(ApiError::bad_request("ttl_s must be between 1 and 31 622 400"));
     }
@@ -414,7 +474,7 @@ async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
     Ok((StatusCode::CREATED, Json(json!({ "token_id": id, "token": state.sign(&claims) }))))
 }
 
-async fn revoke_token(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+async fn revoke_token(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
     state.admin(&headers)?;
     let revoked = state.ledger.revoke(CredentialId(u128::from(id))).map_err(|error| match error {
         CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
@@ -441,7 +501,7 @@ async fn create_api_key(
     body: Body<NewApiKey>,
 ) -> Reply {
     state.admin(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let id = state.fresh_id();
     let bucket = BucketId(u128::from(id));
     let policy = BucketPolicy {
@@ -481,7 +541,7 @@ async fn create_transfer(
     body: Body<NewTransfer>,
 ) -> Reply {
     let (credential, from) = state.credential(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let transfer = Transfer {
         id: TransferId(nonzero_id(request.id, "id")?),
         from,
@@ -504,7 +564,7 @@ struct NewHold {
 
 async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewHold>) -> Reply {
     let (credential, from) = state.credential(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let expires_at_ms = now_s().saturating_mul(1_000).saturating_add(request.expires_in_ms);
     let hold = HoldRequest {
         id: HoldId(nonzero_id(request.id, "id")?),
@@ -519,12 +579,12 @@ async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
 
 async fn post_hold(
     State(state): State<Arc<AppState>>,
-    Path(id): Path<u64>,
+    IdPath(id): IdPath,
     headers: HeaderMap,
     body: Body<Amount>,
 ) -> Reply {
     let (credential, _) = state.credential(&headers)?;
-    let Json(request) = body?;
+    let JsonObject(request) = body?;
     let posted = state
         .ledger
         .post_as(credential, HoldId(u128::from(id)), request.amount)
@@ -532,7 +592,7 @@ async fn post_hold(
     Ok((StatusCode::OK, Json(json!({ "hold_id": id, "posted": posted.posted, "returned": posted.returned }))))
 }
 
-async fn void_hold(State(state): State<Arc<AppState>>, Path(id): Path<u64>, headers: HeaderMap) -> Reply {
+async fn void_hold(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
     let (credential, _) = state.credential(&headers)?;
     let returned = state
         .ledger
@@ -545,10 +605,14 @@ async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Rep
     let key = state.api_key(&headers)?;
     let remaining = state.ledger.debit_as(key, 1).map_err(|error| {
         as_error(error, |error| match error {
-            // The allowance is spent: a quota, not a payment.
-            AccountError::Rejected(Rejection::InsufficientFunds { .. }) => {
-                ApiError::new(StatusCode::TOO_MANY_REQUESTS, "quota_exhausted", error.to_string())
-            }
+            // The allowance is spent: a quota, not a payment. No
+            // Retry-After: only a deposit refills an allowance, so no time
+            // can be promised (a short rate limit is `rate_limited`, with one).
+            AccountError::Rejected(Rejection::InsufficientFunds { .. }) => ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "quota_exhausted",
+                format!("the key's allowance is spent; a deposit to its account refills it ({error})"),
+            ),
             other => account_error(other),
         })
     })?;

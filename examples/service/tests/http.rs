@@ -114,6 +114,13 @@ async fn two_hundred_concurrent_requests_on_a_fifty_unit_key_get_exactly_fifty()
     let limited = statuses.iter().filter(|&&status| status == StatusCode::TOO_MANY_REQUESTS).count();
     assert_eq!((served, limited), (50, 150));
     assert_eq!(server.balance(7), 0);
+    // The allowance is spent: 429 `quota_exhausted`, and no Retry-After (only
+    // a deposit refills it; no time can be promised).
+    let response = get().await.unwrap();
+    assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(response.headers().get("retry-after").is_none());
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "quota_exhausted", "{body}");
 
     // A rate limit that binds: 3 per minute, so the fourth request is told when to come back.
     server.open(8, 100).await;
@@ -394,4 +401,81 @@ async fn the_server_shuts_down_gracefully() {
     let served = tokio::time::timeout(std::time::Duration::from_secs(30), server).await;
     assert!(matches!(served, Ok(Ok(Ok(())))), "serve returned after the signal: {served:?}");
     assert!(state.ledger.account(AccountId(1)).is_ok());
+}
+
+/// Every answer is the documented JSON error, whatever was wrong: no route,
+/// a wrong method, an id that is not a number, a body that is not an object.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_refusal_is_a_json_error_with_a_stable_code() {
+    let server = start().await;
+    server.open(1, 500).await;
+    server.open(2, 0).await;
+    let (_, token) = server.token(1, &["debit"]).await;
+    let base = &server.base;
+    let client = &server.client;
+    let cases: Vec<(&str, reqwest::RequestBuilder, u16, &str)> = vec![
+        ("an unknown route", client.get(format!("{base}/v1/nowhere")), 404, "not_found"),
+        ("the root", client.get(format!("{base}/")), 404, "not_found"),
+        ("a wrong method", client.delete(format!("{base}/v1/transfers")), 405, "method_not_allowed"),
+        ("GET on a POST route", client.get(format!("{base}/v1/accounts")), 405, "method_not_allowed"),
+        (
+            "a word for an id",
+            client.get(format!("{base}/v1/accounts/abc")).bearer_auth(&server.admin),
+            400,
+            "invalid_id",
+        ),
+        (
+            "a negative id",
+            client.get(format!("{base}/v1/accounts/-1")).bearer_auth(&server.admin),
+            400,
+            "invalid_id",
+        ),
+        (
+            "an id above u64",
+            client.get(format!("{base}/v1/accounts/18446744073709551616")).bearer_auth(&server.admin),
+            400,
+            "invalid_id",
+        ),
+        (
+            "a bad id on a POST route",
+            client.post(format!("{base}/v1/holds/x1/void")).bearer_auth(&token),
+            400,
+            "invalid_id",
+        ),
+        (
+            "the transfer as a JSON array",
+            client
+                .post(format!("{base}/v1/transfers"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("[7, 2, 5]"),
+            400,
+            "bad_request",
+        ),
+        (
+            "a JSON string body",
+            client
+                .post(format!("{base}/v1/transfers"))
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body("\"pay\""),
+            400,
+            "bad_request",
+        ),
+    ];
+    for (case, request, status, code) in cases {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{case}");
+        let content_type =
+            response.headers().get("content-type").map(|value| value.to_str().unwrap().to_owned());
+        assert_eq!(content_type.as_deref(), Some("application/json"), "{case}");
+        let body: Value = response.json().await.unwrap_or_else(|_| panic!("{case}: a JSON body"));
+        assert_eq!(body["error"]["code"], code, "{case}: {body}");
+        assert!(body["error"]["message"].as_str().is_some_and(|message| !message.is_empty()), "{case}");
+    }
+    assert_eq!((server.balance(1), server.balance(2)), (500, 0), "the array body moved nothing");
+    assert_eq!(server.state.ledger.transfer_ids_remembered(), 0, "and recorded no id");
+    // The object form of the same transfer works.
+    assert_eq!(server.transfer(&token, 7, 2, 5).await.0, StatusCode::OK);
+    assert_eq!(server.balance(2), 5);
 }
