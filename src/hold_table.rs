@@ -339,15 +339,13 @@ impl Holds {
             .collect()
     }
 
-    /// Raises the low-water marks to a checkpoint's, as
-    /// [`crate::transfer_ids::TransferIds::raise_low_water`] does.
+    /// Raises the low-water marks to a checkpoint's (see
+    /// [`crate::id_table::restored_mark`]).
     pub(crate) fn raise_low_water(&self, marks: &[u128]) {
         let count = self.table.shard_count();
-        let largest = marks.iter().copied().max().unwrap_or(0);
         for index in 0..count {
-            let mark = if marks.len() == count { marks[index] } else { largest };
             let mut shard = self.table.lock_index(index);
-            shard.low_water = shard.low_water.max(mark);
+            shard.low_water = shard.low_water.max(crate::id_table::restored_mark(marks, count, index));
         }
     }
 

@@ -93,6 +93,18 @@ pub(crate) fn shard_of(id: u128, shard_count: usize) -> usize {
     (mixed >> 32) as usize & (shard_count - 1)
 }
 
+/// The low-water mark shard `index` of `shard_count` takes from a
+/// checkpoint's `marks` (one per shard of the table that wrote it): its own
+/// with the same shard count; with another, the largest of them (an id is
+/// then refused as expired a little early, never decided twice).
+pub(crate) fn restored_mark(marks: &[u128], shard_count: usize, index: usize) -> u128 {
+    if marks.len() == shard_count {
+        marks[index]
+    } else {
+        marks.iter().copied().max().unwrap_or(0)
+    }
+}
+
 /// Shard `index`'s part of a table that remembers at most `records_max`
 /// records over `shard_count` shards: the parts differ by at most one and sum
 /// to `records_max` exactly, so the table's bound is the configured one (a

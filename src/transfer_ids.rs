@@ -247,17 +247,13 @@ impl TransferIds {
             .collect()
     }
 
-    /// Raises the low-water marks to a checkpoint's `marks` (one per shard
-    /// of the table that wrote it). With another shard count, every shard
-    /// takes the largest: an id is then refused as expired a little early,
-    /// never decided twice.
+    /// Raises the low-water marks to a checkpoint's `marks` (see
+    /// [`crate::id_table::restored_mark`]).
     pub(crate) fn raise_low_water(&self, marks: &[u128]) {
         let count = self.shards.count();
-        let largest = marks.iter().copied().max().unwrap_or(0);
         for index in 0..count {
-            let mark = if marks.len() == count { marks[index] } else { largest };
             let mut shard = self.shards.lock_index(index);
-            shard.low_water = shard.low_water.max(mark);
+            shard.low_water = shard.low_water.max(crate::id_table::restored_mark(marks, count, index));
         }
     }
 

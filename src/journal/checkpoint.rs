@@ -33,8 +33,8 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::files::{io_error, list_segments, sync_dir, JournalError};
-use super::format::{read_segment_until, FormatError, FORMAT_VERSION};
+use super::files::{io_error, list_segments, numbered_name, parse_numbered_name, sync_dir, JournalError};
+use super::format::{read_segment_until, u32_at, u64_at, FormatError, FORMAT_VERSION};
 use super::HOLE_KIND;
 
 const MAGIC: [u8; 8] = *b"ALEDGCKP";
@@ -44,15 +44,11 @@ const SUFFIX: &str = ".ckpt";
 const TEMPORARY_SUFFIX: &str = ".tmp";
 
 fn name(position: u64) -> String {
-    format!("{PREFIX}{position:020}{SUFFIX}")
+    numbered_name(PREFIX, position, SUFFIX)
 }
 
 fn parse_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(PREFIX)?.strip_suffix(SUFFIX)?;
-    if digits.len() != 20 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
-        return None;
-    }
-    digits.parse().ok()
+    parse_numbered_name(name, PREFIX, SUFFIX)
 }
 
 /// A checkpoint file's bytes: header, then `body`.
@@ -69,16 +65,6 @@ pub(crate) fn encode(position: u64, body: &[u8]) -> Vec<u8> {
     debug_assert_eq!(bytes.len(), HEADER_LEN);
     bytes.extend_from_slice(body);
     bytes
-}
-
-fn u32_at(bytes: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]])
-}
-
-fn u64_at(bytes: &[u8], at: usize) -> u64 {
-    let mut word = [0u8; 8];
-    word.copy_from_slice(&bytes[at..at + 8]);
-    u64::from_le_bytes(word)
 }
 
 /// Verifies checkpoint `file`'s `bytes`: its position and its body.

@@ -101,17 +101,28 @@ pub(crate) fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> JournalErr
     move |source| JournalError::Io { path: path.to_owned(), source }
 }
 
-/// The name of the segment whose first record has position `first_position`.
-pub(crate) fn segment_name(first_position: u64) -> String {
-    format!("{SEGMENT_PREFIX}{first_position:020}{SEGMENT_SUFFIX}")
+/// `<prefix><position, 20 digits><suffix>`: a file named by a position,
+/// zero-padded so that names sort as positions do.
+pub(crate) fn numbered_name(prefix: &str, position: u64, suffix: &str) -> String {
+    format!("{prefix}{position:020}{suffix}")
 }
 
-fn parse_segment_name(name: &str) -> Option<u64> {
-    let digits = name.strip_prefix(SEGMENT_PREFIX)?.strip_suffix(SEGMENT_SUFFIX)?;
+/// The position in a [`numbered_name`], if `name` is one.
+pub(crate) fn parse_numbered_name(name: &str, prefix: &str, suffix: &str) -> Option<u64> {
+    let digits = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
     if digits.len() != 20 || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The name of the segment whose first record has position `first_position`.
+pub(crate) fn segment_name(first_position: u64) -> String {
+    numbered_name(SEGMENT_PREFIX, first_position, SEGMENT_SUFFIX)
+}
+
+fn parse_segment_name(name: &str) -> Option<u64> {
+    parse_numbered_name(name, SEGMENT_PREFIX, SEGMENT_SUFFIX)
 }
 
 /// The segments in directory `path`: (first position, file name), ascending.
