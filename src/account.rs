@@ -18,6 +18,7 @@ use crate::AccountId;
 /// assert_eq!(ledger.status(AccountId(1)), Ok(Status::Closed));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Status {
     /// Accepts debits and credits.
     Open,
@@ -38,6 +39,7 @@ pub enum Status {
 /// assert!(ledger.debit(AccountId(1), 1).is_err()); // would go below -50
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Floor {
     /// Never below zero (the default).
     #[default]
@@ -88,6 +90,7 @@ impl Floor {
 /// assert!(matches!(ledger.transfer(across), Err(TransferError::AssetMismatch { from_asset: USD, to_asset: EUR, .. })));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Asset(pub u32);
 
 impl std::fmt::Display for Asset {
@@ -106,6 +109,7 @@ impl std::fmt::Display for Asset {
 /// assert_eq!(overdraft.asset, Asset(0));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccountOptions {
     /// How far below zero the balance may go.
     pub floor: Floor,
@@ -144,6 +148,7 @@ pub struct AccountOptions {
 /// assert_eq!(ledger.open_account(AccountId(1), options), Ok(Opened::AlreadyExists)); // a retry
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Opened {
     /// The account is new.
     Created,
@@ -166,6 +171,7 @@ pub enum Opened {
 /// assert_eq!(ledger.account_info(id), Ok(expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccountInfo {
     /// The account.
     pub id: AccountId,
@@ -236,6 +242,7 @@ pub const FLOOR_MIN: i64 = -BALANCE_MAX;
 /// assert_eq!(ledger.debit(AccountId(1), 5), Err(AccountError::Rejected(expected)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Rejection {
     /// The debit would take the balance below the account's floor.
     #[error("insufficient funds in account {account}: {available} available above the floor, {requested} requested")]

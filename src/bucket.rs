@@ -26,6 +26,7 @@ pub(crate) const LEVEL_BITS: u32 = 24;
 /// assert_eq!(policy.capacity, 100);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BucketPolicy {
     /// The most units the bucket holds: `1..=BUCKET_CAPACITY_MAX`.
     pub capacity: u64,
@@ -47,6 +48,7 @@ pub struct BucketPolicy {
 /// assert_eq!((info.level, info.policy), (6, policy));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BucketInfo {
     /// The bucket.
     pub id: BucketId,
@@ -66,6 +68,7 @@ pub struct BucketInfo {
 /// assert_eq!(ledger.refund(BucketId(1), 5), Ok(Refunded { restored: 3, level: 10 })); // full at 10
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Refunded {
     /// Units put back. Less than asked only when the bucket filled up first
     /// (a refill already replaced the rest).
@@ -89,6 +92,7 @@ pub struct Refunded {
 /// assert_eq!(error.to_string(), "bucket 1 has 0 of the 1 units requested; retry after 500 ms");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum QuotaError {
     /// The bucket does not have the units now.
     #[error(

@@ -14,7 +14,46 @@ use crate::{AccountId, BucketId, CredentialId, JournalFailed};
 /// assert!(Scopes::ALL.contains(scopes));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(
+    feature = "serde",
+    derive(serde::Serialize, serde::Deserialize),
+    serde(try_from = "u8", into = "u8")
+)]
 pub struct Scopes(u8);
+
+/// The scopes' bits: one per scope, in the order the constants are declared.
+///
+/// ```
+/// use atomic_ledger::Scopes;
+/// assert_eq!(u8::from(Scopes::NONE), 0);
+/// assert_eq!(Scopes::try_from(u8::from(Scopes::READ | Scopes::DEBIT)), Ok(Scopes::READ | Scopes::DEBIT));
+/// ```
+impl From<Scopes> for u8 {
+    fn from(scopes: Scopes) -> u8 {
+        scopes.bits()
+    }
+}
+
+/// Scopes from their bits; bits that name no scope are refused (the
+/// value is returned).
+///
+/// ```
+/// use atomic_ledger::Scopes;
+/// assert_eq!(Scopes::try_from(u8::from(Scopes::ALL)), Ok(Scopes::ALL));
+/// assert_eq!(Scopes::try_from(0b1000_0000), Err(0b1000_0000));
+/// ```
+impl TryFrom<u8> for Scopes {
+    type Error = u8;
+
+    fn try_from(bits: u8) -> Result<Self, u8> {
+        let scopes = Scopes::from_bits(bits);
+        if scopes.bits() == bits {
+            Ok(scopes)
+        } else {
+            Err(bits)
+        }
+    }
+}
 
 impl Scopes {
     /// Nothing.
@@ -78,6 +117,7 @@ impl std::ops::BitOr for Scopes {
 /// assert_eq!(spec.spend_cap, Some(10_000));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CredentialSpec {
     /// The account every use acts on.
     pub account: AccountId,
@@ -110,6 +150,7 @@ pub struct CredentialSpec {
 /// assert_eq!((info.scopes, info.spent, info.revoked), (Scopes::READ, 0, false));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CredentialInfo {
     /// The credential.
     pub id: CredentialId,
@@ -133,6 +174,7 @@ pub struct CredentialInfo {
 /// assert_ne!(AccountAction::Freeze, AccountAction::Close);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AccountAction {
     /// [`crate::Ledger::freeze`].
     Freeze,
@@ -154,6 +196,7 @@ pub enum AccountAction {
 /// assert!(matches!(denied, Err(AsError::Denied(CredentialError::ScopeMissing { needed: Scopes::DEBIT, .. }))));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum CredentialError {
     /// `0` and `u128::MAX` are never credential ids.
     #[error("credential id {0} is reserved (0 and u128::MAX are never credential ids)")]

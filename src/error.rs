@@ -35,6 +35,7 @@ use crate::{
 /// assert_eq!(ledger.credit(AccountId(7), 0), Err(AccountError::ZeroAmount));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AccountError {
     /// `0` and `u128::MAX` are never account ids.
     #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
@@ -78,6 +79,7 @@ pub enum AccountError {
 /// assert_eq!(ledger.open_account(AccountId(2), options), Err(OpenError::LedgerFull { accounts_max: 1 }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum OpenError {
     /// `0` and `u128::MAX` are never account ids.
     #[error("account id {0} is reserved (0 and u128::MAX are never account ids)")]
@@ -137,6 +139,7 @@ pub enum OpenError {
 /// assert_eq!(retry, Err(TransferError::IdConflict { id: TransferId(1), field: TransferField::Amount }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TransferField {
     /// The debited account.
     From,
@@ -175,6 +178,7 @@ impl std::fmt::Display for TransferField {
 /// assert_eq!(ledger.transfer(unfunded), Err(TransferError::Rejected { reason, repeat: true }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum TransferError {
     /// `0` and `u128::MAX` are never transfer ids.
     #[error("transfer id {0} is reserved (0 and u128::MAX are never transfer ids)")]
@@ -277,6 +281,7 @@ pub enum TransferError {
 /// assert_eq!(ledger.balance(AccountId(1)), Ok(10)); // nothing moved
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LinkedError {
     /// A batch needs between 1 and [`crate::LINKED_LEGS_MAX`] legs.
     #[error("a linked batch takes 1 to {legs_max} legs, got {legs}")]
@@ -368,6 +373,7 @@ impl LinkedError {
 /// assert_eq!(retry, Err(HoldError::IdConflict { id: HoldId(1), field: HoldField::Amount }));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HoldField {
     /// The debited account.
     From,
@@ -400,6 +406,7 @@ impl std::fmt::Display for HoldField {
 /// assert_eq!(ledger.post(HoldId(9), 0), Err(HoldError::ZeroAmount));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HoldError {
     /// `0` and `u128::MAX` are never hold ids.
     #[error("hold id {0} is reserved (0 and u128::MAX are never hold ids)")]
@@ -520,6 +527,7 @@ pub enum HoldError {
 /// assert_eq!(ledger.credential_info(CredentialId(1)).unwrap().spent, 0); // given back
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum AsError<E> {
     /// The credential did not allow the operation.
     #[error(transparent)]
@@ -539,6 +547,7 @@ pub enum AsError<E> {
 /// assert_eq!(error.to_string(), message);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub enum ConfigError {
     /// A limit is outside its accepted range.
     #[error("{name} must be between {min} and {max}, got {value}")]

@@ -13,6 +13,7 @@ use crate::{AccountId, CredentialId, HoldId, Rejection};
 /// assert_eq!(request.amount, 50);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HoldRequest {
     /// Idempotency key: the ledger creates each hold at most once.
     pub id: HoldId,
@@ -35,6 +36,7 @@ pub struct HoldRequest {
 /// assert_eq!(HoldState::Voided.to_string(), "voided");
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum HoldState {
     /// The amount is held.
     Open,
@@ -90,6 +92,7 @@ impl std::fmt::Display for HoldState {
 /// assert_eq!((info.request, info.state), (request, HoldState::Open));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HoldInfo {
     /// The request that created it.
     pub request: HoldRequest,
@@ -112,6 +115,7 @@ pub struct HoldInfo {
 /// assert_eq!(ledger.balance(AccountId(1)), Ok(6)); // held once
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HoldReceipt {
     /// The hold's id.
     pub id: HoldId,
@@ -134,6 +138,7 @@ pub struct HoldReceipt {
 /// assert_eq!((ledger.balance(AccountId(1)), ledger.balance(AccountId(2))), (Ok(5), Ok(5)));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Posted {
     /// Credited to the hold's `to`.
     pub posted: u64,

@@ -25,6 +25,7 @@ use crate::sync::{Ordering, UnmodelledAtomicU64, UnmodelledOnceLock};
 /// assert!(AccountId(0).is_reserved());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccountId(pub u128);
 
 /// Identifies a transfer; the key that makes a transfer apply at most once.
@@ -36,6 +37,7 @@ pub struct AccountId(pub u128);
 /// assert!(!TransferId(7).is_reserved());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TransferId(pub u128);
 
 /// Identifies a hold (a two-phase transfer); the key that makes creating a
@@ -47,6 +49,7 @@ pub struct TransferId(pub u128);
 /// assert!(!HoldId(12).is_reserved());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct HoldId(pub u128);
 
 /// Identifies a credential: the ledger-side record behind a bearer token or an
@@ -59,6 +62,7 @@ pub struct HoldId(pub u128);
 /// assert!(!CredentialId(3).is_reserved());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct CredentialId(pub u128);
 
 /// Identifies a refilling quota bucket (a rate limit). `0` and `u128::MAX`
@@ -70,6 +74,7 @@ pub struct CredentialId(pub u128);
 /// assert!(!BucketId(5).is_reserved());
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct BucketId(pub u128);
 
 macro_rules! id_common {

@@ -3,6 +3,7 @@
 
 /// What the store was doing when it failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum JournalAction {
     /// Writing records.
     Write,
@@ -32,11 +33,53 @@ impl std::fmt::Display for JournalAction {
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, thiserror::Error)]
 #[error("journal {action} failed at position {position} ({kind:?}); no later operation is acknowledged")]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JournalFailed {
     /// What the journal was doing.
     pub action: JournalAction,
     /// The I/O error's kind (the full error is in the ledger's log of it).
+    #[cfg_attr(feature = "serde", serde(with = "io_kind"))]
     pub kind: std::io::ErrorKind,
     /// The first position that is not durable.
     pub position: u64,
+}
+
+/// An `io::ErrorKind` as its name (`"StorageFull"`); a name this build does
+/// not know reads back as `Other`.
+#[cfg(feature = "serde")]
+mod io_kind {
+    use std::io::ErrorKind;
+
+    const KNOWN: [ErrorKind; 16] = [
+        ErrorKind::NotFound,
+        ErrorKind::PermissionDenied,
+        ErrorKind::AlreadyExists,
+        ErrorKind::WouldBlock,
+        ErrorKind::InvalidInput,
+        ErrorKind::InvalidData,
+        ErrorKind::TimedOut,
+        ErrorKind::WriteZero,
+        ErrorKind::Interrupted,
+        ErrorKind::Unsupported,
+        ErrorKind::UnexpectedEof,
+        ErrorKind::OutOfMemory,
+        ErrorKind::StorageFull,
+        ErrorKind::ReadOnlyFilesystem,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::FileTooLarge,
+    ];
+
+    pub(super) fn serialize<S: serde::Serializer>(
+        kind: &ErrorKind,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&format_args!("{kind:?}"))
+    }
+
+    pub(super) fn deserialize<'de, D: serde::Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<ErrorKind, D::Error> {
+        let name = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(deserializer)?;
+        Ok(KNOWN.into_iter().find(|kind| format!("{kind:?}") == name).unwrap_or(ErrorKind::Other))
+    }
 }

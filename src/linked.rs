@@ -73,6 +73,7 @@ pub const LINKED_LEGS_MAX: usize = 16;
 /// assert_eq!(ledger.balance(AccountId(1)), Ok(1));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LinkedReceipt {
     /// How many legs were applied.
     pub legs: usize,

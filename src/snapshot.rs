@@ -67,6 +67,7 @@ use crate::{AccountId, Asset, Status};
 /// assert_eq!(snapshot.get(AccountId(1)), Some(&expected));
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AccountSnapshot {
     /// The account.
     pub id: AccountId,
@@ -96,6 +97,7 @@ pub struct AccountSnapshot {
 /// assert_eq!(snapshot.total(), 100); // balances plus held amounts
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Snapshot {
     pub(crate) epoch: u64,
     pub(crate) accounts: Vec<AccountSnapshot>,

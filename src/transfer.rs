@@ -35,6 +35,7 @@ use crate::{AccountId, Rejection, TransferId};
 /// assert_eq!(transfer.amount, 250);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Transfer {
     /// Idempotency key: the ledger applies each id at most once.
     pub id: TransferId,
@@ -60,6 +61,7 @@ pub struct Transfer {
 /// assert_eq!(ledger.balance(AccountId(2)), Ok(10)); // moved once
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct TransferReceipt {
     /// The transfer's id.
     pub id: TransferId,

@@ -95,6 +95,7 @@ struct Shared {
 /// What a durable ledger's journal has done since it was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct JournalStats {
     /// Syncs (`fdatasync`) made: each made every record before it durable,
     /// for every caller waiting on one of them (group commit).

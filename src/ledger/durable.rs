@@ -22,6 +22,7 @@ use crate::{JournalFailed, Transfer, TransferError, TransferReceipt};
 
 /// When a durable ledger's operations return.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum Durability {
     /// Each operation returns once its records, and every record before
     /// them, are on stable storage (`fdatasync`). Concurrent callers share
@@ -49,6 +50,7 @@ pub(super) const SEGMENT_BYTES_MAX: usize = 64 << 20;
 /// ([`Ledger::recovery`]).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Recovery {
     /// Journal entries replayed (holes not counted).
     pub entries: u64,

@@ -121,6 +121,7 @@ impl Ledger {
 /// assert!(audit.below_floor.is_empty() && audit.closed_not_empty.is_empty());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Audit {
     /// Accounts visited.
     pub accounts: usize,
@@ -160,6 +161,7 @@ pub struct Audit {
 /// assert!(sevens.conserves() && audit.is_consistent());
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct AssetAudit {
     /// The asset.
     pub asset: Asset,

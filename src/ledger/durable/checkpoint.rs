@@ -39,6 +39,7 @@ use crate::TransferId;
 /// What [`Ledger::checkpoint`] wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Checkpoint {
     /// The position it covers: every record below it. Recovery reads the
     /// journal from here.
