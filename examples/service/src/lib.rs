@@ -20,8 +20,11 @@
 //! stable codes; a malformed body or header changes nothing.
 
 use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::Path as FsPath;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use atomic_ledger::{
@@ -52,6 +55,48 @@ pub struct AppState {
     /// SHA-256 of an API key → its credential. Written only when a key is created.
     api_keys: RwLock<HashMap<[u8; 32], CredentialId>>,
     next_id: AtomicU64,
+    /// Where a persistent service records the ids it hands out and the API
+    /// keys' hashes (`None` in memory); the ledger journals everything else.
+    registry: Option<Arc<Mutex<File>>>,
+}
+
+/// The file in the data directory that records every credential id handed
+/// out (`id <id>`) and every API key's hash (`key <id> <sha-256 hex>`), one
+/// line each, synced before the id or the key is used: an id is never handed
+/// out twice, and a key keeps working after a restart. The ledger's journal
+/// (in `ledger/`) keeps the credentials themselves: revoked, spent, rate
+/// limited.
+const REGISTRY_FILE: &str = "credentials.log";
+
+/// What a registry file holds: the API keys, and the largest id recorded.
+fn read_registry(path: &FsPath) -> std::io::Result<(HashMap<[u8; 32], CredentialId>, u64)> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return Err(error),
+    };
+    let (mut keys, mut id_max) = (HashMap::new(), 0u64);
+    // A last line without its newline was cut by a crash before its sync
+    // returned: nothing in it was ever used.
+    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+    for (number, line) in complete.lines().enumerate() {
+        let bad = || {
+            let message = format!("{}: line {} is not a registry entry", path.display(), number + 1);
+            std::io::Error::new(std::io::ErrorKind::InvalidData, message)
+        };
+        let fields: Vec<&str> = line.split(' ').collect();
+        let id: u64 = fields.get(1).and_then(|id| id.parse().ok()).ok_or_else(bad)?;
+        match fields.as_slice() {
+            ["id", _] => {}
+            ["key", _, hash] => {
+                let hash = hex::decode(hash).ok().and_then(|hash| <[u8; 32]>::try_from(hash).ok());
+                keys.insert(hash.ok_or_else(bad)?, CredentialId(u128::from(id)));
+            }
+            _ => return Err(bad()),
+        }
+        id_max = id_max.max(id);
+    }
+    Ok((keys, id_max))
 }
 
 /// What a bearer token carries. `jti` is the ledger credential.
@@ -91,7 +136,72 @@ impl AppState {
             secret: secret.to_vec(),
             api_keys: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
+            registry: None,
         }
+    }
+
+    /// A persistent service in `data_dir` (created if needed): the ledger
+    /// is durable in `data_dir/ledger` (buffered, and every answer awaits
+    /// its records' sync, so concurrent requests share syncs and no tokio
+    /// worker blocks), and `data_dir/credentials.log` keeps the ids handed
+    /// out and the API keys' hashes. Reopening the directory brings back
+    /// balances, holds, transfer answers, revoked tokens, keys and their
+    /// spent quotas.
+    pub fn open(data_dir: &FsPath, secret: &[u8]) -> std::io::Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        let ledger = Ledger::builder()
+            .accounts_max(1 << 20)
+            .credentials_max(1 << 16)
+            .buckets_max(1 << 16)
+            .durability(atomic_ledger::Durability::Buffered)
+            .open(data_dir.join("ledger"))
+            .map_err(std::io::Error::other)?;
+        let path = data_dir.join(REGISTRY_FILE);
+        let (keys, id_max) = read_registry(&path)?;
+        let file = OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut state = Self::new(ledger, secret);
+        state.api_keys = RwLock::new(keys);
+        state.next_id = AtomicU64::new(id_max + 1);
+        state.registry = Some(Arc::new(Mutex::new(file)));
+        Ok(state)
+    }
+
+    /// Waits, without blocking a thread, until every ledger change made so
+    /// far is on disk: a persistent service answers only then (at once in
+    /// memory).
+    async fn durable(&self) -> Result<(), ApiError> {
+        match self.ledger.synced() {
+            None => Ok(()),
+            Some(ticket) => ticket.await.map_err(|failed| {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failed.to_string())
+            }),
+        }
+    }
+
+    /// Appends `line` to the registry and syncs it (on a blocking thread),
+    /// before what it records is used. Nothing to do in memory.
+    async fn record(&self, line: String) -> Result<(), ApiError> {
+        let Some(registry) = self.registry.clone() else { return Ok(()) };
+        let written = tokio::task::spawn_blocking(move || {
+            let mut file = registry.lock().map_err(|_| std::io::Error::other("registry lock poisoned"))?;
+            file.write_all(format!("{line}\n").as_bytes())?;
+            file.sync_data()
+        });
+        match written.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => {
+                Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry_failed", error.to_string()))
+            }
+            Err(_) => Err(ApiError::internal()),
+        }
+    }
+
+    /// A credential id no other credential has had or will have, across
+    /// restarts: recorded before it is used.
+    async fn reserve_id(&self) -> Result<u64, ApiError> {
+        let id = self.fresh_id();
+        self.record(format!("id {id}")).await?;
+        Ok(id)
     }
 
     /// An operator token valid for `ttl_s` seconds.
@@ -375,7 +485,9 @@ async fn create_account(
     state.admin(&headers)?;
     let JsonObject(request) = body?;
     let id = AccountId(nonzero_id(request.id, "id")?);
-    match state.ledger.open_account(id, AccountOptions::default()) {
+    let opened = state.ledger.open_account(id, AccountOptions::default());
+    state.durable().await?;
+    match opened {
         Ok(_) => Ok((StatusCode::CREATED, Json(json!({ "id": request.id })))),
         Err(error) => Err(ApiError::new(StatusCode::CONFLICT, "account_not_opened", error.to_string())),
     }
@@ -395,7 +507,9 @@ async fn deposit(
 ) -> Reply {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
-    let balance = state.ledger.credit(AccountId(u128::from(id)), request.amount).map_err(account_error)?;
+    let credited = state.ledger.credit(AccountId(u128::from(id)), request.amount);
+    state.durable().await?;
+    let balance = credited.map_err(account_error)?;
     Ok((StatusCode::OK, Json(json!({ "balance": balance }))))
 }
 
@@ -455,16 +569,19 @@ async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
     if request.ttl_s == 0 || request.ttl_s > 366 * 86_400 {
         return Err(ApiError::bad_request("ttl_s must be between 1 and 31 622 400"));
     }
-    let id = state.fresh_id();
+    let scopes = scopes(&request.scopes)?;
+    let id = state.reserve_id().await?;
     let spec = CredentialSpec {
         account: AccountId(u128::from(request.account)),
-        scopes: scopes(&request.scopes)?,
+        scopes,
         amount_max_per_op: request.amount_max_per_op,
         spend_cap: request.spend_cap,
         expires_at_ms: None, // the JWT's exp is checked at the edge
         rate_limit: None,
     };
-    state.ledger.issue_credential(CredentialId(u128::from(id)), spec).map_err(credential_error)?;
+    let issued = state.ledger.issue_credential(CredentialId(u128::from(id)), spec);
+    state.durable().await?;
+    issued.map_err(credential_error)?;
     let claims = Claims {
         sub: request.account.to_string(),
         jti: id.to_string(),
@@ -476,7 +593,9 @@ async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
 
 async fn revoke_token(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
     state.admin(&headers)?;
-    let revoked = state.ledger.revoke(CredentialId(u128::from(id))).map_err(|error| match error {
+    let revoked = state.ledger.revoke(CredentialId(u128::from(id)));
+    state.durable().await?;
+    let revoked = revoked.map_err(|error| match error {
         CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
             ApiError::new(StatusCode::NOT_FOUND, "unknown_token", error.to_string())
         }
@@ -502,14 +621,17 @@ async fn create_api_key(
 ) -> Reply {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
-    let id = state.fresh_id();
+    let id = state.reserve_id().await?;
     let bucket = BucketId(u128::from(id));
     let policy = BucketPolicy {
         capacity: request.capacity,
         refill_amount: request.refill_amount,
         refill_interval_ms: request.refill_interval_ms,
     };
-    state.ledger.open_bucket(bucket, policy).map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let opened = state.ledger.open_bucket(bucket, policy);
+    if let Err(error) = opened {
+        return Err(ApiError::bad_request(error.to_string())); // nothing was journaled
+    }
     let spec = CredentialSpec {
         account: AccountId(u128::from(request.account)),
         scopes: Scopes::DEBIT,
@@ -518,11 +640,15 @@ async fn create_api_key(
         expires_at_ms: None,
         rate_limit: Some(bucket),
     };
-    state.ledger.issue_credential(CredentialId(u128::from(id)), spec).map_err(credential_error)?;
-    // The key: unguessable without the secret; only its hash is kept.
+    let issued = state.ledger.issue_credential(CredentialId(u128::from(id)), spec);
+    state.durable().await?;
+    issued.map_err(credential_error)?;
+    // The key: unguessable without the secret; only its hash is kept, and
+    // recorded before the key is given out.
     let key =
         hex::encode(Sha256::digest([&state.secret[..], &id.to_le_bytes(), &now_s().to_le_bytes()].concat()));
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    state.record(format!("key {id} {}", hex::encode(hash))).await?;
     state.api_keys.write().map_err(|_| ApiError::internal())?.insert(hash, CredentialId(u128::from(id)));
     Ok((StatusCode::CREATED, Json(json!({ "key_id": id, "api_key": key }))))
 }
@@ -548,7 +674,9 @@ async fn create_transfer(
         to: AccountId(u128::from(request.to)),
         amount: request.amount,
     };
-    state.ledger.transfer_as(credential, transfer).map_err(|error| as_error(error, transfer_error))?;
+    let applied = state.ledger.transfer_as(credential, transfer);
+    state.durable().await?; // a recorded rejection too: a retry after a restart gets the same answer
+    applied.map_err(|error| as_error(error, transfer_error))?;
     // The same body for the first submission and every repeat of the id.
     Ok((StatusCode::OK, Json(json!({ "transfer_id": request.id, "outcome": "applied" }))))
 }
@@ -573,7 +701,9 @@ async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
         amount: request.amount,
         expires_at_ms,
     };
-    state.ledger.hold_as(credential, hold).map_err(|error| as_error(error, hold_error))?;
+    let held = state.ledger.hold_as(credential, hold);
+    state.durable().await?;
+    held.map_err(|error| as_error(error, hold_error))?;
     Ok((StatusCode::CREATED, Json(json!({ "hold_id": request.id, "state": "open" }))))
 }
 
@@ -585,25 +715,25 @@ async fn post_hold(
 ) -> Reply {
     let (credential, _) = state.credential(&headers)?;
     let JsonObject(request) = body?;
-    let posted = state
-        .ledger
-        .post_as(credential, HoldId(u128::from(id)), request.amount)
-        .map_err(|error| as_error(error, hold_error))?;
+    let posted = state.ledger.post_as(credential, HoldId(u128::from(id)), request.amount);
+    state.durable().await?;
+    let posted = posted.map_err(|error| as_error(error, hold_error))?;
     Ok((StatusCode::OK, Json(json!({ "hold_id": id, "posted": posted.posted, "returned": posted.returned }))))
 }
 
 async fn void_hold(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
     let (credential, _) = state.credential(&headers)?;
-    let returned = state
-        .ledger
-        .void_as(credential, HoldId(u128::from(id)))
-        .map_err(|error| as_error(error, hold_error))?;
+    let returned = state.ledger.void_as(credential, HoldId(u128::from(id)));
+    state.durable().await?;
+    let returned = returned.map_err(|error| as_error(error, hold_error))?;
     Ok((StatusCode::OK, Json(json!({ "hold_id": id, "returned": returned }))))
 }
 
 async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Reply {
     let key = state.api_key(&headers)?;
-    let remaining = state.ledger.debit_as(key, 1).map_err(|error| {
+    let remaining = state.ledger.debit_as(key, 1);
+    state.durable().await?;
+    let remaining = remaining.map_err(|error| {
         as_error(error, |error| match error {
             // The allowance is spent: a quota, not a payment. No
             // Retry-After: only a deposit refills an allowance, so no time

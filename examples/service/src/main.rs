@@ -1,11 +1,13 @@
 //! `cargo run --release -p atomic-ledger-service` serves on 127.0.0.1:3000
 //! (`ADDR` overrides it) and prints an admin token. `SECRET` sets the JWT
 //! signing secret (default: a fixed development secret; set it in production).
-//! Ctrl-C stops it gracefully: requests in flight finish first.
+//! `DATA_DIR` (default `./data`) is where it keeps its state: the ledger's
+//! journal and the credential registry; a restart on the same directory
+//! (and `SECRET`) brings everything back. Ctrl-C stops it gracefully:
+//! requests in flight finish first.
 
 use std::sync::Arc;
 
-use atomic_ledger::Ledger;
 use atomic_ledger_service::{serve, AppState};
 
 #[tokio::main]
@@ -13,12 +15,10 @@ async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt().with_target(false).init();
     let addr = std::env::var("ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let secret = std::env::var("SECRET").unwrap_or_else(|_| "development secret: set SECRET".into());
-    let ledger =
-        Ledger::builder().accounts_max(1 << 20).credentials_max(1 << 16).buckets_max(1 << 16).build();
-    let ledger = ledger.map_err(std::io::Error::other)?;
-    let state = Arc::new(AppState::new(ledger, secret.as_bytes()));
+    let data_dir = std::env::var("DATA_DIR").unwrap_or_else(|_| "./data".into());
+    let state = Arc::new(AppState::open(std::path::Path::new(&data_dir), secret.as_bytes())?);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
-    println!("listening on http://{addr}");
+    println!("listening on http://{addr}, data in {data_dir}");
     println!("admin token (24 h): {}", state.admin_token(86_400));
     let shutdown = async {
         let _ = tokio::signal::ctrl_c().await;
