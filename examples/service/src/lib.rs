@@ -58,6 +58,77 @@ pub struct AppState {
     /// Where a persistent service records the ids it hands out and the API
     /// keys' hashes (`None` in memory); the ledger journals everything else.
     registry: Option<Arc<Mutex<File>>>,
+    metrics: Metrics,
+}
+
+/// What `/metrics` reports, in the Prometheus text format (the
+/// `prometheus` crate, one registry per service).
+struct Metrics {
+    registry: prometheus::Registry,
+    /// Requests answered, by route template and status.
+    requests: prometheus::IntCounterVec,
+    /// Time each answer waited for its changes to be on disk.
+    durable_wait: prometheus::Histogram,
+    /// The journal's own counters, brought up to date at each scrape.
+    journal_syncs: prometheus::IntCounter,
+    journal_bytes: prometheus::IntCounter,
+    journal_sync_seconds: prometheus::Counter,
+}
+
+impl Metrics {
+    fn new() -> Self {
+        let registry = prometheus::Registry::new();
+        let requests = prometheus::IntCounterVec::new(
+            prometheus::Opts::new("http_requests_total", "Requests answered, by route and status."),
+            &["route", "status"],
+        );
+        let durable_wait = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "ledger_durable_wait_seconds",
+                "Time an answer waited for its ledger changes to be on disk (group commit).",
+            )
+            .buckets(prometheus::exponential_buckets(0.000_05, 2.0, 14).unwrap_or_default()),
+        );
+        let journal_syncs = prometheus::IntCounter::new("journal_syncs_total", "Journal syncs (fdatasync).");
+        let journal_bytes =
+            prometheus::IntCounter::new("journal_bytes_written_total", "Bytes written to the journal.");
+        let journal_sync_seconds =
+            prometheus::Counter::new("journal_sync_seconds_total", "Time spent in journal syncs, in all.");
+        // Names and help strings are fixed and valid: these cannot fail.
+        let (requests, durable_wait) = (requests.expect("valid metric"), durable_wait.expect("valid metric"));
+        let journal_syncs = journal_syncs.expect("valid metric");
+        let journal_bytes = journal_bytes.expect("valid metric");
+        let journal_sync_seconds = journal_sync_seconds.expect("valid metric");
+        for collector in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(durable_wait.clone()),
+            Box::new(journal_syncs.clone()),
+            Box::new(journal_bytes.clone()),
+            Box::new(journal_sync_seconds.clone()),
+        ] {
+            registry.register(collector).expect("each metric registered once");
+        }
+        Self { registry, requests, durable_wait, journal_syncs, journal_bytes, journal_sync_seconds }
+    }
+
+    /// The registry as Prometheus text, the journal's counters first
+    /// brought up to `stats`.
+    fn render(&self, stats: Option<atomic_ledger::JournalStats>) -> String {
+        if let Some(stats) = stats {
+            self.journal_syncs.inc_by(stats.syncs.saturating_sub(self.journal_syncs.get()));
+            self.journal_bytes.inc_by(stats.bytes_written.saturating_sub(self.journal_bytes.get()));
+            let seconds = stats.sync_time.as_secs_f64() - self.journal_sync_seconds.get();
+            if seconds > 0.0 {
+                self.journal_sync_seconds.inc_by(seconds);
+            }
+        }
+        let mut text = String::new();
+        let encoder = prometheus::TextEncoder::new();
+        match encoder.encode_utf8(&self.registry.gather(), &mut text) {
+            Ok(()) => text,
+            Err(error) => format!("# encoding failed: {error}\n"),
+        }
+    }
 }
 
 /// The file in the data directory that records every credential id handed
@@ -137,6 +208,7 @@ impl AppState {
             api_keys: RwLock::new(HashMap::new()),
             next_id: AtomicU64::new(1),
             registry: None,
+            metrics: Metrics::new(),
         }
     }
 
@@ -170,12 +242,13 @@ impl AppState {
     /// far is on disk: a persistent service answers only then (at once in
     /// memory).
     async fn durable(&self) -> Result<(), ApiError> {
-        match self.ledger.synced() {
-            None => Ok(()),
-            Some(ticket) => ticket.await.map_err(|failed| {
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failed.to_string())
-            }),
-        }
+        let Some(ticket) = self.ledger.synced() else { return Ok(()) };
+        let timer = self.metrics.durable_wait.start_timer();
+        let synced = ticket.await;
+        timer.observe_duration();
+        synced.map_err(|failed| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failed.to_string())
+        })
     }
 
     /// Appends `line` to the registry and syncs it (on a blocking thread),
@@ -274,10 +347,47 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/holds/{id}/post", post(post_hold))
         .route("/v1/holds/{id}/void", post(void_hold))
         .route("/v1/data", get(get_data))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts each answer by its route template (not the raw path: ids would
+/// make a metric per account) and status.
+async fn count_request(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    state.metrics.requests.with_label_values(&[route.as_str(), response.status().as_str()]).inc();
+    response
+}
+
+/// Alive, and able to make changes durable: 200 `{"status": "ok"}`, or 503
+/// with the journal's failure once a write or sync has failed (it never
+/// recovers without a restart).
+async fn healthz(State(state): State<Arc<AppState>>) -> Reply {
+    match state.ledger.journal_failure() {
+        None => Ok((StatusCode::OK, Json(json!({ "status": "ok" })))),
+        Some(failure) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failure)),
+    }
+}
+
+/// The service's metrics in the Prometheus text format: requests by route
+/// and status, the time answers waited for durability, and the journal's
+/// syncs, bytes and time in syncs (mean sync latency = seconds ÷ syncs).
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    let text = state.metrics.render(state.ledger.journal_stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// Any path no route matches: the JSON error, not an empty 404.

@@ -20,7 +20,11 @@ struct Server {
 
 async fn start() -> Server {
     let ledger = Ledger::builder().accounts_max(64).credentials_max(256).buckets_max(64).build().unwrap();
-    let state = Arc::new(AppState::new(ledger, b"test secret"));
+    start_with(AppState::new(ledger, b"test secret")).await
+}
+
+async fn start_with(state: AppState) -> Server {
+    let state = Arc::new(state);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(serve(listener, state.clone(), std::future::pending()));
@@ -478,4 +482,38 @@ async fn every_refusal_is_a_json_error_with_a_stable_code() {
     // The object form of the same transfer works.
     assert_eq!(server.transfer(&token, 7, 2, 5).await.0, StatusCode::OK);
     assert_eq!(server.balance(2), 5);
+}
+
+/// `/healthz` answers ok; `/metrics` is Prometheus text with requests by
+/// route template and status, the durability waits, and the journal's
+/// syncs, bytes and time of a persistent service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_report_requests_and_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_with(AppState::open(dir.path(), b"test secret").unwrap()).await;
+    server.open(1, 100).await;
+    server.open(2, 0).await;
+    let (_, token) = server.token(1, &["debit"]).await;
+    assert_eq!(server.transfer(&token, 1, 2, 5).await.0, StatusCode::OK);
+    assert_eq!(server.transfer(&token, 2, 2, 500).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let health = server.client.get(format!("{}/healthz", server.base)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.json::<Value>().await.unwrap(), json!({ "status": "ok" }));
+    let response = server.client.get(format!("{}/metrics", server.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    let text = response.text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        let line = text
+            .lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value(r#"http_requests_total{route="/v1/transfers",status="200"}"#), 1.0);
+    assert_eq!(value(r#"http_requests_total{route="/v1/transfers",status="422"}"#), 1.0);
+    assert_eq!(value(r#"http_requests_total{route="/v1/accounts/{id}/deposits",status="200"}"#), 1.0);
+    assert!(value("journal_syncs_total") >= 1.0);
+    assert!(value("journal_bytes_written_total") > 0.0);
+    assert!(value("ledger_durable_wait_seconds_count") >= 6.0, "every change awaited its sync");
 }
