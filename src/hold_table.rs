@@ -189,7 +189,9 @@ impl Holds {
         let id = record.request.id;
         let end = if state == HoldState::Voided { HoldEnd::Voided } else { HoldEnd::Expired };
         cells.from.release_held(epoch, amount);
-        cells.from.end_hold(epoch, (log, || Some(Entry::HoldEnded { id, end, returned: amount })), amount);
+        let HoldRequest { from, to, .. } = record.request;
+        let ended = || Some(Entry::HoldEnded { id, from, to, end, returned: amount });
+        cells.from.end_hold(epoch, (log, ended), amount);
         shard.records.insert(record.request.id.0, HoldRecord { state, ..record });
         if let Some(credential) = record.charged {
             cells.refunds.give_back(credential, amount);
@@ -232,14 +234,16 @@ impl Holds {
         }
         // Out of `held` first, so that no observer counts the money twice.
         cells.from.release_held(epoch, held);
-        let credited = || Some(Entry::HoldPostCredited { id, amount });
+        let HoldRequest { from, to, .. } = record.request;
+        let credited = || Some(Entry::HoldPostCredited { id, from, to, amount });
         if let Err(reason) = cells.to.transfer_credit(epoch, (log, credited), amount) {
             cells.from.restore_held(held);
             return Err(HoldError::Rejected { reason, repeat: false });
         }
         let returned = held - amount;
         let end = HoldEnd::Posted { amount };
-        cells.from.end_hold(epoch, (log, || Some(Entry::HoldEnded { id, end, returned })), returned);
+        let ended = || Some(Entry::HoldEnded { id, from, to, end, returned });
+        cells.from.end_hold(epoch, (log, ended), returned);
         shard.records.insert(id.0, HoldRecord { state: HoldState::Posted { amount }, ..record });
         if let (Some(credential), true) = (record.charged, returned > 0) {
             cells.refunds.give_back(credential, returned);

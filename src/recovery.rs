@@ -129,7 +129,7 @@ pub(crate) enum Decision {
     Batch(Vec<Decided>),
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct PendingTransfer {
     from: AccountId,
     to: AccountId,
@@ -275,14 +275,16 @@ impl Replayed {
                 }
                 self.subtract(from, amount)
             }
-            Entry::TransferCredited { id } => {
-                let pending = self.transfers.remove(&id).ok_or("a credit without its debit")?;
+            Entry::TransferCredited { id, from, to, amount } => {
+                let pending =
+                    self.settle(id, PendingTransfer { from, to, amount }, "a credit without its debit")?;
                 self.add_checked(pending.to, pending.amount)?;
                 self.decide_single(id, pending, Outcome::Applied);
                 Ok(())
             }
-            Entry::TransferUndone { id, reason } => {
-                let pending = self.transfers.remove(&id).ok_or("an undo without its debit")?;
+            Entry::TransferUndone { id, from, to, amount, reason } => {
+                let pending =
+                    self.settle(id, PendingTransfer { from, to, amount }, "an undo without its debit")?;
                 self.add(pending.from, pending.amount)?;
                 self.decide_single(id, pending, Outcome::Rejected(reason));
                 Ok(())
@@ -294,8 +296,9 @@ impl Replayed {
                 self.decide_single(id, PendingTransfer { from, to, amount }, Outcome::Rejected(reason));
                 Ok(())
             }
-            Entry::TransferAbandoned { id } => {
-                let pending = self.transfers.remove(&id).ok_or("an abandon without its debit")?;
+            Entry::TransferAbandoned { id, from, to, amount } => {
+                let pending =
+                    self.settle(id, PendingTransfer { from, to, amount }, "an abandon without its debit")?;
                 self.transfer_ids_seen.remove(&id); // forgotten: its retry may be recorded
                 self.add(pending.from, pending.amount)
             }
@@ -342,8 +345,11 @@ impl Replayed {
                 self.hold_events.push(HoldEvent::Created(request, HoldState::Rejected(reason), None));
                 Ok(())
             }
-            Entry::HoldPostCredited { id, amount } => {
+            Entry::HoldPostCredited { id, from, to, amount } => {
                 let hold = self.holds.get_mut(&id).ok_or("a post of a hold that is not open")?;
+                if (from, to) != (hold.request.from, hold.request.to) {
+                    return Err("a post names other accounts than its hold");
+                }
                 if hold.posted.is_some() || amount == 0 || amount > hold.request.amount {
                     return Err("a post credit out of range");
                 }
@@ -351,7 +357,7 @@ impl Replayed {
                 let to = hold.request.to;
                 self.add_checked(to, amount)
             }
-            Entry::HoldEnded { id, end, returned } => self.end_hold(id, end, returned),
+            Entry::HoldEnded { id, from, to, end, returned } => self.end_hold(id, (from, to), end, returned),
             Entry::CredentialIssued { id, spec } => self.issue(id, spec),
             Entry::CredentialSpent { id, amount } => {
                 let credential = self.credential(id)?;
@@ -547,8 +553,17 @@ impl Replayed {
         Ok(())
     }
 
-    fn end_hold(&mut self, id: HoldId, end: HoldEnd, returned: u64) -> Step {
+    fn end_hold(
+        &mut self,
+        id: HoldId,
+        accounts: (AccountId, AccountId),
+        end: HoldEnd,
+        returned: u64,
+    ) -> Step {
         let hold = self.holds.remove(&id).ok_or("the end of a hold that is not open")?;
+        if accounts != (hold.request.from, hold.request.to) {
+            return Err("a hold's end names other accounts than the hold");
+        }
         let amount = hold.request.amount;
         let state = match (end, hold.posted) {
             (HoldEnd::Posted { amount: posted }, Some(credited)) if posted == credited => {
@@ -570,6 +585,21 @@ impl Replayed {
         }
         self.hold_events.push(HoldEvent::Resolved(id, state));
         Ok(())
+    }
+
+    /// Takes transfer `id` out of those in flight; its settling entry must
+    /// repeat the debit's accounts and amount.
+    fn settle(
+        &mut self,
+        id: TransferId,
+        named: PendingTransfer,
+        missing: &'static str,
+    ) -> Result<PendingTransfer, &'static str> {
+        let pending = self.transfers.remove(&id).ok_or(missing)?;
+        if pending != named {
+            return Err("a transfer settled with other accounts or amount than its debit");
+        }
+        Ok(pending)
     }
 
     fn decide_single(&mut self, id: TransferId, pending: PendingTransfer, outcome: Outcome) {
@@ -686,14 +716,28 @@ impl Replayed {
     /// The entries that settle every operation the log leaves cut (module
     /// docs), in a deterministic order.
     pub(crate) fn completions(&self) -> Vec<Entry> {
-        let mut transfers: Vec<TransferId> = self.transfers.keys().copied().collect();
-        transfers.sort_unstable();
-        let mut completions: Vec<Entry> =
-            transfers.into_iter().map(|id| Entry::TransferAbandoned { id }).collect();
+        let mut transfers: Vec<(&TransferId, &PendingTransfer)> = self.transfers.iter().collect();
+        transfers.sort_unstable_by_key(|(id, _)| **id);
+        let mut completions: Vec<Entry> = transfers
+            .into_iter()
+            .map(|(&id, &PendingTransfer { from, to, amount })| Entry::TransferAbandoned {
+                id,
+                from,
+                to,
+                amount,
+            })
+            .collect();
         let mut batches: Vec<(&TransferId, &PendingBatch)> = self.batches.iter().collect();
         batches.sort_unstable_by_key(|(first, _)| **first);
         for (&first, batch) in batches {
             if !batch.committed {
+                // Each debit's return recorded on its own, so that every
+                // entry names the money it moves (the change stream's rule).
+                for &(account, debited, returned, _) in &batch.flows {
+                    if debited > returned {
+                        completions.push(Entry::BatchReturned { first, account, amount: debited - returned });
+                    }
+                }
                 completions.push(Entry::BatchAbandoned { first });
                 continue;
             }
@@ -710,7 +754,8 @@ impl Replayed {
         for (&id, hold) in posts {
             let amount = hold.posted.unwrap_or(0);
             let returned = hold.request.amount - amount;
-            completions.push(Entry::HoldEnded { id, end: HoldEnd::Posted { amount }, returned });
+            let HoldRequest { from, to, .. } = hold.request;
+            completions.push(Entry::HoldEnded { id, from, to, end: HoldEnd::Posted { amount }, returned });
         }
         completions
     }

@@ -110,13 +110,15 @@ fn credit_step(
     to: &AccountCell,
     amount: u64,
 ) -> Result<(), Rejection> {
-    match to.transfer_credit(epoch, (log, || Some(Entry::TransferCredited { id })), amount) {
+    let credited = || Some(Entry::TransferCredited { id, from: from.id(), to: to.id(), amount });
+    match to.transfer_credit(epoch, (log, credited), amount) {
         Ok(()) => {
             from.finish_transfer_debit();
             Ok(())
         }
         Err(reason) => {
-            from.unpin(epoch, (log, || Some(Entry::TransferUndone { id, reason })), amount);
+            let undone = || Some(Entry::TransferUndone { id, from: from.id(), to: to.id(), amount, reason });
+            from.unpin(epoch, (log, undone), amount);
             Err(reason)
         }
     }

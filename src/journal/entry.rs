@@ -33,15 +33,18 @@ pub(crate) enum Entry {
     StatusSet { account: AccountId, status: Status },
     /// Kind 5: a transfer's debit (and pin) of `from`.
     TransferDebited { id: TransferId, from: AccountId, to: AccountId, amount: u64 },
-    /// Kind 6: the transfer's credit of `to`: it is applied.
-    TransferCredited { id: TransferId },
+    /// Kind 6: the transfer's credit of `to`: it is applied. It repeats
+    /// the debit's accounts and amount, as every entry that moves money
+    /// names where it goes: a reader of the change stream decodes each
+    /// entry alone (`docs/journal.md`, "Self-contained entries").
+    TransferCredited { id: TransferId, from: AccountId, to: AccountId, amount: u64 },
     /// Kind 7: the credit was refused; the debit was returned to `from`.
-    TransferUndone { id: TransferId, reason: Rejection },
+    TransferUndone { id: TransferId, from: AccountId, to: AccountId, amount: u64, reason: Rejection },
     /// Kind 8: refused before any change (the debit's checks), recorded.
     TransferRejected { id: TransferId, from: AccountId, to: AccountId, amount: u64, reason: Rejection },
     /// Kind 9: a transfer cut by a crash, returned to `from` by recovery
     /// and forgotten (it was never acknowledged).
-    TransferAbandoned { id: TransferId },
+    TransferAbandoned { id: TransferId, from: AccountId, to: AccountId, amount: u64 },
     /// Kind 10: leg `index` of the linked batch `first` (declared before
     /// the batch changes anything).
     LegDeclared {
@@ -84,11 +87,11 @@ pub(crate) enum Entry {
         reason: Rejection,
     },
     /// Kind 18: a post credited `amount` to the hold's `to`.
-    HoldPostCredited { id: HoldId, amount: u64 },
+    HoldPostCredited { id: HoldId, from: AccountId, to: AccountId, amount: u64 },
     /// Kind 19: the hold ended: `returned` went back to `from` and its
     /// open-hold count dropped (a post's end, a void, an expiry; or, written
     /// by recovery, the end of a post the crash cut after its credit).
-    HoldEnded { id: HoldId, end: HoldEnd, returned: u64 },
+    HoldEnded { id: HoldId, from: AccountId, to: AccountId, end: HoldEnd, returned: u64 },
     /// Kind 20: a credential was issued.
     CredentialIssued { id: CredentialId, spec: CredentialSpec },
     /// Kind 21: a use counted `amount` against the credential's cap.
@@ -463,20 +466,20 @@ impl Entry {
                 writer.id(id).account(from).account(to).u64(amount);
                 5
             }
-            Entry::TransferCredited { id } => {
-                writer.id(id);
+            Entry::TransferCredited { id, from, to, amount } => {
+                writer.id(id).account(from).account(to).u64(amount);
                 6
             }
-            Entry::TransferUndone { id, reason } => {
-                writer.id(id).rejection(reason);
+            Entry::TransferUndone { id, from, to, amount, reason } => {
+                writer.id(id).account(from).account(to).u64(amount).rejection(reason);
                 7
             }
             Entry::TransferRejected { id, from, to, amount, reason } => {
                 writer.id(id).account(from).account(to).u64(amount).rejection(reason);
                 8
             }
-            Entry::TransferAbandoned { id } => {
-                writer.id(id);
+            Entry::TransferAbandoned { id, from, to, amount } => {
+                writer.id(id).account(from).account(to).u64(amount);
                 9
             }
             Entry::LegDeclared { id, first, legs, index, from, to, amount } => {
@@ -515,12 +518,12 @@ impl Entry {
                 writer.hold(id).account(from).account(to).u64(amount).u64(expires_at_ms).rejection(reason);
                 17
             }
-            Entry::HoldPostCredited { id, amount } => {
-                writer.hold(id).u64(amount);
+            Entry::HoldPostCredited { id, from, to, amount } => {
+                writer.hold(id).account(from).account(to).u64(amount);
                 18
             }
-            Entry::HoldEnded { id, end, returned } => {
-                writer.hold(id).end(end).u64(returned);
+            Entry::HoldEnded { id, from, to, end, returned } => {
+                writer.hold(id).account(from).account(to).end(end).u64(returned);
                 19
             }
             Entry::CredentialIssued { id, spec } => {
@@ -569,8 +572,19 @@ impl Entry {
             5 => {
                 Entry::TransferDebited { id: r.id()?, from: r.account()?, to: r.account()?, amount: r.u64()? }
             }
-            6 => Entry::TransferCredited { id: r.id()? },
-            7 => Entry::TransferUndone { id: r.id()?, reason: r.rejection()? },
+            6 => Entry::TransferCredited {
+                id: r.id()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+            },
+            7 => Entry::TransferUndone {
+                id: r.id()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+                reason: r.rejection()?,
+            },
             8 => Entry::TransferRejected {
                 id: r.id()?,
                 from: r.account()?,
@@ -578,7 +592,12 @@ impl Entry {
                 amount: r.u64()?,
                 reason: r.rejection()?,
             },
-            9 => Entry::TransferAbandoned { id: r.id()? },
+            9 => Entry::TransferAbandoned {
+                id: r.id()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+            },
             10 => Entry::LegDeclared {
                 id: r.id()?,
                 first: r.id()?,
@@ -613,8 +632,19 @@ impl Entry {
                 expires_at_ms: r.u64()?,
                 reason: r.rejection()?,
             },
-            18 => Entry::HoldPostCredited { id: r.hold()?, amount: r.u64()? },
-            19 => Entry::HoldEnded { id: r.hold()?, end: r.end()?, returned: r.u64()? },
+            18 => Entry::HoldPostCredited {
+                id: r.hold()?,
+                from: r.account()?,
+                to: r.account()?,
+                amount: r.u64()?,
+            },
+            19 => Entry::HoldEnded {
+                id: r.hold()?,
+                from: r.account()?,
+                to: r.account()?,
+                end: r.end()?,
+                returned: r.u64()?,
+            },
             20 => Entry::CredentialIssued { id: r.credential()?, spec: r.spec()? },
             21 => Entry::CredentialSpent { id: r.credential()?, amount: r.u64()? },
             22 => Entry::CredentialReturned { id: r.credential()?, amount: r.u64()? },

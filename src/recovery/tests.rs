@@ -50,7 +50,7 @@ fn a_credited_transfer_is_decided_applied() {
     let mut log = opened(&[A, B]);
     log.push(Entry::Credited { account: A, amount: 10 });
     log.push(Entry::TransferDebited { id: TransferId(7), from: A, to: B, amount: 4 });
-    log.push(Entry::TransferCredited { id: TransferId(7) });
+    log.push(Entry::TransferCredited { id: TransferId(7), from: A, to: B, amount: 4 });
     let replayed = recover(&log);
     assert_eq!((balance(&replayed, A), balance(&replayed, B)), (6, 4));
     let Decision::Single(decided) = replayed.decisions()[0] else { panic!("a single transfer") };
@@ -120,7 +120,9 @@ fn entries_that_would_break_an_invariant_are_refused_with_their_position() {
     let twice = [opened(&[A]), opened(&[A])].concat();
     assert!(replay(&twice).is_err());
 
-    let credit_alone = [opened(&[A]), vec![Entry::TransferCredited { id: TransferId(9) }]].concat();
+    let credit_alone =
+        [opened(&[A]), vec![Entry::TransferCredited { id: TransferId(9), from: A, to: A, amount: 1 }]]
+            .concat();
     assert!(replay(&credit_alone).is_err());
 }
 
@@ -131,7 +133,7 @@ fn a_destination_may_close_while_a_transfer_to_it_is_in_flight() {
     log.push(Entry::TransferDebited { id: TransferId(1), from: A, to: B, amount: 1 });
     log.push(Entry::StatusSet { account: B, status: Status::Closed });
     let reason = Rejection::AccountClosed { account: B };
-    log.push(Entry::TransferUndone { id: TransferId(1), reason });
+    log.push(Entry::TransferUndone { id: TransferId(1), from: A, to: B, amount: 1, reason });
     let replayed = recover(&log);
     assert_eq!(balance(&replayed, A), 1);
     let Decision::Single(decided) = replayed.decisions()[0] else { panic!("a single transfer") };
@@ -146,4 +148,37 @@ fn an_overdraft_floor_is_honoured() {
     assert_eq!(balance(&replay(&log).unwrap(), A), -5);
     log.push(Entry::Debited { account: A, amount: 1 });
     assert!(replay(&log).is_err());
+}
+
+#[test]
+fn a_settling_entry_must_repeat_its_debit() {
+    let mut log = opened(&[A, B]);
+    log.push(Entry::Credited { account: A, amount: 10 });
+    log.push(Entry::TransferDebited { id: TransferId(7), from: A, to: B, amount: 4 });
+    let settled = |entry| [log.clone(), vec![entry]].concat();
+    let wrong_amount = Entry::TransferCredited { id: TransferId(7), from: A, to: B, amount: 5 };
+    let wrong_account = Entry::TransferAbandoned { id: TransferId(7), from: B, to: A, amount: 4 };
+    for entry in [wrong_amount, wrong_account] {
+        let error = replay(&settled(entry)).unwrap_err();
+        assert_eq!(
+            error.reason, "a transfer settled with other accounts or amount than its debit",
+            "{entry:?}"
+        );
+    }
+    assert!(
+        replay(&settled(Entry::TransferCredited { id: TransferId(7), from: A, to: B, amount: 4 })).is_ok()
+    );
+}
+
+#[test]
+fn an_abandoned_batch_returns_each_debit_in_its_own_entry() {
+    let replayed = replay(&batch_declared()).unwrap();
+    let completions = replayed.completions();
+    assert_eq!(
+        completions,
+        vec![
+            Entry::BatchReturned { first: TransferId(100), account: A, amount: 5 },
+            Entry::BatchAbandoned { first: TransferId(100) },
+        ]
+    );
 }

@@ -12,11 +12,13 @@ use std::sync::Arc;
 use atomic_ledger::{Ledger, ManualClock};
 
 const HEADER_LEN: usize = 32;
+/// The segment and checkpoint format this build reads (`docs/journal.md`).
+const FORMAT_VERSION: u32 = 2;
 
 fn header(first_position: u64) -> Vec<u8> {
     let mut header = vec![0u8; HEADER_LEN];
     header[..8].copy_from_slice(b"ALEDGSEG");
-    header[8..12].copy_from_slice(&1u32.to_le_bytes());
+    header[8..12].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
     header[16..24].copy_from_slice(&first_position.to_le_bytes());
     let crc = crc32c::crc32c(&header[..24]);
     header[24..28].copy_from_slice(&crc.to_le_bytes());
@@ -53,7 +55,7 @@ fn framed(data: &[u8]) -> Vec<u8> {
 /// A checkpoint file at position 0 whose body is `body`.
 fn checkpoint(body: &[u8]) -> Vec<u8> {
     let mut bytes = b"ALEDGCKP".to_vec();
-    bytes.extend_from_slice(&1u32.to_le_bytes());
+    bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     bytes.extend_from_slice(&0u32.to_le_bytes());
     bytes.extend_from_slice(&0u64.to_le_bytes());
     bytes.extend_from_slice(&(body.len() as u64).to_le_bytes());

@@ -133,10 +133,11 @@ fn headers_that_do_not_verify_name_the_file() {
     }
     // Another version, with a header that verifies.
     let mut other = bytes.clone();
-    other[8..12].copy_from_slice(&2u32.to_le_bytes());
+    other[8..12].copy_from_slice(&(FORMAT_VERSION + 1).to_le_bytes());
     let crc = crc32c::crc32c(&other[..24]);
     other[24..28].copy_from_slice(&crc.to_le_bytes());
-    let version = FormatError::Version { file: FILE.to_owned(), found: 2, expected: FORMAT_VERSION };
+    let version =
+        FormatError::Version { file: FILE.to_owned(), found: FORMAT_VERSION + 1, expected: FORMAT_VERSION };
     assert_eq!(read_segment(FILE, &other, true), Err(version));
     assert!(bad_header.to_string().contains(FILE));
 }
