@@ -51,6 +51,7 @@ mod credential_cell;
 mod directory;
 mod epoch;
 mod error;
+mod event;
 mod hash;
 mod hold;
 mod hold_table;
@@ -64,6 +65,7 @@ mod quota;
 mod record_lanes;
 mod recovery;
 mod snapshot;
+mod stream;
 mod sync;
 mod transfer;
 mod transfer_ids;
@@ -79,6 +81,7 @@ pub use error::{
     AccountError, AsError, ConfigError, HoldError, HoldField, LinkedError, OpenError, TransferError,
     TransferField,
 };
+pub use event::{Change, Event};
 pub use hold::{HoldInfo, HoldReceipt, HoldRequest, HoldState, Posted};
 pub use id::{AccountId, BucketId, CredentialId, HoldId, IdGenerator, TransferId};
 pub use journal::{FormatError, JournalError, JournalStats, Synced};
@@ -90,6 +93,7 @@ pub use ledger::{
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
+pub use stream::{Since, SubscribeError, Subscription};
 pub use transfer::{Transfer, TransferReceipt};
 
 #[doc = include_str!("../docs/guide.md")]

@@ -70,6 +70,12 @@ struct Control {
     /// for, and the thread. [`Shared::announce`] takes out and unparks the
     /// ones it satisfies; [`Shared::fail`] all of them.
     waiters: Vec<(u64, Thread)>,
+    /// Readers of the journal parked in [`Watch::wait_beyond`]: woken, all
+    /// of them, by every announcement, the failure and the close (kept
+    /// apart from `waiters`, which the flusher counts to pace its rounds).
+    watchers: Vec<Thread>,
+    /// The journal was dropped and its flusher has stopped: `durable` is final.
+    closed: bool,
 }
 
 #[derive(Debug)]
@@ -531,10 +537,12 @@ impl Shared {
             waker.wake();
         }
         let parked: Vec<(u64, Thread)> = control.waiters.drain(..).collect();
+        let watchers = std::mem::take(&mut control.watchers);
         drop(control);
         for (_, thread) in parked {
             thread.unpark();
         }
+        watchers.into_iter().for_each(|thread| thread.unpark());
         self.progress.notify_all();
     }
 
@@ -561,9 +569,10 @@ impl Shared {
                 index += 1;
             }
         }
+        let watchers = std::mem::take(&mut control.watchers);
         drop(control);
         // Unparked outside the lock: the woken threads need not take it.
-        for thread in ready {
+        for thread in ready.into_iter().chain(watchers) {
             thread.unpark();
         }
         self.progress.notify_all(); // ring room
@@ -584,6 +593,7 @@ impl Drop for Journal {
             // and the drop must not panic again.
             let _ = flusher.join();
         }
+        self.shared.close();
     }
 }
 
@@ -760,6 +770,9 @@ impl Future for Synced<'_> {
         Poll::Pending
     }
 }
+
+mod watch;
+pub(crate) use watch::{Watch, Watched};
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
 mod tests;

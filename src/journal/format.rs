@@ -200,7 +200,26 @@ pub(crate) fn read_segment_until(file: &str, bytes: &[u8], until: u64) -> Result
     Ok(segment)
 }
 
-fn read_header(file: &str, bytes: &[u8]) -> Result<u64, FormatError> {
+/// The record at `offset` of `bytes`, a prefix of a segment that is still
+/// being read, if it is all there: it must have position `expected` and,
+/// being durable, verify. `Ok(None)`: its bytes are not all in `bytes` yet.
+pub(crate) fn read_durable_record(
+    bytes: &[u8],
+    offset: usize,
+    expected: u64,
+) -> Result<Option<(RecordRef, usize)>, &'static str> {
+    match read_record(bytes, offset, expected) {
+        Ok(read) => Ok(Some(read)),
+        // Only a short read makes a durable record look torn; a checksum that
+        // fails with zeros after it is corruption too, reported once the
+        // bytes after it are read or the file ends.
+        Err(Unreadable::Torn) => Ok(None),
+        Err(Unreadable::Corrupt(reason)) => Err(reason),
+    }
+}
+
+/// The first position of the segment whose header is the start of `bytes`.
+pub(crate) fn read_header(file: &str, bytes: &[u8]) -> Result<u64, FormatError> {
     let bad = || FormatError::BadHeader { file: file.to_owned() };
     let header = bytes.get(..HEADER_LEN).ok_or_else(bad)?;
     if header[..8] != MAGIC || u32_at(header, 24) != crc32c::crc32c(&header[..24]) {

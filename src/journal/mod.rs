@@ -10,9 +10,10 @@ mod files;
 mod format;
 mod ring;
 mod storage;
+mod tail;
 
 pub(crate) use checkpoint::{Checkpoints, LoadedCheckpoint, RecordBytes};
-pub(crate) use commit::{Claim, Journal, Log, Logging, NoLog};
+pub(crate) use commit::{Claim, Journal, Log, Logging, NoLog, Watch, Watched};
 pub use commit::{JournalStats, Synced};
 pub(crate) use entry::{DecodeError, Entry, HoldEnd, Reader, Writer};
 pub use files::JournalError;
@@ -21,6 +22,7 @@ pub use format::FormatError;
 pub(crate) use format::HEADER_LEN;
 pub(crate) use ring::HOLE_KIND;
 pub(crate) use storage::{SegmentFiles, Storage};
+pub(crate) use tail::{Tail, TailError};
 
 /// The note of a step the cell's own tests run unjournaled (with [`NoLog`]).
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]

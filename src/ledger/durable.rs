@@ -83,6 +83,9 @@ pub(super) struct Durable {
     /// Writes checkpoints (`None` for a journal not in a directory: the
     /// tests' in-memory store and the loom models).
     checkpoints: Option<checkpoint::Checkpointer>,
+    /// The journal's directory, which the change stream reads (`None` as
+    /// for `checkpoints`).
+    dir: Option<std::path::PathBuf>,
 }
 
 impl LedgerBuilder {
@@ -115,6 +118,7 @@ impl LedgerBuilder {
         let builder = self.clone();
         let mut ledger = self.build().map_err(JournalError::Config)?;
         let dir = JournalDir::open(dir.as_ref())?;
+        let dir_path = dir.path().to_owned();
         let checkpoints = Checkpoints::new(dir.path());
         let loaded = checkpoints.read_newest()?;
         let mut replayed = match &loaded {
@@ -157,6 +161,7 @@ impl LedgerBuilder {
         attach(&mut ledger, storage, durability, replayed, recovery)?;
         if let Some(durable) = ledger.durable.as_deref_mut() {
             durable.checkpoints = Some(checkpoint::Checkpointer::new(checkpoints, builder));
+            durable.dir = Some(dir_path);
         }
         Ok(ledger)
     }
@@ -181,6 +186,7 @@ impl LedgerBuilder {
             durability: Durability::Buffered,
             recovery: Recovery::default(),
             checkpoints: None,
+            dir: None,
         };
         ledger.durable = Some(Box::new(durable));
         ledger
@@ -246,7 +252,7 @@ fn attach(
     recovery.entries = replayed.entries;
     recovery.next_position = journal.handed_out();
     ledger.restore(&replayed)?;
-    ledger.durable = Some(Box::new(Durable { journal, durability, recovery, checkpoints: None }));
+    ledger.durable = Some(Box::new(Durable { journal, durability, recovery, checkpoints: None, dir: None }));
     Ok(())
 }
 
@@ -579,6 +585,7 @@ macro_rules! durably {
 pub(super) use durably;
 
 mod checkpoint;
+mod stream;
 pub use checkpoint::Checkpoint;
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]

@@ -146,3 +146,44 @@ fn loom_the_ordering_rule_puts_a_drain_before_the_close_that_saw_it() {
 fn loom_a_position_taken_after_the_cas_breaks_the_rule() {
     rule_model(false);
 }
+
+/// A watcher (the change stream's reader) parked for position 0 wakes once
+/// a writer's record is durable: no announcement is lost between its check
+/// and its park. A lost one leaves it parked, which loom reports.
+#[test]
+fn loom_a_watcher_sees_every_durable_advance() {
+    model(FLUSHER_PREEMPTIONS, || {
+        let journal = Arc::new(Journal::start(MemoryStorage::default(), 0, 1, None));
+        let watch = journal.watch();
+        let watcher = thread::spawn(move || loop {
+            match watch.wait_beyond(0) {
+                Watched::Look if watch.durable() >= 1 => return,
+                Watched::Look => {}
+                other => panic!("the journal is open and healthy: {other:?}"),
+            }
+        });
+        let reservation = journal.reserve();
+        reservation.fill(1, &[7]);
+        journal.wait_durable(1).unwrap();
+        watcher.join().unwrap();
+    });
+}
+
+/// A watcher parked on a journal that is dropped wakes and finds it closed,
+/// with `durable` final: the stream ends instead of waiting forever.
+#[test]
+fn loom_a_watcher_learns_that_the_journal_closed() {
+    model(FLUSHER_PREEMPTIONS, || {
+        let journal = Journal::start(MemoryStorage::default(), 0, 1, None);
+        let watch = journal.watch();
+        let watcher = thread::spawn(move || loop {
+            match watch.wait_beyond(0) {
+                Watched::Look => {}
+                Watched::Closed => return watch.durable(),
+                Watched::Failed(failure) => panic!("{failure}"),
+            }
+        });
+        drop(journal);
+        assert_eq!(watcher.join().unwrap(), 0, "nothing was written");
+    });
+}

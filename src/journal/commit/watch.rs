@@ -1,0 +1,86 @@
+//! Watching how far the journal is durable, for readers that follow it
+//! (the change stream) and must neither keep the ledger open nor pace the
+//! flusher.
+//!
+//! # Implementation details
+//!
+//! A watcher checks `durable`, the failure and `closed` under the `control`
+//! lock and, if none lets it go on, registers its thread there before it
+//! parks. Every change to them is published before the same lock is taken
+//! to wake the watchers ([`Shared::announce`] after storing `durable`,
+//! [`Shared::fail`] after latching the failure, [`Shared::close`] after
+//! the flusher stopped): a watcher either sees the change or is registered
+//! when the wake comes, and an unpark that comes before its park is kept by
+//! the thread's token. Watchers do not ask the flusher for anything: they
+//! never make it write sooner, and it does not count them.
+
+use std::sync::Arc;
+
+use super::Shared;
+use crate::sync::Ordering;
+use crate::JournalFailed;
+
+/// How far a journal is durable, seen by a reader; it outlives the ledger
+/// and tells the reader when the journal closed.
+#[derive(Debug, Clone)]
+pub(crate) struct Watch(Arc<Shared>);
+
+/// What [`Watch::wait_beyond`] returned on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Watched {
+    /// `durable` may have moved (or the thread was unparked by someone
+    /// else): look again.
+    Look,
+    /// The journal is closed: `durable` is final and was below the position.
+    Closed,
+    /// The journal failed: nothing more will be durable.
+    Failed(JournalFailed),
+}
+
+impl super::Journal {
+    /// A watch on this journal's durable position.
+    pub(crate) fn watch(&self) -> Watch {
+        Watch(Arc::clone(&self.shared))
+    }
+}
+
+impl Watch {
+    /// Every position below this is durable.
+    pub(crate) fn durable(&self) -> u64 {
+        // Acquire: pairs with the flusher's Release store, after the sync
+        // that made the records below it durable (and written: readable).
+        self.0.durable.load(Ordering::Acquire)
+    }
+
+    /// Parks until the record at `position` is durable, the journal fails
+    /// or closes, or the thread is unparked by someone else.
+    pub(crate) fn wait_beyond(&self, position: u64) -> Watched {
+        let shared = &*self.0;
+        let mut control = shared.control.lock();
+        if let Some(failure) = control.failure {
+            return Watched::Failed(failure);
+        }
+        if shared.durable.load(Ordering::Acquire) > position {
+            return Watched::Look;
+        }
+        if control.closed {
+            return Watched::Closed;
+        }
+        control.watchers.push(crate::sync::current());
+        drop(control);
+        crate::sync::park();
+        Watched::Look
+    }
+}
+
+impl Shared {
+    /// The journal is dropped and its flusher stopped: wakes the watchers,
+    /// which find `closed`.
+    pub(super) fn close(&self) {
+        let mut control = self.control.lock();
+        control.closed = true;
+        let watchers = std::mem::take(&mut control.watchers);
+        drop(control);
+        watchers.into_iter().for_each(|thread| thread.unpark());
+    }
+}

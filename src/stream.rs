@@ -1,0 +1,269 @@
+//! The change stream: a subscription's reader thread, which follows the
+//! journal's durable records and delivers them as [`Event`]s.
+//!
+//! # Implementation details
+//!
+//! Each [`Subscription`] has one reader thread. It reads the segment files
+//! ([`crate::journal::Tail`]) up to the journal's durable position, sends
+//! each event into a bounded `crossbeam-channel`, and, once it has read
+//! everything durable, parks on the journal's [`crate::journal::Watch`]
+//! until the durable position moves. Writers never wait for it: the flusher
+//! only unparks watchers after each round, and a subscriber that falls
+//! behind blocks only its own reader on the full channel, then catches up
+//! from the files (the page cache, for recent records). The reader holds
+//! the journal's shared state, never the ledger: dropping the ledger closes
+//! the journal, and the reader ends the stream once it has delivered every
+//! durable record.
+//!
+//! Async consumers poll the same channel; the reader wakes the registered
+//! waker after each send ([`atomic_waker::AtomicWaker`]).
+
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use atomic_waker::AtomicWaker;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+
+use crate::event::{Change, Event};
+use crate::journal::{JournalError, Tail, TailError, Watch, Watched};
+use crate::sync::{AtomicBool, Ordering};
+use crate::JournalFailed;
+
+/// Events a reader may have sent and the consumer not yet taken.
+const CHANNEL_EVENTS: usize = 4_096;
+/// Records the reader takes from the files between sends.
+const READ_RECORDS: usize = 1_024;
+
+/// Where a subscription starts.
+///
+/// ```
+/// use atomic_ledger::Since;
+///
+/// let resume_after = 41;
+/// assert_eq!(Since::Position(resume_after + 1), Since::Position(42));
+/// assert_ne!(Since::End, Since::Position(0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub enum Since {
+    /// The first event at or after this position (`0`: the journal's
+    /// beginning, if no checkpoint has removed it).
+    Position(u64),
+    /// Only the events of operations that begin after the call.
+    End,
+}
+
+/// Why a subscription cannot start, or stopped.
+///
+/// ```
+/// use atomic_ledger::{Ledger, Since, SubscribeError};
+///
+/// let in_memory = Ledger::builder().accounts_max(8).build()?;
+/// assert!(matches!(in_memory.subscribe(Since::End), Err(SubscribeError::NotDurable)));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SubscribeError {
+    /// The ledger has no journal ([`crate::LedgerBuilder::build`]): only a
+    /// durable ledger has a change stream.
+    #[error("the ledger is in memory: only a durable ledger has a change stream")]
+    NotDurable,
+    /// The position is past the journal's end.
+    #[error("position {requested} is past the journal's end, {end}")]
+    Beyond {
+        /// The position asked for.
+        requested: u64,
+        /// The position the next record takes.
+        end: u64,
+    },
+    /// The records from `requested` on were folded into a checkpoint and
+    /// their segment removed: the stream never skips them silently. Resume
+    /// from `resume_from`, the oldest position the journal keeps, after
+    /// rebuilding what the consumer derives from the ledger's state.
+    #[error(
+        "position {requested} was folded into a checkpoint; the journal keeps positions from {resume_from}"
+    )]
+    Compacted {
+        /// The position the stream needed.
+        requested: u64,
+        /// The oldest position the journal keeps.
+        resume_from: u64,
+    },
+    /// The journal failed: nothing after the events delivered is durable.
+    #[error(transparent)]
+    Failed(#[from] JournalFailed),
+    /// A segment could not be read, or a durable record does not verify.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+impl From<TailError> for SubscribeError {
+    fn from(error: TailError) -> Self {
+        match error {
+            TailError::Compacted { requested, oldest_kept } => {
+                SubscribeError::Compacted { requested, resume_from: oldest_kept }
+            }
+            TailError::Journal(error) => SubscribeError::Journal(error),
+        }
+    }
+}
+
+/// What the consumer and its reader share.
+#[derive(Debug, Default)]
+struct Link {
+    /// Set when the subscription is dropped.
+    cancelled: AtomicBool,
+    /// The async consumer's waker.
+    waker: AtomicWaker,
+}
+
+/// The committed events of a durable ledger, in position order, from
+/// [`crate::Ledger::subscribe`]: a blocking [`Iterator`] for threads and a
+/// [`futures_core::Stream`] for async tasks. It ends (`None`) once the
+/// ledger is dropped and every durable event was delivered; an error
+/// ([`SubscribeError`]) is its last item.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Change, Ledger, Since};
+///
+/// let dir = tempfile::tempdir()?;
+/// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+/// let events = ledger.subscribe(Since::End)?;
+/// ledger.open_account(AccountId(1), AccountOptions::default())?;
+/// ledger.credit(AccountId(1), 3)?;
+/// drop(ledger); // the stream ends after the last durable event
+/// let changes: Vec<Change> = events.map(|event| event.map(|event| event.change)).collect::<Result<_, _>>()?;
+/// assert_eq!(changes.len(), 2);
+/// assert_eq!(changes[1], Change::Credited { account: AccountId(1), amount: 3 });
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Subscription {
+    events: Receiver<Result<Event, SubscribeError>>,
+    link: Arc<Link>,
+    reader: std::thread::Thread,
+}
+
+impl Subscription {
+    /// Starts a reader of journal `dir` from position `from`.
+    pub(crate) fn start(dir: &Path, from: u64, watch: Watch) -> Result<Self, SubscribeError> {
+        let tail = Tail::new(dir, from)?;
+        let (sender, events) = crossbeam_channel::bounded(CHANNEL_EVENTS);
+        let link = Arc::new(Link::default());
+        let reader = {
+            let link = Arc::clone(&link);
+            std::thread::Builder::new()
+                .name("atomic-ledger-subscription".into())
+                .spawn(move || Reader { tail, watch, sender, link }.run())
+                .map_err(|source| JournalError::Io { path: dir.to_owned(), source })?
+        };
+        Ok(Self { events, link, reader: reader.thread().clone() })
+    }
+
+    /// The next event, waiting at most `timeout` for one: `None` if none
+    /// came in time or the stream ended (the [`Iterator`] tells the two
+    /// apart by blocking).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use atomic_ledger::{Ledger, Since};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+    /// let events = ledger.subscribe(Since::End)?;
+    /// assert!(events.next_timeout(Duration::from_millis(1)).is_none(), "nothing happened");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn next_timeout(&self, timeout: Duration) -> Option<Result<Event, SubscribeError>> {
+        self.events.recv_timeout(timeout).ok()
+    }
+}
+
+impl Iterator for Subscription {
+    type Item = Result<Event, SubscribeError>;
+
+    /// Blocks until the next event is durable, or the stream ends.
+    fn next(&mut self) -> Option<Self::Item> {
+        self.events.recv().ok()
+    }
+}
+
+impl futures_core::Stream for Subscription {
+    type Item = Result<Event, SubscribeError>;
+
+    fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let try_take = |events: &Receiver<_>| match events.try_recv() {
+            Ok(item) => Some(Poll::Ready(Some(item))),
+            Err(TryRecvError::Disconnected) => Some(Poll::Ready(None)),
+            Err(TryRecvError::Empty) => None,
+        };
+        if let Some(ready) = try_take(&self.events) {
+            return ready;
+        }
+        // Registered, then checked again: a send between the first check
+        // and the registration wakes the new waker or is seen here.
+        self.link.waker.register(context.waker());
+        try_take(&self.events).unwrap_or(Poll::Pending)
+    }
+}
+
+impl Drop for Subscription {
+    /// Stops the reader: it sees `cancelled` when it wakes, or a closed
+    /// channel when it sends.
+    fn drop(&mut self) {
+        // Release: the reader's Acquire load after its unpark sees it.
+        self.link.cancelled.store(true, Ordering::Release);
+        self.reader.unpark();
+    }
+}
+
+/// The reader thread.
+struct Reader {
+    tail: Tail,
+    watch: Watch,
+    sender: Sender<Result<Event, SubscribeError>>,
+    link: Arc<Link>,
+}
+
+impl Reader {
+    fn run(mut self) {
+        if let Err(error) = self.follow() {
+            let _ = self.sender.send(Err(error)); // the consumer may be gone too
+        }
+        drop(self.sender);
+        self.link.waker.wake(); // the stream's end
+    }
+
+    /// Delivers every durable event until the journal closes or the
+    /// consumer leaves (`Ok`), or the journal fails (`Err`).
+    fn follow(&mut self) -> Result<(), SubscribeError> {
+        let mut read = Vec::with_capacity(READ_RECORDS);
+        loop {
+            // Acquire: pairs with the Release store in `Subscription::drop`.
+            if self.link.cancelled.load(Ordering::Acquire) {
+                return Ok(());
+            }
+            let durable = self.watch.durable();
+            if self.tail.position() < durable {
+                self.tail.read(durable, READ_RECORDS, &mut read)?;
+                for (position, entry) in read.drain(..) {
+                    let Some(change) = Change::of(entry) else { continue };
+                    if self.sender.send(Ok(Event { position, change })).is_err() {
+                        return Ok(()); // the consumer left
+                    }
+                    self.link.waker.wake();
+                }
+                continue;
+            }
+            match self.watch.wait_beyond(self.tail.position()) {
+                Watched::Look => {}
+                Watched::Closed => return Ok(()),
+                Watched::Failed(failure) => return Err(failure.into()),
+            }
+        }
+    }
+}
