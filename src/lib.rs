@@ -65,6 +65,7 @@ mod quota;
 mod record_lanes;
 mod recovery;
 mod snapshot;
+mod statement;
 mod stream;
 mod sync;
 mod transfer;
@@ -93,6 +94,7 @@ pub use ledger::{
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
+pub use statement::{StatementEntry, StatementError, StatementPage, Statements, STATEMENT_PAGE_MAX};
 pub use stream::{Since, SubscribeError, Subscription};
 pub use transfer::{Transfer, TransferReceipt};
 
