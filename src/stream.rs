@@ -25,11 +25,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use atomic_waker::AtomicWaker;
-use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, TryRecvError};
 
 use crate::event::{Change, Event};
 use crate::journal::{JournalError, Tail, TailError, Watch, Watched};
-use crate::sync::{AtomicBool, Ordering};
+use crate::sync::{AtomicBool, AtomicU64, Ordering};
 use crate::JournalFailed;
 
 /// Events a reader may have sent and the consumer not yet taken.
@@ -99,6 +99,11 @@ pub enum SubscribeError {
     /// A segment could not be read, or a durable record does not verify.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// The stream ended: the ledger was dropped and every durable event
+    /// delivered ([`Subscription::next_timeout`] only; the iterator and the
+    /// stream end with `None`).
+    #[error("the stream ended: the ledger was closed")]
+    Ended,
 }
 
 impl From<TailError> for SubscribeError {
@@ -119,6 +124,8 @@ struct Link {
     cancelled: AtomicBool,
     /// The async consumer's waker.
     waker: AtomicWaker,
+    /// The reader has read every record below this and sent its events.
+    read_below: AtomicU64,
 }
 
 /// The committed events of a durable ledger, in position order, from
@@ -153,7 +160,7 @@ impl Subscription {
     pub(crate) fn start(dir: &Path, from: u64, watch: Watch) -> Result<Self, SubscribeError> {
         let tail = Tail::new(dir, from)?;
         let (sender, events) = crossbeam_channel::bounded(CHANNEL_EVENTS);
-        let link = Arc::new(Link::default());
+        let link = Arc::new(Link { read_below: AtomicU64::new(from), ..Link::default() });
         let reader = {
             let link = Arc::clone(&link);
             std::thread::Builder::new()
@@ -164,22 +171,57 @@ impl Subscription {
         Ok(Self { events, link, reader: reader.thread().clone() })
     }
 
-    /// The next event, waiting at most `timeout` for one: `None` if none
-    /// came in time or the stream ended (the [`Iterator`] tells the two
-    /// apart by blocking).
+    /// The next event, waiting at most `timeout` for one: `Ok(None)` if none
+    /// came in time; [`SubscribeError::Ended`] once the stream has ended.
     ///
     /// ```
     /// use std::time::Duration;
-    /// use atomic_ledger::{Ledger, Since};
+    /// use atomic_ledger::{Ledger, Since, SubscribeError};
     ///
     /// let dir = tempfile::tempdir()?;
     /// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
-    /// let events = ledger.subscribe(Since::End)?;
-    /// assert!(events.next_timeout(Duration::from_millis(1)).is_none(), "nothing happened");
+    /// let mut events = ledger.subscribe(Since::End)?;
+    /// assert!(events.next_timeout(Duration::from_millis(1))?.is_none(), "nothing happened");
+    /// drop(ledger);
+    /// assert!(matches!(events.next_timeout(Duration::from_secs(60)), Err(SubscribeError::Ended)));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn next_timeout(&self, timeout: Duration) -> Option<Result<Event, SubscribeError>> {
-        self.events.recv_timeout(timeout).ok()
+    pub fn next_timeout(&mut self, timeout: Duration) -> Result<Option<Event>, SubscribeError> {
+        match self.events.recv_timeout(timeout) {
+            Ok(item) => item.map(Some),
+            Err(RecvTimeoutError::Timeout) => Ok(None),
+            Err(RecvTimeoutError::Disconnected) => Err(SubscribeError::Ended),
+        }
+    }
+}
+
+impl Subscription {
+    /// `Some(p)` when this subscription has returned every event below
+    /// position `p` (and has none waiting): a consumer that applied each
+    /// event it took is up to date with the journal up to `p`, bookkeeping
+    /// records that are not events included. `None` while events wait.
+    ///
+    /// ```
+    /// use atomic_ledger::{AccountId, AccountOptions, Ledger, Since};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+    /// let mut events = ledger.subscribe(Since::Position(0))?;
+    /// assert_eq!(events.caught_up(), Some(0), "nothing to read yet");
+    /// ledger.open_account(AccountId(1), AccountOptions::default())?;
+    /// let opened = events.next().unwrap()?;
+    /// // Once the reader has moved past it, the consumer is caught up beyond it:
+    /// while events.caught_up().is_none_or(|below| below <= opened.position) {
+    ///     std::thread::yield_now();
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn caught_up(&self) -> Option<u64> {
+        // Acquire: pairs with the reader's Release store, made after it sent
+        // every event below the value; if the channel is then empty, each
+        // of those events was taken.
+        let below = self.link.read_below.load(Ordering::Acquire);
+        self.events.is_empty().then_some(below)
     }
 }
 
@@ -257,6 +299,9 @@ impl Reader {
                     }
                     self.link.waker.wake();
                 }
+                // Release: every send above happens before a consumer's
+                // Acquire load that reads this value (`caught_up`).
+                self.link.read_below.store(self.tail.position(), Ordering::Release);
                 continue;
             }
             match self.watch.wait_beyond(self.tail.position()) {
