@@ -95,7 +95,7 @@ pub use ledger::{
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};
 pub use statement::{StatementEntry, StatementError, StatementPage, Statements, STATEMENT_PAGE_MAX};
-pub use stream::{Since, SubscribeError, Subscription};
+pub use stream::{EventStream, Since, SubscribeError, Subscription};
 pub use transfer::{Transfer, TransferReceipt};
 
 #[doc = include_str!("../docs/guide.md")]

@@ -130,7 +130,7 @@ struct Link {
 
 /// The committed events of a durable ledger, in position order, from
 /// [`crate::Ledger::subscribe`]: a blocking [`Iterator`] for threads and a
-/// [`futures_core::Stream`] for async tasks. It ends (`None`) once the
+/// [`futures_core::Stream`] for async tasks ([`Self::into_stream`]). It ends (`None`) once the
 /// ledger is dropped and every durable event was delivered; an error
 /// ([`SubscribeError`]) is its last item.
 ///
@@ -234,22 +234,77 @@ impl Iterator for Subscription {
     }
 }
 
-impl futures_core::Stream for Subscription {
+/// A [`Subscription`] as a [`futures_core::Stream`], for async tasks
+/// ([`Subscription::into_stream`]): it never blocks the executor's thread.
+///
+/// ```
+/// use atomic_ledger::{AccountId, AccountOptions, Ledger, Since};
+/// use futures::StreamExt;
+///
+/// let dir = tempfile::tempdir()?;
+/// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+/// let mut events = ledger.subscribe(Since::End)?.into_stream();
+/// ledger.open_account(AccountId(1), AccountOptions::default())?;
+/// let event = futures::executor::block_on(events.next()).unwrap()?;
+/// assert_eq!(event.change.accounts().collect::<Vec<_>>(), [AccountId(1)]);
+/// assert_eq!(events.subscription().caught_up().map(|below| below > event.position), Some(true));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct EventStream(Subscription);
+
+impl Subscription {
+    /// This subscription as a [`futures_core::Stream`] of the same events.
+    ///
+    /// ```
+    /// use atomic_ledger::{Ledger, Since};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+    /// let stream = ledger.subscribe(Since::End)?.into_stream();
+    /// drop(ledger);
+    /// assert!(futures::executor::block_on(futures::StreamExt::next(&mut { stream })).is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn into_stream(self) -> EventStream {
+        EventStream(self)
+    }
+}
+
+impl EventStream {
+    /// The subscription underneath (for [`Subscription::caught_up`]).
+    ///
+    /// ```
+    /// use atomic_ledger::{Ledger, Since};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let ledger = Ledger::builder().accounts_max(8).open(dir.path())?;
+    /// let stream = ledger.subscribe(Since::Position(0))?.into_stream();
+    /// assert_eq!(stream.subscription().caught_up(), Some(0));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn subscription(&self) -> &Subscription {
+        &self.0
+    }
+}
+
+impl futures_core::Stream for EventStream {
     type Item = Result<Event, SubscribeError>;
 
     fn poll_next(self: Pin<&mut Self>, context: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let subscription = &self.0;
         let try_take = |events: &Receiver<_>| match events.try_recv() {
             Ok(item) => Some(Poll::Ready(Some(item))),
             Err(TryRecvError::Disconnected) => Some(Poll::Ready(None)),
             Err(TryRecvError::Empty) => None,
         };
-        if let Some(ready) = try_take(&self.events) {
+        if let Some(ready) = try_take(&subscription.events) {
             return ready;
         }
         // Registered, then checked again: a send between the first check
         // and the registration wakes the new waker or is seen here.
-        self.link.waker.register(context.waker());
-        try_take(&self.events).unwrap_or(Poll::Pending)
+        subscription.link.waker.register(context.waker());
+        try_take(&subscription.events).unwrap_or(Poll::Pending)
     }
 }
 

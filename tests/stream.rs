@@ -205,9 +205,9 @@ fn holds_batches_and_credentials_are_events_and_the_async_stream_agrees() {
     ledger.transfer_all(&legs).unwrap();
     ledger.freeze(b).unwrap();
     drop(ledger);
-    let events: Vec<Event> = Iterator::map(blocking, Result::unwrap).collect();
+    let events: Vec<Event> = blocking.map(Result::unwrap).collect();
     let async_events: Vec<Event> =
-        futures::executor::block_on(StreamExt::map(streamed, Result::unwrap).collect::<Vec<_>>());
+        futures::executor::block_on(streamed.into_stream().map(Result::unwrap).collect::<Vec<_>>());
     assert_eq!(events, async_events, "both ways deliver the same events");
     let changes: Vec<Change> = events.iter().map(|event| event.change).collect();
     assert!(matches!(changes[0], Change::HoldPlaced { id: HoldId(1), amount: 30, .. }), "{changes:?}");

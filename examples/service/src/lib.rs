@@ -19,6 +19,10 @@
 //! Errors are JSON bodies `{"error": {"code": "...", "message": "..."}}` with
 //! stable codes; a malformed body or header changes nothing.
 
+mod stream;
+
+pub use stream::{STATEMENT_ENTRIES_PER_ACCOUNT, STATEMENT_WAIT};
+
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -59,6 +63,11 @@ pub struct AppState {
     /// keys' hashes (`None` in memory); the ledger journals everything else.
     registry: Option<Arc<Mutex<File>>>,
     metrics: Metrics,
+    /// The statement fold, following the journal (`None` in memory).
+    follower: Option<Arc<stream::Follower>>,
+    /// Set when the service begins to shut down: event streams end, so
+    /// that the graceful shutdown does not wait on them forever.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 /// What `/metrics` reports, in the Prometheus text format (the
@@ -201,6 +210,8 @@ impl AppState {
     /// A service around `ledger`, signing tokens with `secret`.
     pub fn new(ledger: Ledger, secret: &[u8]) -> Self {
         Self {
+            follower: stream::Follower::start(&ledger),
+            shutdown: tokio::sync::watch::Sender::new(false),
             ledger,
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
@@ -277,6 +288,14 @@ impl AppState {
         Ok(id)
     }
 
+    /// Completes once the service begins to shut down.
+    fn stopping(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut stopping = self.shutdown.subscribe();
+        async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+        }
+    }
+
     /// An operator token valid for `ttl_s` seconds.
     pub fn admin_token(&self, ttl_s: u64) -> String {
         let claims = Claims { sub: "admin".into(), jti: "0".into(), exp: now_s() + ttl_s, admin: true };
@@ -339,6 +358,8 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/v1/accounts", post(create_account))
         .route("/v1/accounts/{id}", get(get_account))
         .route("/v1/accounts/{id}/deposits", post(deposit))
+        .route("/v1/accounts/{id}/transfers", get(stream::statement))
+        .route("/v1/events", get(stream::events))
         .route("/v1/tokens", post(create_token))
         .route("/v1/tokens/{id}", delete(revoke_token))
         .route("/v1/api-keys", post(create_api_key))
@@ -866,5 +887,10 @@ pub async fn serve(
     state: Arc<AppState>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let signal = state.shutdown.clone();
+    let shutdown = async move {
+        shutdown.await;
+        signal.send_replace(true); // event streams end; other requests finish
+    };
     axum::serve(listener, app(state)).with_graceful_shutdown(shutdown).await
 }

@@ -3,7 +3,7 @@
 //! kind of change, and started again on the same directory. Balances,
 //! answers to retried transfer ids, a revoked token (still 403), an API key
 //! (still valid, its rate limit not refilled by the restart) and the ids
-//! already handed out all come back.
+//! already handed out all come back, and the statements read the same.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -66,6 +66,15 @@ impl Server {
             self.call(reqwest::Method::GET, &format!("/v1/accounts/{account}"), &self.admin, None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["balance"].as_i64().unwrap()
+    }
+
+    /// The account's whole statement (one page holds it here).
+    async fn statement(&self, account: u64) -> Value {
+        let path = format!("/v1/accounts/{account}/transfers?limit=1000");
+        let (status, body) = self.call(reqwest::Method::GET, &path, &self.admin, None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert!(body["next"].is_null(), "one page: {body}");
+        body
     }
 
     async fn transfer(&self, id: u64, amount: u64, token: &str) -> (StatusCode, Value) {
@@ -136,7 +145,17 @@ async fn restart_keeps_everything(kill: bool) {
     let dir = tempfile::tempdir().unwrap();
     let server = start(dir.path());
     let before = changes(&server).await;
+    let statements = [server.statement(1).await, server.statement(2).await];
+    assert_eq!(statements[0]["balance"], 450, "{}", statements[0]);
+    let entries = statements[0]["entries"].as_array().unwrap();
+    let amounts: Vec<i64> = entries.iter().map(|entry| entry["amount"].as_i64().unwrap()).collect();
+    assert_eq!(amounts, [0, 500, -50, 0], "opened, deposit, transfer, the refused one: {}", statements[0]);
+    // An open event stream does not hold up a graceful stop: it ends.
+    let events = server.client.get(format!("{}/v1/events", server.base)).bearer_auth(&server.admin);
+    let events = events.send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
     server.stop(kill);
+    drop(events);
 
     let server = start(dir.path());
     assert_eq!(
@@ -144,6 +163,7 @@ async fn restart_keeps_everything(kill: bool) {
         (450, 50, 8),
         "balances and the key's allowance"
     );
+    assert_eq!([server.statement(1).await, server.statement(2).await], statements, "statements as before");
     // Retried ids get their first answers, and move nothing again.
     assert_eq!(server.transfer(1, 50, &before.payer).await.0, StatusCode::OK);
     let (status, body) = server.transfer(2, 10_000, &before.payer).await;
