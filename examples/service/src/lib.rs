@@ -19,7 +19,11 @@
 //! Errors are JSON bodies `{"error": {"code": "...", "message": "..."}}` with
 //! stable codes; a malformed body or header changes nothing.
 
+mod error;
 mod stream;
+
+use error::{account_error, as_error, credential_error, hold_error, transfer_error, ApiError};
+pub use error::{ErrorBody, ErrorCode};
 
 pub use stream::{STATEMENT_ENTRIES_PER_ACCOUNT, STATEMENT_WAIT};
 
@@ -32,22 +36,22 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use atomic_ledger::{
-    AccountError, AccountId, AccountOptions, AsError, BucketId, BucketPolicy, CredentialError, CredentialId,
-    CredentialSpec, HoldError, HoldId, HoldRequest, Ledger, Rejection, Scopes, Transfer, TransferError,
-    TransferId,
+    AccountError, AccountId, AccountOptions, BucketId, BucketPolicy, CredentialError, CredentialId,
+    CredentialSpec, HoldId, HoldRequest, Ledger, Rejection, Scopes, Transfer, TransferId,
 };
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use axum::{Json, Router};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The service's state: the ledger, the JWT keys and the API-key index.
 pub struct AppState {
@@ -258,7 +262,7 @@ impl AppState {
         let synced = ticket.await;
         timer.observe_duration();
         synced.map_err(|failed| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failed.to_string())
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::JournalFailed, failed.to_string())
         })
     }
 
@@ -273,9 +277,11 @@ impl AppState {
         });
         match written.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(error)) => {
-                Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "registry_failed", error.to_string()))
-            }
+            Ok(Err(error)) => Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::RegistryFailed,
+                error.to_string(),
+            )),
             Err(_) => Err(ApiError::internal()),
         }
     }
@@ -332,7 +338,11 @@ impl AppState {
         if self.verify(headers)?.admin {
             Ok(())
         } else {
-            Err(ApiError::new(StatusCode::FORBIDDEN, "admin_only", "this endpoint needs an admin token"))
+            Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::AdminOnly,
+                "this endpoint needs an admin token",
+            ))
         }
     }
 
@@ -352,24 +362,58 @@ impl AppState {
     }
 }
 
-/// The routes.
+/// The OpenAPI description's frame; the paths come from the handlers'
+/// `#[utoipa::path]` attributes, gathered by [`app`].
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "atomic-ledger service",
+        description = "Accounts, transfers, holds, bearer tokens and API keys on an atomic-ledger. \
+            Every error is `{\"error\": {\"code\", \"message\"}}` with a code from `ErrorCode`."
+    ),
+    components(schemas(ErrorCode, ErrorBody)),
+    modifiers(&SecuritySchemes)
+)]
+struct ApiDoc;
+
+/// The two ways to authenticate: a bearer JWT, and an `X-API-Key`.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let bearer = HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(bearer));
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-API-Key"))),
+        );
+    }
+}
+
+/// The routes, and `GET /openapi.json`: the description generated from them.
 pub fn app(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/v1/accounts", post(create_account))
-        .route("/v1/accounts/{id}", get(get_account))
-        .route("/v1/accounts/{id}/deposits", post(deposit))
-        .route("/v1/accounts/{id}/transfers", get(stream::statement))
-        .route("/v1/events", get(stream::events))
-        .route("/v1/tokens", post(create_token))
-        .route("/v1/tokens/{id}", delete(revoke_token))
-        .route("/v1/api-keys", post(create_api_key))
-        .route("/v1/transfers", post(create_transfer))
-        .route("/v1/holds", post(create_hold))
-        .route("/v1/holds/{id}/post", post(post_hold))
-        .route("/v1/holds/{id}/void", post(void_hold))
-        .route("/v1/data", get(get_data))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    let (router, openapi) = OpenApiRouter::with_openapi(<ApiDoc as utoipa::OpenApi>::openapi())
+        .routes(routes!(create_account))
+        .routes(routes!(get_account))
+        .routes(routes!(deposit))
+        .routes(routes!(stream::statement))
+        .routes(routes!(stream::events))
+        .routes(routes!(create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(create_api_key))
+        .routes(routes!(create_transfer))
+        .routes(routes!(create_hold))
+        .routes(routes!(post_hold))
+        .routes(routes!(void_hold))
+        .routes(routes!(get_data))
+        .routes(routes!(healthz))
+        .routes(routes!(metrics))
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    router
+        .route("/openapi.json", get(move || async move { Json(openapi.as_ref().clone()) }))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(state.clone(), count_request))
@@ -396,16 +440,33 @@ async fn count_request(
 /// Alive, and able to make changes durable: 200 `{"status": "ok"}`, or 503
 /// with the journal's failure once a write or sync has failed (it never
 /// recovers without a restart).
-async fn healthz(State(state): State<Arc<AppState>>) -> Reply {
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    responses(
+        (status = 200, description = "the journal can make changes durable", body = Health),
+        (status = 503, description = "journal_failed: a write or sync failed; a restart is needed", body = ErrorBody)
+    )
+)]
+async fn healthz(State(state): State<Arc<AppState>>) -> Reply<Health> {
     match state.ledger.journal_failure() {
-        None => Ok((StatusCode::OK, Json(json!({ "status": "ok" })))),
-        Some(failure) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "journal_failed", failure)),
+        None => Ok((StatusCode::OK, Json(Health { status: "ok".into() }))),
+        Some(failure) => {
+            Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::JournalFailed, failure))
+        }
     }
 }
 
 /// The service's metrics in the Prometheus text format: requests by route
 /// and status, the time answers waited for durability, and the journal's
 /// syncs, bytes and time in syncs (mean sync latency = seconds ÷ syncs).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    responses(
+        (status = 200, description = "the Prometheus text format", body = String, content_type = "text/plain")
+    )
+)]
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let text = state.metrics.render(state.ledger.journal_stats());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
@@ -413,7 +474,7 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 
 /// Any path no route matches: the JSON error, not an empty 404.
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such endpoint")
+    ApiError::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such endpoint")
 }
 
 /// A route that exists, called with another method: the JSON error, not an
@@ -421,7 +482,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         "this endpoint does not take that method",
     )
 }
@@ -436,11 +497,11 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state).await.map_err(|rejection| {
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", rejection.body_text())
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidId, rejection.body_text())
         })?;
         raw.parse::<u64>().map(IdPath).map_err(|_| {
             let message = format!("{raw:?} is not an id: ids are whole numbers up to {}", u64::MAX);
-            ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", message)
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::InvalidId, message)
         })
     }
 }
@@ -465,129 +526,128 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonObject<T> {
     }
 }
 
-/// A JSON error with a stable code.
-#[derive(Debug)]
-pub struct ApiError {
-    status: StatusCode,
-    code: &'static str,
-    message: String,
-    retry_after_s: Option<u64>,
+/// `GET /healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok`.
+    status: String,
 }
 
-impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), retry_after_s: None }
-    }
-
-    fn unauthorized(message: &str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
-    }
-
-    fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
-    }
-
-    fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal error")
-    }
+/// `POST /v1/accounts`.
+#[derive(Serialize, ToSchema)]
+pub struct AccountCreated {
+    /// The account's id.
+    id: u64,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = Json(json!({ "error": { "code": self.code, "message": self.message } }));
-        let mut response = (self.status, body).into_response();
-        if let Some(seconds) = self.retry_after_s {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
+/// A balance after a change.
+#[derive(Serialize, ToSchema)]
+pub struct Balance {
+    /// The balance.
+    balance: i64,
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(rejection: JsonRejection) -> Self {
-        ApiError::bad_request(rejection.body_text())
-    }
+/// `GET /v1/accounts/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct AccountView {
+    /// The account's id.
+    id: u64,
+    /// Its balance (held money excluded).
+    balance: i64,
+    /// Held by open holds.
+    held: u64,
+    /// `Open`, `Frozen` or `Closed`.
+    status: String,
 }
 
-fn rejection(reason: Rejection) -> ApiError {
-    let code = match reason {
-        Rejection::InsufficientFunds { .. } => "insufficient_funds",
-        Rejection::AccountFrozen { .. } => "account_frozen",
-        Rejection::AccountClosed { .. } => "account_closed",
-        _ => "rejected",
-    };
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, reason.to_string())
+/// `POST /v1/tokens`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenCreated {
+    /// Its id, for revoking it.
+    token_id: u64,
+    /// The bearer token (an HS256 JWT).
+    token: String,
 }
 
-fn account_error(error: AccountError) -> ApiError {
-    match error {
-        AccountError::UnknownAccount(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
-        }
-        AccountError::Rejected(reason) => rejection(reason),
-        _ => ApiError::bad_request(error.to_string()),
-    }
+/// `DELETE /v1/tokens/{id}`.
+#[derive(Serialize, ToSchema)]
+pub struct TokenRevoked {
+    /// The token's id.
+    token_id: u64,
+    /// `false` if it was revoked already.
+    revoked_now: bool,
 }
 
-fn credential_error(error: CredentialError) -> ApiError {
-    match error {
-        CredentialError::RateLimited { retry_after_ms, .. } => {
-            let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", error.to_string());
-            error.retry_after_s = Some(retry_after_ms.div_ceil(1_000));
-            error
-        }
-        CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
-            ApiError::unauthorized("the token's credential is unknown")
-        }
-        CredentialError::UnknownAccount(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
-        }
-        CredentialError::CapOutOfRange { .. } | CredentialError::ExpiryInPast { .. } => {
-            ApiError::bad_request(error.to_string())
-        }
-        CredentialError::Revoked(_) => ApiError::new(StatusCode::FORBIDDEN, "revoked", error.to_string()),
-        _ => ApiError::new(StatusCode::FORBIDDEN, "forbidden", error.to_string()),
-    }
+/// `POST /v1/api-keys`.
+#[derive(Serialize, ToSchema)]
+pub struct ApiKeyCreated {
+    /// Its id.
+    key_id: u64,
+    /// The key, shown once (only its hash is kept).
+    api_key: String,
 }
 
-fn as_error<E>(error: AsError<E>, failed: impl FnOnce(E) -> ApiError) -> ApiError {
-    match error {
-        AsError::Denied(error) => credential_error(error),
-        AsError::Failed(error) => failed(error),
-    }
+/// A transfer's outcome.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// The money moved.
+    Applied,
 }
 
-fn transfer_error(error: TransferError) -> ApiError {
-    match error {
-        TransferError::UnknownAccount(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
-        }
-        TransferError::IdConflict { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "transfer_id_reused", error.to_string())
-        }
-        TransferError::IdExpired { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "transfer_id_expired", error.to_string())
-        }
-        TransferError::Rejected { reason, .. } => rejection(reason),
-        _ => ApiError::bad_request(error.to_string()),
-    }
+/// `POST /v1/transfers`: the same body for the first submission and every retry.
+#[derive(Serialize, ToSchema)]
+pub struct TransferDone {
+    /// The transfer's id.
+    transfer_id: u64,
+    /// `applied`.
+    outcome: Outcome,
 }
 
-fn hold_error(error: HoldError) -> ApiError {
-    match error {
-        HoldError::UnknownAccount(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
-        }
-        HoldError::UnknownHold(_) => ApiError::new(StatusCode::NOT_FOUND, "unknown_hold", error.to_string()),
-        HoldError::IdConflict { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "hold_id_reused", error.to_string())
-        }
-        HoldError::AlreadyResolved { .. } => {
-            ApiError::new(StatusCode::CONFLICT, "hold_already_resolved", error.to_string())
-        }
-        HoldError::Rejected { reason, .. } => rejection(reason),
-        _ => ApiError::bad_request(error.to_string()),
-    }
+/// A new hold's state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStateName {
+    /// Holding its amount.
+    Open,
+}
+
+/// `POST /v1/holds`.
+#[derive(Serialize, ToSchema)]
+pub struct HoldCreated {
+    /// The hold's id.
+    hold_id: u64,
+    /// `open`.
+    state: HoldStateName,
+}
+
+/// `POST /v1/holds/{id}/post`.
+#[derive(Serialize, ToSchema)]
+pub struct HoldPosted {
+    /// The hold's id.
+    hold_id: u64,
+    /// Credited to the destination.
+    posted: u64,
+    /// Returned to the source.
+    returned: u64,
+}
+
+/// `POST /v1/holds/{id}/void`.
+#[derive(Serialize, ToSchema)]
+pub struct HoldVoided {
+    /// The hold's id.
+    hold_id: u64,
+    /// Returned to the source.
+    returned: u64,
+}
+
+/// `GET /v1/data`.
+#[derive(Serialize, ToSchema)]
+pub struct Data {
+    /// The protected resource.
+    data: String,
+    /// What is left of the key's allowance.
+    allowance_remaining: i64,
 }
 
 fn nonzero_id(id: u64, what: &str) -> Result<u128, ApiError> {
@@ -600,51 +660,100 @@ fn nonzero_id(id: u64, what: &str) -> Result<u128, ApiError> {
 /// A request body, its error kept for the handler to return after the
 /// authentication checks (so a bad token is a 401 whatever the body).
 type Body<T> = Result<JsonObject<T>, ApiError>;
-type Reply = Result<(StatusCode, Json<serde_json::Value>), ApiError>;
+type Reply<T> = Result<(StatusCode, Json<T>), ApiError>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewAccount {
     id: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts",
+    request_body = NewAccount,
+    responses(
+        (status = 201, description = "opened", body = AccountCreated),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 409, description = "account_not_opened: the id exists or is reserved", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn create_account(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body<NewAccount>,
-) -> Reply {
+) -> Reply<AccountCreated> {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
     let id = AccountId(nonzero_id(request.id, "id")?);
     let opened = state.ledger.open_account(id, AccountOptions::default());
     state.durable().await?;
     match opened {
-        Ok(_) => Ok((StatusCode::CREATED, Json(json!({ "id": request.id })))),
-        Err(error) => Err(ApiError::new(StatusCode::CONFLICT, "account_not_opened", error.to_string())),
+        Ok(_) => Ok((StatusCode::CREATED, Json(AccountCreated { id: request.id }))),
+        Err(error) => {
+            Err(ApiError::new(StatusCode::CONFLICT, ErrorCode::AccountNotOpened, error.to_string()))
+        }
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Amount {
     amount: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/accounts/{id}/deposits",
+    request_body = Amount,
+    params(("id" = u64, Path, description = "The account")),
+    responses(
+        (status = 200, description = "credited; the new balance", body = Balance),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 422, description = "account_closed, rejected: the ledger refused it", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn deposit(
     State(state): State<Arc<AppState>>,
     IdPath(id): IdPath,
     headers: HeaderMap,
     body: Body<Amount>,
-) -> Reply {
+) -> Reply<Balance> {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
     let credited = state.ledger.credit(AccountId(u128::from(id)), request.amount);
     state.durable().await?;
     let balance = credited.map_err(account_error)?;
-    Ok((StatusCode::OK, Json(json!({ "balance": balance }))))
+    Ok((StatusCode::OK, Json(Balance { balance })))
 }
 
-async fn get_account(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}",
+    params(("id" = u64, Path, description = "The account")),
+    responses(
+        (status = 200, description = "the account", body = AccountView),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn get_account(
+    State(state): State<Arc<AppState>>,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Reply<AccountView> {
     let claims = state.verify(&headers)?;
     let account = AccountId(u128::from(id));
     let info = if claims.admin {
@@ -654,17 +763,18 @@ async fn get_account(State(state): State<Arc<AppState>>, IdPath(id): IdPath, hea
         if own != account {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
-                "forbidden",
+                ErrorCode::Forbidden,
                 "the token is for another account",
             ));
         }
         state.ledger.account_info_as(credential).map_err(|error| as_error(error, account_error))?
     };
-    let body = json!({ "id": id, "balance": info.balance, "held": info.held, "status": format!("{:?}", info.status) });
+    let body =
+        AccountView { id, balance: info.balance, held: info.held, status: format!("{:?}", info.status) };
     Ok((StatusCode::OK, Json(body)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewToken {
     account: u64,
@@ -694,7 +804,25 @@ fn scopes(names: &[String]) -> Result<Scopes, ApiError> {
     })
 }
 
-async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewToken>) -> Reply {
+#[utoipa::path(
+    post,
+    path = "/v1/tokens",
+    request_body = NewToken,
+    responses(
+        (status = 201, description = "the token, and its id for revoking it", body = TokenCreated),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn create_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body<NewToken>,
+) -> Reply<TokenCreated> {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
     if request.ttl_s == 0 || request.ttl_s > 366 * 86_400 {
@@ -719,23 +847,41 @@ async fn create_token(State(state): State<Arc<AppState>>, headers: HeaderMap, bo
         exp: now_s() + request.ttl_s,
         admin: false,
     };
-    Ok((StatusCode::CREATED, Json(json!({ "token_id": id, "token": state.sign(&claims) }))))
+    Ok((StatusCode::CREATED, Json(TokenCreated { token_id: id, token: state.sign(&claims) })))
 }
 
-async fn revoke_token(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
+#[utoipa::path(
+    delete,
+    path = "/v1/tokens/{id}",
+    params(("id" = u64, Path, description = "The token's id")),
+    responses(
+        (status = 200, description = "revoked: no use of the token begins after this answer", body = TokenRevoked),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_token", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn revoke_token(
+    State(state): State<Arc<AppState>>,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Reply<TokenRevoked> {
     state.admin(&headers)?;
     let revoked = state.ledger.revoke(CredentialId(u128::from(id)));
     state.durable().await?;
     let revoked = revoked.map_err(|error| match error {
         CredentialError::UnknownCredential(_) | CredentialError::ReservedCredentialId(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_token", error.to_string())
+            ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownToken, error.to_string())
         }
         other => credential_error(other),
     })?;
-    Ok((StatusCode::OK, Json(json!({ "token_id": id, "revoked_now": revoked }))))
+    Ok((StatusCode::OK, Json(TokenRevoked { token_id: id, revoked_now: revoked })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewApiKey {
     /// The allowance account its requests spend.
@@ -745,11 +891,25 @@ struct NewApiKey {
     refill_interval_ms: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/api-keys",
+    request_body = NewApiKey,
+    responses(
+        (status = 201, description = "the key (shown once) and its id", body = ApiKeyCreated),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn create_api_key(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body<NewApiKey>,
-) -> Reply {
+) -> Reply<ApiKeyCreated> {
     state.admin(&headers)?;
     let JsonObject(request) = body?;
     let id = state.reserve_id().await?;
@@ -781,10 +941,10 @@ async fn create_api_key(
     let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
     state.record(format!("key {id} {}", hex::encode(hash))).await?;
     state.api_keys.write().map_err(|_| ApiError::internal())?.insert(hash, CredentialId(u128::from(id)));
-    Ok((StatusCode::CREATED, Json(json!({ "key_id": id, "api_key": key }))))
+    Ok((StatusCode::CREATED, Json(ApiKeyCreated { key_id: id, api_key: key })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewTransfer {
     id: u64,
@@ -792,11 +952,27 @@ struct NewTransfer {
     amount: u64,
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/transfers",
+    request_body = NewTransfer,
+    responses(
+        (status = 200, description = "applied (the same answer for every retry of the id)", body = TransferDone),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 409, description = "transfer_id_reused, transfer_id_expired", body = ErrorBody),
+        (status = 422, description = "insufficient_funds, account_frozen, account_closed, rejected (recorded: a retry gets it again)", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn create_transfer(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Body<NewTransfer>,
-) -> Reply {
+) -> Reply<TransferDone> {
     let (credential, from) = state.credential(&headers)?;
     let JsonObject(request) = body?;
     let transfer = Transfer {
@@ -809,10 +985,10 @@ async fn create_transfer(
     state.durable().await?; // a recorded rejection too: a retry after a restart gets the same answer
     applied.map_err(|error| as_error(error, transfer_error))?;
     // The same body for the first submission and every repeat of the id.
-    Ok((StatusCode::OK, Json(json!({ "transfer_id": request.id, "outcome": "applied" }))))
+    Ok((StatusCode::OK, Json(TransferDone { transfer_id: request.id, outcome: Outcome::Applied })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewHold {
     id: u64,
@@ -821,7 +997,27 @@ struct NewHold {
     expires_in_ms: u64,
 }
 
-async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body<NewHold>) -> Reply {
+#[utoipa::path(
+    post,
+    path = "/v1/holds",
+    request_body = NewHold,
+    responses(
+        (status = 201, description = "held", body = HoldCreated),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 409, description = "hold_id_reused", body = ErrorBody),
+        (status = 422, description = "insufficient_funds, account_frozen, account_closed, rejected", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn create_hold(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body<NewHold>,
+) -> Reply<HoldCreated> {
     let (credential, from) = state.credential(&headers)?;
     let JsonObject(request) = body?;
     let expires_at_ms = now_s().saturating_mul(1_000).saturating_add(request.expires_in_ms);
@@ -835,32 +1031,81 @@ async fn create_hold(State(state): State<Arc<AppState>>, headers: HeaderMap, bod
     let held = state.ledger.hold_as(credential, hold);
     state.durable().await?;
     held.map_err(|error| as_error(error, hold_error))?;
-    Ok((StatusCode::CREATED, Json(json!({ "hold_id": request.id, "state": "open" }))))
+    Ok((StatusCode::CREATED, Json(HoldCreated { hold_id: request.id, state: HoldStateName::Open })))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/holds/{id}/post",
+    request_body = Amount,
+    params(("id" = u64, Path, description = "The hold")),
+    responses(
+        (status = 200, description = "posted; the rest returned", body = HoldPosted),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_hold", body = ErrorBody),
+        (status = 409, description = "hold_already_resolved", body = ErrorBody),
+        (status = 422, description = "account_closed, rejected", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 async fn post_hold(
     State(state): State<Arc<AppState>>,
     IdPath(id): IdPath,
     headers: HeaderMap,
     body: Body<Amount>,
-) -> Reply {
+) -> Reply<HoldPosted> {
     let (credential, _) = state.credential(&headers)?;
     let JsonObject(request) = body?;
     let posted = state.ledger.post_as(credential, HoldId(u128::from(id)), request.amount);
     state.durable().await?;
     let posted = posted.map_err(|error| as_error(error, hold_error))?;
-    Ok((StatusCode::OK, Json(json!({ "hold_id": id, "posted": posted.posted, "returned": posted.returned }))))
+    Ok((StatusCode::OK, Json(HoldPosted { hold_id: id, posted: posted.posted, returned: posted.returned })))
 }
 
-async fn void_hold(State(state): State<Arc<AppState>>, IdPath(id): IdPath, headers: HeaderMap) -> Reply {
+#[utoipa::path(
+    post,
+    path = "/v1/holds/{id}/void",
+    params(("id" = u64, Path, description = "The hold")),
+    responses(
+        (status = 200, description = "voided; everything returned", body = HoldVoided),
+        (status = 400, description = "bad_request, invalid_id: malformed input, nothing changed", body = ErrorBody),
+        (status = 401, description = "unauthorized: no valid token", body = ErrorBody),
+        (status = 403, description = "admin_only, forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_hold", body = ErrorBody),
+        (status = 409, description = "hold_already_resolved", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+async fn void_hold(
+    State(state): State<Arc<AppState>>,
+    IdPath(id): IdPath,
+    headers: HeaderMap,
+) -> Reply<HoldVoided> {
     let (credential, _) = state.credential(&headers)?;
     let returned = state.ledger.void_as(credential, HoldId(u128::from(id)));
     state.durable().await?;
     let returned = returned.map_err(|error| as_error(error, hold_error))?;
-    Ok((StatusCode::OK, Json(json!({ "hold_id": id, "returned": returned }))))
+    Ok((StatusCode::OK, Json(HoldVoided { hold_id: id, returned })))
 }
 
-async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Reply {
+#[utoipa::path(
+    get,
+    path = "/v1/data",
+    responses(
+        (status = 200, description = "one unit of the rate limit and the allowance spent", body = Data),
+        (status = 401, description = "unauthorized: missing or unknown API key", body = ErrorBody),
+        (status = 403, description = "revoked, forbidden", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 429, description = "rate_limited (with Retry-After), quota_exhausted (without)", body = ErrorBody),
+        (status = 503, description = "journal_failed, registry_failed: the change could not be made durable", body = ErrorBody)
+    ),
+    security(("api_key" = []))
+)]
+async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Reply<Data> {
     let key = state.api_key(&headers)?;
     let remaining = state.ledger.debit_as(key, 1);
     state.durable().await?;
@@ -871,13 +1116,13 @@ async fn get_data(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Rep
             // can be promised (a short rate limit is `rate_limited`, with one).
             AccountError::Rejected(Rejection::InsufficientFunds { .. }) => ApiError::new(
                 StatusCode::TOO_MANY_REQUESTS,
-                "quota_exhausted",
+                ErrorCode::QuotaExhausted,
                 format!("the key's allowance is spent; a deposit to its account refills it ({error})"),
             ),
             other => account_error(other),
         })
     })?;
-    Ok((StatusCode::OK, Json(json!({ "data": "the protected resource", "allowance_remaining": remaining }))))
+    Ok((StatusCode::OK, Json(Data { data: "the protected resource".into(), allowance_remaining: remaining })))
 }
 
 /// Serves `state` on `listener` until `shutdown` completes, then finishes

@@ -24,7 +24,9 @@ use axum::Json;
 use futures_util::StreamExt;
 use serde::Deserialize;
 
-use crate::{user, ApiError, AppState, IdPath, Reply};
+use utoipa::IntoParams;
+
+use crate::{user, ApiError, AppState, ErrorBody, ErrorCode, IdPath, Reply};
 
 /// Entries kept per account by the statement fold: its memory is at most
 /// this × accounts × 160 bytes.
@@ -81,12 +83,17 @@ fn follow(mut subscription: Subscription, follower: std::sync::Weak<Follower>) {
     }
 }
 
-#[derive(Deserialize)]
+/// A statement page's query.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct Page {
+    /// The first position of the page (default 0: the oldest kept).
     #[serde(default)]
     from: u64,
+    /// At most this many entries, 1..=1000 (default 100).
     #[serde(default = "default_limit")]
+    #[param(minimum = 1, maximum = 1000)]
     limit: usize,
 }
 
@@ -95,12 +102,28 @@ fn default_limit() -> usize {
 }
 
 /// `GET /v1/accounts/{id}/transfers`: the statement, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/accounts/{id}/transfers",
+    params(("id" = u64, Path, description = "The account"), Page),
+    responses(
+        (status = 200, description = "a page of the account's statement: atomic_ledger::StatementPage as JSON \
+            (entries with position, change, amount, balance after; next; oldest_kept; balance)", body = Object),
+        (status = 400, description = "bad_request, invalid_id", body = ErrorBody),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "forbidden, revoked", body = ErrorBody),
+        (status = 404, description = "unknown_account", body = ErrorBody),
+        (status = 501, description = "not_durable: an in-memory service", body = ErrorBody),
+        (status = 503, description = "statements_behind", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn statement(
     State(state): State<Arc<AppState>>,
     IdPath(id): IdPath,
     headers: HeaderMap,
     page: Result<Query<Page>, axum::extract::rejection::QueryRejection>,
-) -> Reply {
+) -> Reply<serde_json::Value> {
     let account = AccountId(u128::from(id));
     authorize_account(&state, &headers, account)?;
     let Query(page) = page.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -110,12 +133,12 @@ pub(crate) async fn statement(
     let caught_up = tokio::time::timeout(STATEMENT_WAIT, as_of.wait_for(|as_of| *as_of >= durable)).await;
     if !matches!(caught_up, Ok(Ok(_))) {
         let message = format!("the statements are behind the journal's durable position {durable}");
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "statements_behind", message));
+        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StatementsBehind, message));
     }
     let statements = follower.statements.read().map_err(|_| ApiError::internal())?;
     let page = statements.statement(account, page.from, page.limit).map_err(|error| match error {
         StatementError::UnknownAccount(_) => {
-            ApiError::new(StatusCode::NOT_FOUND, "unknown_account", error.to_string())
+            ApiError::new(StatusCode::NOT_FOUND, ErrorCode::UnknownAccount, error.to_string())
         }
         _ => ApiError::bad_request(error.to_string()),
     })?;
@@ -132,7 +155,11 @@ fn authorize_account(state: &AppState, headers: &HeaderMap, account: AccountId) 
     }
     let (credential, own) = user(&claims)?;
     if own != account {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "forbidden", "the token is for another account"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            "the token is for another account",
+        ));
     }
     state
         .ledger
@@ -142,23 +169,47 @@ fn authorize_account(state: &AppState, headers: &HeaderMap, account: AccountId) 
 }
 
 fn not_durable() -> ApiError {
-    ApiError::new(StatusCode::NOT_IMPLEMENTED, "not_durable", "an in-memory service has no change stream")
+    ApiError::new(
+        StatusCode::NOT_IMPLEMENTED,
+        ErrorCode::NotDurable,
+        "an in-memory service has no change stream",
+    )
 }
 
-#[derive(Deserialize)]
+/// Where an event stream starts.
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct From {
+#[into_params(parameter_in = Query)]
+pub(crate) struct EventsQuery {
+    /// The first position (default: the end, or after `Last-Event-ID`).
     from: Option<u64>,
 }
 
 /// `GET /v1/events`: the change stream as server-sent events.
+#[utoipa::path(
+    get,
+    path = "/v1/events",
+    params(EventsQuery, ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this position")),
+    responses(
+        (status = 200, description = "server-sent events: `id` the position, `event: change`, `data` an \
+            atomic_ledger::Event as JSON; it does not end while the service runs", content_type = "text/event-stream"),
+        (status = 400, description = "bad_request, position_beyond_end", body = ErrorBody),
+        (status = 401, description = "unauthorized", body = ErrorBody),
+        (status = 403, description = "admin_only", body = ErrorBody),
+        (status = 410, description = "position_compacted: a checkpoint folded it; the message says where to resume", body = ErrorBody),
+        (status = 501, description = "not_durable: an in-memory service", body = ErrorBody),
+        (status = 503, description = "stream_failed", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
 pub(crate) async fn events(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-    from: Result<Query<From>, axum::extract::rejection::QueryRejection>,
+    from: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     state.admin(&headers)?;
-    let Query(From { from }) = from.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let Query(EventsQuery { from }) =
+        from.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
     let since = match (from, last_event_id(&headers)?) {
         (Some(position), _) => Since::Position(position),
         (None, Some(last)) => Since::Position(last.saturating_add(1)),
@@ -167,12 +218,12 @@ pub(crate) async fn events(
     let subscription = state.ledger.subscribe(since).map_err(|error| match error {
         SubscribeError::NotDurable => not_durable(),
         SubscribeError::Beyond { .. } => {
-            ApiError::new(StatusCode::BAD_REQUEST, "position_beyond_end", error.to_string())
+            ApiError::new(StatusCode::BAD_REQUEST, ErrorCode::PositionBeyondEnd, error.to_string())
         }
         SubscribeError::Compacted { .. } => {
-            ApiError::new(StatusCode::GONE, "position_compacted", error.to_string())
+            ApiError::new(StatusCode::GONE, ErrorCode::PositionCompacted, error.to_string())
         }
-        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "stream_failed", other.to_string()),
+        other => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, ErrorCode::StreamFailed, other.to_string()),
     })?;
     let stopping = state.stopping();
     let events = subscription

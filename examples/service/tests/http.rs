@@ -517,3 +517,41 @@ async fn health_and_metrics_report_requests_and_the_journal() {
     assert!(value("journal_bytes_written_total") > 0.0);
     assert!(value("ledger_durable_wait_seconds_count") >= 6.0, "every change awaited its sync");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_description_lists_every_route_and_error_code() {
+    let server = start().await;
+    let response = server.client.get(format!("{}/openapi.json", server.base)).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let description: Value = response.json().await.unwrap();
+    let paths: Vec<&str> = description["paths"].as_object().unwrap().keys().map(String::as_str).collect();
+    for route in [
+        "/v1/accounts",
+        "/v1/accounts/{id}",
+        "/v1/accounts/{id}/deposits",
+        "/v1/accounts/{id}/transfers",
+        "/v1/events",
+        "/v1/tokens",
+        "/v1/tokens/{id}",
+        "/v1/api-keys",
+        "/v1/transfers",
+        "/v1/holds",
+        "/v1/holds/{id}/post",
+        "/v1/holds/{id}/void",
+        "/v1/data",
+        "/healthz",
+        "/metrics",
+    ] {
+        assert!(paths.contains(&route), "{route} is described: {paths:?}");
+    }
+    let codes = &description["components"]["schemas"]["ErrorCode"]["enum"];
+    for code in
+        ["insufficient_funds", "revoked", "rate_limited", "quota_exhausted", "invalid_id", "not_found"]
+    {
+        assert!(codes.as_array().unwrap().iter().any(|listed| listed == code), "{code} in {codes}");
+    }
+    // An error answer's code is one of those listed.
+    let response = server.client.get(format!("{}/v1/accounts/abc", server.base)).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert!(codes.as_array().unwrap().contains(&body["error"]["code"]), "{body}");
+}
