@@ -4,7 +4,8 @@
 //!
 //! `cargo run --release --example bench_report` (33–40 s on 2 cores);
 //! `… -- durable` for the durable rows instead (`benches/support/durable.rs`),
-//! `… -- all` for both.
+//! `… -- stream` for the change stream's rows (`benches/support/stream.rs`),
+//! `… -- all` for all of them.
 //!
 //! One table, printed as Markdown: for each operation, distribution and
 //! thread count (1 to `available_parallelism`), every variant's ops/s and its
@@ -20,6 +21,9 @@ mod durable;
 /// The memory tests' reading of the resident set (Linux; `None` elsewhere).
 #[path = "../tests/support/resident.rs"]
 mod resident;
+/// The change stream's rows (`bench_report stream`).
+#[path = "../benches/support/stream.rs"]
+mod stream;
 #[path = "../benches/support/mod.rs"]
 mod support;
 
@@ -125,12 +129,14 @@ fn main() {
         None => in_memory(),
         Some("durable") => durable::report(),
         Some("recovery") => durable::recovery_only(),
+        Some("stream") => stream::report(),
         Some("all") => {
             in_memory();
             durable::report();
+            stream::report();
         }
         Some(other) => {
-            eprintln!("usage: bench_report [durable|recovery|all] (got {other:?}); no argument: the in-memory table");
+            eprintln!("usage: bench_report [durable|recovery|stream|all] (got {other:?}); no argument: the in-memory table");
             std::process::exit(2);
         }
     }

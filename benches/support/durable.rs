@@ -36,7 +36,7 @@ fn percentile(samples: &mut [Duration], fraction: f64) -> Duration {
     samples[((samples.len() - 1) as f64 * fraction).round() as usize]
 }
 
-fn median(values: &mut [f64]) -> f64 {
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
@@ -77,7 +77,7 @@ fn pair(thread: usize, i: usize) -> (u128, u128) {
 }
 
 /// A durable ledger of `ACCOUNTS` funded accounts in `dir`.
-fn durable_ledger(dir: &Path, durability: Durability) -> Ledger {
+pub(crate) fn durable_ledger(dir: &Path, durability: Durability) -> Ledger {
     let ledger = Ledger::builder()
         .accounts_max(ACCOUNTS as usize)
         .transfer_ids_max(1 << 22)
@@ -126,7 +126,7 @@ impl std::task::Wake for Unpark {
 /// (`ledger.synced()`), and only then counts as done and starts the next.
 /// No thread blocks per caller; each sync acknowledges every operation in
 /// flight. Returns ops/s.
-fn async_callers(ledger: &Ledger, round: usize, callers: usize, ops: usize) -> f64 {
+pub(crate) fn async_callers(ledger: &Ledger, round: usize, callers: usize, ops: usize) -> f64 {
     let executors = EXECUTORS.min(callers);
     let clock = Instant::now();
     std::thread::scope(|scope| {
@@ -319,7 +319,7 @@ pub fn report() {
 }
 
 /// The file system under `path`, from `/proc/mounts` (Linux).
-fn describe(path: &Path) -> String {
+pub(crate) fn describe(path: &Path) -> String {
     let Ok(mounts) = std::fs::read_to_string("/proc/mounts") else { return path.display().to_string() };
     let mount = mounts
         .lines()
