@@ -95,3 +95,34 @@ fn an_unknown_io_error_kind_reads_back_as_other() {
     let failed: JournalFailed = serde_json::from_str(json).unwrap();
     assert_eq!(failed.kind, std::io::ErrorKind::Other);
 }
+
+#[test]
+fn events_and_statements_round_trip() {
+    use atomic_ledger::{Change, Event, Since, StatementPage, Statements};
+
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = Ledger::builder().accounts_max(8).holds_max(8).open(dir.path()).unwrap();
+    let (a, b) = (AccountId(1), AccountId(2));
+    for id in [a, b] {
+        ledger.open_account(id, AccountOptions::default()).unwrap();
+    }
+    ledger.credit(a, 50).unwrap();
+    ledger.transfer(Transfer { id: TransferId(1), from: a, to: b, amount: 80 }).unwrap_err();
+    ledger.hold(HoldRequest { id: HoldId(1), from: a, to: b, amount: 20, expires_at_ms: u64::MAX }).unwrap();
+    ledger.post(HoldId(1), 5).unwrap();
+    ledger.freeze(b).unwrap();
+    let events = ledger.subscribe(Since::Position(0)).unwrap();
+    drop(ledger);
+    let events: Vec<Event> = events.map(Result::unwrap).collect();
+    let mut statements = Statements::new(16);
+    for event in &events {
+        round_trip(event);
+        statements.apply(event);
+    }
+    let rejected =
+        events.iter().find(|event| matches!(event.change, Change::TransferRejected { .. })).unwrap();
+    assert!(round_trip(rejected).contains("InsufficientFunds"), "the reason is kept");
+    let page: StatementPage = statements.statement(a, 0, 10).unwrap();
+    round_trip(&page);
+    assert_eq!(page.balance, 45, "50, less the 5 posted of the hold");
+}
