@@ -44,7 +44,7 @@ fn subscribe(
             match events.next_timeout(Duration::from_millis(10)) {
                 Ok(Some(_)) => {
                     let count = taken.fetch_add(1, Ordering::Relaxed) + 1;
-                    if kind == Subscriber::Sleeps && count % SLOW_EVERY == 0 {
+                    if kind == Subscriber::Sleeps && count.is_multiple_of(SLOW_EVERY) {
                         std::thread::sleep(SLOW_SLEEP); // the slow consumer being measured
                     }
                 }
