@@ -253,7 +253,11 @@ pub enum Change {
 impl Event {
     /// The balance changes this event made, per account, signed (empty for
     /// events that move no money). Summed from an account's opening, they
-    /// give its balance at every position.
+    /// give its balance at every event, in a history where each transfer
+    /// moves its money at its outcome: between a transfer's debit and its
+    /// outcome the account really had the amount less (the debit is not an
+    /// event), so a balance here never breaks a floor, but may exceed what
+    /// the account held then.
     ///
     /// ```
     /// use atomic_ledger::{AccountId, Change, Event};

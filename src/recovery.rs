@@ -21,7 +21,7 @@
 //! | cut | completion | why it is safe |
 //! |---|---|---|
 //! | transfer debited, neither credited nor undone | `TransferAbandoned`: the debit returns, the id is forgotten | nothing was credited, and a return breaks no floor |
-//! | batch with debits and no commit | `BatchAbandoned`: every debit not yet returned returns, the ids are forgotten | nothing was credited |
+//! | batch with debits and no commit | a `BatchReturned` for every debit not yet returned, then `BatchAbandoned`: the ids are forgotten | nothing was credited |
 //! | batch with a commit | `BatchCredited` for every destination not yet credited: the batch is applied | a commit may have been spent; the one commit that can refuse (a ceiling) is made first, so it passed |
 //! | post credited, hold not ended | `HoldEnded`: the rest returns to `from`, the hold is posted | the credit may have been spent |
 //!
@@ -705,10 +705,10 @@ impl Replayed {
         for leg in &batch.legs {
             self.transfer_ids_seen.remove(&leg.id); // forgotten: a retry may be recorded
         }
-        for (account, debited, returned, _) in batch.flows {
-            if debited > returned {
-                self.add(account, debited - returned)?;
-            }
+        // Recovery returns each debit in its own `BatchReturned` first (every
+        // entry names the money it moves): money still out is a bad log.
+        if batch.flows.iter().any(|&(_, debited, returned, _)| debited != returned) {
+            return Err("a batch abandoned with debits not returned");
         }
         Ok(())
     }

@@ -52,7 +52,11 @@ pub enum Since {
     /// The first event at or after this position (`0`: the journal's
     /// beginning, if no checkpoint has removed it).
     Position(u64),
-    /// Only the events of operations that begin after the call.
+    /// From the next position handed out: the events of operations that
+    /// begin after the call, and the outcomes of those in flight (a
+    /// `TransferApplied` whose debit came before, or the rest of a linked
+    /// batch whose first steps came before: a consumer summing movements
+    /// from here can see a batch credit without its debit).
     End,
 }
 
@@ -80,10 +84,14 @@ pub enum SubscribeError {
         /// The position the next record takes.
         end: u64,
     },
-    /// The records from `requested` on were folded into a checkpoint and
-    /// their segment removed: the stream never skips them silently. Resume
-    /// from `resume_from`, the oldest position the journal keeps, after
-    /// rebuilding what the consumer derives from the ledger's state.
+    /// The records from `requested` on were folded into the checkpoint at
+    /// `checkpoint` and their segment removed: the stream never skips them
+    /// silently, and cannot give them back (their effects are in the
+    /// ledger's state). It can go on from `resume_from`, the oldest position
+    /// the journal keeps. A consumer that must see every event stores its
+    /// position and keeps up, and checkpoints are taken no further than the
+    /// slowest such consumer's position (as a message log's retention is
+    /// set by its slowest reader).
     #[error(
         "position {requested} was folded into a checkpoint; the journal keeps positions from {resume_from}"
     )]
@@ -92,6 +100,8 @@ pub enum SubscribeError {
         requested: u64,
         /// The oldest position the journal keeps.
         resume_from: u64,
+        /// The position of the newest checkpoint.
+        checkpoint: Option<u64>,
     },
     /// The journal failed: nothing after the events delivered is durable.
     #[error(transparent)]
@@ -109,8 +119,8 @@ pub enum SubscribeError {
 impl From<TailError> for SubscribeError {
     fn from(error: TailError) -> Self {
         match error {
-            TailError::Compacted { requested, oldest_kept } => {
-                SubscribeError::Compacted { requested, resume_from: oldest_kept }
+            TailError::Compacted { requested, oldest_kept, checkpoint } => {
+                SubscribeError::Compacted { requested, resume_from: oldest_kept, checkpoint }
             }
             TailError::Journal(error) => SubscribeError::Journal(error),
         }
@@ -158,7 +168,7 @@ pub struct Subscription {
 impl Subscription {
     /// Starts a reader of journal `dir` from position `from`.
     pub(crate) fn start(dir: &Path, from: u64, watch: Watch) -> Result<Self, SubscribeError> {
-        let tail = Tail::new(dir, from)?;
+        let tail = Tail::new(dir, from, watch.durable())?;
         let (sender, events) = crossbeam_channel::bounded(CHANNEL_EVENTS);
         let link = Arc::new(Link { read_below: AtomicU64::new(from), ..Link::default() });
         let reader = {
@@ -346,7 +356,8 @@ impl Reader {
             }
             let durable = self.watch.durable();
             if self.tail.position() < durable {
-                self.tail.read(durable, READ_RECORDS, &mut read)?;
+                // What was read before an error is delivered before it.
+                let outcome = self.tail.read(durable, READ_RECORDS, &mut read);
                 for (position, entry) in read.drain(..) {
                     let Some(change) = Change::of(entry) else { continue };
                     if self.sender.send(Ok(Event { position, change })).is_err() {
@@ -354,6 +365,7 @@ impl Reader {
                     }
                     self.link.waker.wake();
                 }
+                outcome?;
                 // Release: every send above happens before a consumer's
                 // Acquire load that reads this value (`caught_up`).
                 self.link.read_below.store(self.tail.position(), Ordering::Release);

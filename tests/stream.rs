@@ -162,7 +162,10 @@ fn a_position_a_checkpoint_removed_is_a_typed_error_with_where_to_resume() {
     let checkpoint = ledger.checkpoint().unwrap().expect("a checkpoint");
     assert!(checkpoint.segments_removed > 0, "small segments: some are covered");
     let error = ledger.subscribe(Since::Position(0)).unwrap_err();
-    let SubscribeError::Compacted { requested: 0, resume_from } = error else { panic!("{error:?}") };
+    let SubscribeError::Compacted { requested: 0, resume_from, checkpoint: Some(at) } = error else {
+        panic!("{error:?}")
+    };
+    assert_eq!(at, checkpoint.position, "the checkpoint that holds what was removed");
     assert!(resume_from > 0 && resume_from <= checkpoint.position, "{resume_from} vs {checkpoint:?}");
     assert!(error.to_string().contains("checkpoint"), "{error}");
     let resumed = ledger.subscribe(Since::Position(resume_from)).unwrap();

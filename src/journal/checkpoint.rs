@@ -132,6 +132,11 @@ impl Checkpoints {
         Ok(names)
     }
 
+    /// The position of the newest checkpoint by its name, if any (not read).
+    pub(crate) fn newest_position(&self) -> Result<Option<u64>, JournalError> {
+        Ok(self.names()?.pop().map(|(position, _)| position))
+    }
+
     /// The newest checkpoint, if any; one that does not verify is an error.
     pub(crate) fn read_newest(&self) -> Result<Option<LoadedCheckpoint>, JournalError> {
         let Some((named_position, file)) = self.names()?.pop() else { return Ok(None) };

@@ -15,12 +15,14 @@
 //! segment named by its position. A checkpoint removes the segments it
 //! covers: a file the tail already has open stays readable (the open handle
 //! keeps it), and one it has yet to open is gone, which the tail reports as
-//! [`TailError::Compacted`] with the oldest position still kept.
+//! [`TailError::Compacted`] with the oldest position still kept and the
+//! newest checkpoint's.
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::checkpoint::Checkpoints;
 use super::entry::Entry;
 use super::files::{list_segments, segment_name, JournalError};
 use super::format::{read_durable_record, read_header, FormatError, HEADER_LEN};
@@ -32,11 +34,12 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// Why the tail cannot go on.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum TailError {
-    /// The segment holding `requested` was removed by a checkpoint.
+    /// The segment holding `requested` was removed by the checkpoint at
+    /// `checkpoint`.
     #[error(
         "position {requested} was folded into a checkpoint; the journal keeps positions from {oldest_kept}"
     )]
-    Compacted { requested: u64, oldest_kept: u64 },
+    Compacted { requested: u64, oldest_kept: u64, checkpoint: Option<u64> },
     /// A file could not be read, or a durable record does not verify or
     /// decode.
     #[error(transparent)]
@@ -53,30 +56,55 @@ struct Open {
     parsed: usize,
     /// The file's offset of `buffer[0]`.
     buffer_offset: u64,
+    /// What each read fills.
+    chunk: Option<Box<[u8]>>,
+}
+
+/// The segment the tail reads from.
+#[derive(Debug)]
+enum Segment {
+    Open(Open),
+    /// Named, not yet opened: it is opened once a record in it is durable,
+    /// and so its header certainly written (a segment just created by the
+    /// flusher may still be empty).
+    Next {
+        name: String,
+        first: u64,
+    },
 }
 
 /// Follows a journal's segments from a position on.
 #[derive(Debug)]
 pub(crate) struct Tail {
     dir: PathBuf,
-    open: Open,
-    /// The position of the next record in `open`.
+    segment: Segment,
+    /// The position of the next record of `segment`.
     next: u64,
     /// Records below this are read and skipped (the start of the stream).
     from: u64,
 }
 
 impl Tail {
-    /// A tail whose first record is the one at `from`, in journal `dir`.
-    pub(crate) fn new(dir: &Path, from: u64) -> Result<Self, TailError> {
+    /// A tail whose first record is the one at `from`, in journal `dir`
+    /// whose records below `durable` are durable. The segment holding
+    /// `from` is opened at once if it holds a durable record (so a
+    /// checkpoint removing it later does not take it away), else when it
+    /// does.
+    pub(crate) fn new(dir: &Path, from: u64, durable: u64) -> Result<Self, TailError> {
         let segments = list_segments(dir)?;
-        let oldest_kept = segments.first().map_or(from, |(first, _)| *first);
-        let Some((first, name)) = segments.into_iter().rev().find(|(first, _)| *first <= from) else {
-            return Err(TailError::Compacted { requested: from, oldest_kept });
+        let Some((first, name)) = segments.iter().rev().find(|(first, _)| *first <= from) else {
+            return Err(compacted(dir, from)?);
         };
-        let open =
-            open_segment(dir, &name, first)?.ok_or(TailError::Compacted { requested: from, oldest_kept })?;
-        Ok(Self { dir: dir.to_owned(), open, next: first, from })
+        let mut tail = Self {
+            dir: dir.to_owned(),
+            segment: Segment::Next { name: name.clone(), first: *first },
+            next: *first,
+            from,
+        };
+        if *first < durable {
+            tail.open_next()?;
+        }
+        Ok(tail)
     }
 
     /// The position of the next record the tail will read.
@@ -85,7 +113,9 @@ impl Tail {
     }
 
     /// Reads the records below `until` (durable), at most `max` of them,
-    /// into `out` as `(position, entry)`; holes are read and left out.
+    /// into `out` as `(position, entry)`; holes are read and left out. On
+    /// an error, `out` keeps what was read before it, for the caller to
+    /// deliver first.
     pub(crate) fn read(
         &mut self,
         until: u64,
@@ -94,9 +124,16 @@ impl Tail {
     ) -> Result<(), TailError> {
         let mut taken = 0;
         while self.next < until && taken < max {
+            let open = match &mut self.segment {
+                Segment::Open(open) => open,
+                Segment::Next { .. } => {
+                    self.open_next()?;
+                    continue;
+                }
+            };
             let wanted = self.next >= self.from;
-            let Some(entry) = self.next_record(wanted)? else {
-                self.advance_segment()?;
+            let Some(entry) = next_record(open, &self.dir, self.next, wanted)? else {
+                self.move_to_next_segment()?;
                 continue;
             };
             let position = self.next;
@@ -109,50 +146,74 @@ impl Tail {
         Ok(())
     }
 
-    /// The next record of the open segment, decoded if `wanted` and not a
-    /// hole (`Some(None)` otherwise), or `None` at the segment's end.
-    fn next_record(&mut self, wanted: bool) -> Result<Option<Option<Entry>>, TailError> {
-        loop {
-            let open = &mut self.open;
-            match read_durable_record(&open.buffer, open.parsed, self.next) {
-                Ok(Some((record, end))) => {
-                    let entry = if wanted && record.kind != HOLE_KIND {
-                        let decoded = Entry::decode(record.kind, &open.buffer[record.payload.clone()]);
-                        Some(decoded.map_err(|error| JournalError::Undecodable {
-                            file: open.name.clone(),
-                            offset: open.file_offset(record.payload.start),
-                            reason: error.reason,
-                        })?)
-                    } else {
-                        None
-                    };
-                    open.parsed = end;
-                    return Ok(Some(entry));
-                }
-                Ok(None) => {}
-                Err(reason) => return Err(open.corrupt(reason).into()),
+    /// Opens the named segment; gone is [`TailError::Compacted`].
+    fn open_next(&mut self) -> Result<(), TailError> {
+        let Segment::Next { name, first } = &self.segment else { return Ok(()) };
+        debug_assert_eq!(*first, self.next);
+        match open_segment(&self.dir, name, *first)? {
+            Some(open) => {
+                self.segment = Segment::Open(open);
+                Ok(())
             }
-            if !open.refill(&self.dir)? {
-                if open.parsed == open.buffer.len() {
-                    return Ok(None);
-                }
-                return Err(open.corrupt("a durable record cut short").into());
-            }
+            None => Err(compacted(&self.dir, self.next)?),
         }
     }
 
-    /// Moves to the segment that begins at the next position.
-    fn advance_segment(&mut self) -> Result<(), TailError> {
-        let name = segment_name(self.next);
-        match open_segment(&self.dir, &name, self.next)? {
-            Some(open) => {
-                self.open = open;
-                Ok(())
+    /// The open segment is read to its end: the next is the one that
+    /// begins at the next position or, while the tail is still skipping
+    /// to `from`, the newest that begins at or before `from` (a checkpoint
+    /// may have removed those in between, which the tail need not read).
+    fn move_to_next_segment(&mut self) -> Result<(), TailError> {
+        let mut target = (segment_name(self.next), self.next);
+        if self.next < self.from {
+            let segments = list_segments(&self.dir)?;
+            let ahead = segments.into_iter().rev().find(|(first, _)| (self.next..=self.from).contains(first));
+            if let Some((first, name)) = ahead {
+                target = (name, first);
             }
-            None => {
-                let oldest_kept = list_segments(&self.dir)?.first().map_or(self.next, |(first, _)| *first);
-                Err(TailError::Compacted { requested: self.next, oldest_kept })
+        }
+        let (name, first) = target;
+        self.next = first;
+        self.segment = Segment::Next { name, first };
+        Ok(())
+    }
+}
+
+/// The next record of `open`, which must have position `next`: decoded if
+/// `wanted` and not a hole (`Some(None)` otherwise), or `None` at the
+/// segment's end.
+fn next_record(
+    open: &mut Open,
+    dir: &Path,
+    next: u64,
+    wanted: bool,
+) -> Result<Option<Option<Entry>>, TailError> {
+    loop {
+        match read_durable_record(&open.buffer, open.parsed, next) {
+            Ok(Some((record, end))) => {
+                let entry = if wanted && record.kind != HOLE_KIND {
+                    let decoded = Entry::decode(record.kind, &open.buffer[record.payload.clone()]);
+                    Some(decoded.map_err(|error| JournalError::Undecodable {
+                        file: open.name.clone(),
+                        offset: open.file_offset(record.payload.start),
+                        reason: error.reason,
+                    })?)
+                } else {
+                    None
+                };
+                open.parsed = end;
+                return Ok(Some(entry));
             }
+            Ok(None) => {}
+            Err(reason) => return Err(open.corrupt(reason).into()),
+        }
+        if !open.refill(dir)? {
+            if open.parsed == open.buffer.len() {
+                return Ok(None);
+            }
+            return Err(open
+                .corrupt("a durable record cut short, or failing its checksum at the end")
+                .into());
         }
     }
 }
@@ -174,13 +235,24 @@ impl Open {
         self.buffer_offset += self.parsed as u64;
         self.buffer.drain(..self.parsed);
         self.parsed = 0;
-        let start = self.buffer.len();
-        self.buffer.resize(start + CHUNK_BYTES, 0);
-        let read = self.file.read(&mut self.buffer[start..]);
-        let read = read.map_err(|source| JournalError::Io { path: dir.join(&self.name), source });
-        self.buffer.truncate(start + read.as_ref().copied().unwrap_or(0));
-        Ok(read? > 0)
+        // Into a chunk zeroed once, not into a buffer zeroed at every read:
+        // a reader that keeps up reads a few records per flusher round.
+        let chunk = self.chunk.get_or_insert_with(|| vec![0; CHUNK_BYTES].into_boxed_slice());
+        let read = self
+            .file
+            .read(chunk)
+            .map_err(|source| JournalError::Io { path: dir.join(&self.name), source })?;
+        self.buffer.extend_from_slice(&chunk[..read]);
+        Ok(read > 0)
     }
+}
+
+/// The error for a position whose segment is gone: the oldest position
+/// the journal keeps, and the checkpoint that holds what was removed.
+fn compacted(dir: &Path, requested: u64) -> Result<TailError, JournalError> {
+    let oldest_kept = list_segments(dir)?.first().map_or(requested, |(first, _)| *first);
+    let checkpoint = Checkpoints::new(dir).newest_position()?;
+    Ok(TailError::Compacted { requested, oldest_kept, checkpoint })
 }
 
 /// Opens segment `name`, which must begin at `first`; `None` if it is gone.
@@ -198,7 +270,7 @@ fn open_segment(dir: &Path, name: &str, first: u64) -> Result<Option<Open>, Jour
         return Err(FormatError::Corrupt { file: name.to_owned(), offset: 16, reason }.into());
     }
     let buffer_offset = HEADER_LEN as u64;
-    Ok(Some(Open { name: name.to_owned(), file, buffer: Vec::new(), parsed: 0, buffer_offset }))
+    Ok(Some(Open { name: name.to_owned(), file, buffer: Vec::new(), parsed: 0, buffer_offset, chunk: None }))
 }
 
 #[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]

@@ -47,7 +47,14 @@ impl Follower {
     /// Follows `ledger`'s changes from its journal's beginning on a thread
     /// of its own; `None` in memory (no journal, no stream).
     pub(crate) fn start(ledger: &Ledger) -> Option<Arc<Self>> {
-        let subscription = ledger.subscribe(Since::Position(0)).ok()?;
+        let subscription = match ledger.subscribe(Since::Position(0)) {
+            Ok(subscription) => subscription,
+            Err(SubscribeError::NotDurable) => return None,
+            Err(error) => {
+                tracing::error!("statements are unavailable: {error}");
+                return None;
+            }
+        };
         let follower = Arc::new(Self {
             statements: RwLock::new(Statements::new(STATEMENT_ENTRIES_PER_ACCOUNT)),
             as_of: tokio::sync::watch::Sender::new(0),
@@ -77,9 +84,16 @@ fn follow(mut subscription: Subscription, follower: std::sync::Weak<Follower>) {
                 return;
             }
         }
-        if let Some(below) = subscription.caught_up() {
-            follower.as_of.send_if_modified(|as_of| std::mem::replace(as_of, below) != below);
-        }
+        // Events come in position order: the fold has everything below the
+        // position after its last event, and, once the channel is drained,
+        // everything the reader has read (bookkeeping records included).
+        let applied = follower.statements.read().map_or(0, |statements| statements.next_position());
+        let below = subscription.caught_up().unwrap_or(0).max(applied);
+        follower.as_of.send_if_modified(|as_of| {
+            let advanced = below > *as_of;
+            *as_of = (*as_of).max(below);
+            advanced
+        });
     }
 }
 

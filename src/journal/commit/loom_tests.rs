@@ -187,3 +187,34 @@ fn loom_a_watcher_learns_that_the_journal_closed() {
         assert_eq!(watcher.join().unwrap(), 0, "nothing was written");
     });
 }
+
+/// A round makes a record durable and the next fails: a watcher learns of
+/// the failure only once it has seen every durable record, never with
+/// acknowledged records it has not been told of.
+#[test]
+fn loom_a_watcher_sees_what_is_durable_before_the_failure() {
+    model(FLUSHER_PREEMPTIONS, || {
+        let storage = MemoryStorage::default();
+        storage.0.lock().syncs_before_failure = Some(1);
+        let journal = Arc::new(Journal::start(storage, 0, 2, None));
+        let watch = journal.watch();
+        let watcher = thread::spawn(move || {
+            let mut seen = 0;
+            loop {
+                match watch.wait_beyond(seen) {
+                    Watched::Look => seen = seen.max(watch.durable()),
+                    Watched::Failed(_) => {
+                        assert!(watch.durable() <= seen, "told of the failure before durable records");
+                        return;
+                    }
+                    Watched::Closed => panic!("the journal fails before it is dropped"),
+                }
+            }
+        });
+        journal.reserve().fill(1, &[1]);
+        journal.wait_durable(1).unwrap();
+        journal.reserve().fill(1, &[2]);
+        assert!(journal.wait_durable(2).is_err(), "the second sync fails");
+        watcher.join().unwrap();
+    });
+}

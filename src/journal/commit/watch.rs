@@ -16,7 +16,7 @@
 
 use std::sync::Arc;
 
-use super::Shared;
+use super::{Control, Shared};
 use crate::sync::Ordering;
 use crate::JournalFailed;
 
@@ -33,7 +33,8 @@ pub(crate) enum Watched {
     Look,
     /// The journal is closed: `durable` is final and was below the position.
     Closed,
-    /// The journal failed: nothing more will be durable.
+    /// The journal failed, and nothing beyond the position is durable (nor
+    /// ever will be).
     Failed(JournalFailed),
 }
 
@@ -57,20 +58,46 @@ impl Watch {
     pub(crate) fn wait_beyond(&self, position: u64) -> Watched {
         let shared = &*self.0;
         let mut control = shared.control.lock();
-        if let Some(failure) = control.failure {
-            return Watched::Failed(failure);
-        }
-        if shared.durable.load(Ordering::Acquire) > position {
-            return Watched::Look;
-        }
-        if control.closed {
-            return Watched::Closed;
+        if let Some(found) = look(shared, &control, position) {
+            return found;
         }
         control.watchers.push(crate::sync::current());
         drop(control);
         crate::sync::park();
         Watched::Look
     }
+}
+
+/// What a watcher finds under the lock: `None` if it must wait.
+///
+/// Durable records first: a round can make records durable and the next
+/// one fail before the watcher looks, and those records were acknowledged,
+/// so they must be delivered before the failure. Then the failure, then
+/// the close (`durable` is final by then).
+#[cfg(not(feature = "_broken-watch-failure-first"))]
+fn look(shared: &Shared, control: &Control, position: u64) -> Option<Watched> {
+    if shared.durable.load(Ordering::Acquire) > position {
+        return Some(Watched::Look);
+    }
+    if let Some(failure) = control.failure {
+        return Some(Watched::Failed(failure));
+    }
+    control.closed.then_some(Watched::Closed)
+}
+
+/// Broken on purpose (`_broken-watch-failure-first`): the failure before
+/// the durable position, which withholds records made durable by the round
+/// before the failing one. `loom_a_watcher_sees_what_is_durable_before_the_failure`
+/// must reject it.
+#[cfg(feature = "_broken-watch-failure-first")]
+fn look(shared: &Shared, control: &Control, position: u64) -> Option<Watched> {
+    if let Some(failure) = control.failure {
+        return Some(Watched::Failed(failure));
+    }
+    if shared.durable.load(Ordering::Acquire) > position {
+        return Some(Watched::Look);
+    }
+    control.closed.then_some(Watched::Closed)
 }
 
 impl Shared {
