@@ -281,6 +281,12 @@ fn types_are_send_and_sync() {
     shareable::<atomic_ledger::Account<'static>>();
     shareable::<AccountError>();
     shareable::<atomic_ledger::TransferError>();
+    // The change stream's: a subscription moves to (and may be shared with) another thread.
+    shareable::<atomic_ledger::Subscription>();
+    shareable::<atomic_ledger::EventStream>();
+    shareable::<atomic_ledger::SubscribeError>();
+    shareable::<atomic_ledger::Statements>();
+    shareable::<atomic_ledger::Event>();
 }
 
 #[test]
