@@ -6,13 +6,14 @@
 //! counts only the loop: instructions per operation = total ÷ 100 000.
 //! (kinds: `debit-id`, `debit-handle`, `debit-as`, `debit-as-rated` (with a
 //! rate-limit bucket), `take` (a bucket per account id), `governor` (its
-//! keyed limiter on the same keys), `transfer`).
+//! keyed limiter on the same keys), `transfer`, `hold-post` (a hold, then
+//! its post in full, with the hold table full of resolved holds)).
 
 use std::num::NonZeroU32;
 
 use atomic_ledger::{
-    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, Ledger, Scopes,
-    Transfer, TransferId,
+    AccountId, AccountOptions, BucketId, BucketPolicy, CredentialId, CredentialSpec, HoldId, HoldRequest,
+    Ledger, Scopes, Transfer, TransferId,
 };
 
 fn main() {
@@ -49,6 +50,9 @@ fn main() {
     if kind == "transfer" {
         remember_transfers(&ledger, accounts);
     }
+    if kind == "hold-post" {
+        remember_holds(&ledger, accounts);
+    }
     run_ops(&ledger, &handle, &governor, &kind, count);
     println!("{count} {kind} done; audit consistent: {}", ledger.audit().is_consistent());
 }
@@ -62,6 +66,29 @@ fn remember_transfers(ledger: &Ledger, accounts: u128) {
         let transfer = Transfer { id: TransferId(id), from: AccountId(from), to: AccountId(to), amount: 1 };
         ledger.transfer(transfer).expect("funded");
     }
+}
+
+/// Fills the hold table with resolved holds up to its default bound, as
+/// [`remember_transfers`] does for transfer ids.
+fn remember_holds(ledger: &Ledger, accounts: u128) {
+    for id in 1..=HOLDS_REMEMBERED {
+        hold_post(ledger, id, (id % accounts + 1, (id + 1) % accounts + 1));
+    }
+}
+
+/// The default `holds_max`.
+const HOLDS_REMEMBERED: u128 = 1 << 20;
+
+/// A hold of 1 from `from` to `to`, then its post in full.
+fn hold_post(ledger: &Ledger, id: u128, (from, to): (u128, u128)) -> bool {
+    let request = HoldRequest {
+        id: HoldId(id),
+        from: AccountId(from),
+        to: AccountId(to),
+        amount: 1,
+        expires_at_ms: u64::MAX,
+    };
+    ledger.hold(request).is_ok() && ledger.post(HoldId(id), 1).is_ok()
 }
 
 /// The measured loop, apart from the setup, so that callgrind can count it
@@ -93,6 +120,11 @@ fn run_ops(
         "debit-as-rated" => repeat(&mut |_| ledger.debit_as(CredentialId(2), 1).is_ok()),
         "take" => repeat(&mut |_| ledger.take(BucketId(next()), 1).is_ok()),
         "governor" => repeat(&mut |_| governor.check_key(&next()).is_ok()),
+        "hold-post" => repeat(&mut |i| {
+            let (from, to) = (next(), next());
+            let to = if to == from { from % accounts + 1 } else { to };
+            hold_post(ledger, u128::from(i) + HOLDS_REMEMBERED + 1, (from, to))
+        }),
         _ => repeat(&mut |i| {
             let (from, to) = (next(), next());
             let to = if to == from { from % accounts + 1 } else { to };
