@@ -89,9 +89,9 @@ pub enum SubscribeError {
     /// silently, and cannot give them back (their effects are in the
     /// ledger's state). It can go on from `resume_from`, the oldest position
     /// the journal keeps. A consumer that must see every event stores its
-    /// position and keeps up, and checkpoints are taken no further than the
-    /// slowest such consumer's position (as a message log's retention is
-    /// set by its slowest reader).
+    /// position and keeps up, and a checkpoint (which folds the whole
+    /// durable prefix) is taken only once every such consumer has read past
+    /// it (as a message log's retention is set by its slowest reader).
     #[error(
         "position {requested} was folded into a checkpoint; the journal keeps positions from {resume_from}"
     )]
