@@ -351,6 +351,22 @@ impl AppState {
         user(&self.verify(headers)?)
     }
 
+    /// Who may read `account`: `None` for an admin token, or the credential
+    /// of a token for that very account (whose scopes and revocation the
+    /// ledger checks when it is used). Another account's token is 403.
+    fn reader(&self, headers: &HeaderMap, account: AccountId) -> Result<Option<CredentialId>, ApiError> {
+        let claims = self.verify(headers)?;
+        if claims.admin {
+            return Ok(None);
+        }
+        let (credential, own) = user(&claims)?;
+        if own != account {
+            let message = "the token is for another account";
+            return Err(ApiError::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message));
+        }
+        Ok(Some(credential))
+    }
+
     fn api_key(&self, headers: &HeaderMap) -> Result<CredentialId, ApiError> {
         let key = headers
             .get("x-api-key")
@@ -754,20 +770,12 @@ async fn get_account(
     IdPath(id): IdPath,
     headers: HeaderMap,
 ) -> Reply<AccountView> {
-    let claims = state.verify(&headers)?;
     let account = AccountId(u128::from(id));
-    let info = if claims.admin {
-        state.ledger.account_info(account).map_err(account_error)?
-    } else {
-        let (credential, own) = user(&claims)?;
-        if own != account {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                ErrorCode::Forbidden,
-                "the token is for another account",
-            ));
+    let info = match state.reader(&headers, account)? {
+        None => state.ledger.account_info(account).map_err(account_error)?,
+        Some(credential) => {
+            state.ledger.account_info_as(credential).map_err(|error| as_error(error, account_error))?
         }
-        state.ledger.account_info_as(credential).map_err(|error| as_error(error, account_error))?
     };
     let body =
         AccountView { id, balance: info.balance, held: info.held, status: format!("{:?}", info.status) };
