@@ -28,43 +28,17 @@
 //!   when [`crate::Ledger::expire_due`] sweeps. Nothing runs in the background;
 //!   a service that wants timely releases runs the sweep from its own timer.
 //!
-//! Open holds are never evicted from the table; resolved ones are, smallest id
-//! first, like transfer ids.
+//! The memory of holds is [`crate::hold_lanes`]: open holds are never
+//! forgotten; resolved ones are, smallest id first, like transfer ids.
 
 use crate::cell::AccountCell;
 use crate::credential_cell::Refunds;
 use crate::epoch::Epoch;
-use crate::hold::RestoredHold;
-use crate::id_table::{IdTable, Shard};
+use crate::hold_lanes::{HoldLanes, HoldRecord};
+use crate::id_table::{shard_budget, Shards};
 use crate::journal::{Entry, HoldEnd, Logging};
 use crate::sync::MutexGuard;
-use crate::{CredentialId, HoldError, HoldField, HoldId, HoldInfo, HoldRequest, HoldState, Posted};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct HoldRecord {
-    request: HoldRequest,
-    state: HoldState,
-    /// The credential whose cap and rate limit paid for the hold
-    /// ([`crate::Ledger::hold_as`]): what is not posted goes back to it.
-    charged: Option<CredentialId>,
-}
-
-impl HoldRecord {
-    fn conflict(&self, request: &HoldRequest) -> Option<HoldField> {
-        let seen = &self.request;
-        if seen.from != request.from {
-            Some(HoldField::From)
-        } else if seen.to != request.to {
-            Some(HoldField::To)
-        } else if seen.amount != request.amount {
-            Some(HoldField::Amount)
-        } else if seen.expires_at_ms != request.expires_at_ms {
-            Some(HoldField::ExpiresAt)
-        } else {
-            None
-        }
-    }
-}
+use crate::{HoldError, HoldId, HoldInfo, HoldRequest, HoldState, Posted};
 
 /// The accounts a hold moves money between, and where a charged
 /// credential gets back what a resolution returns.
@@ -75,38 +49,54 @@ pub(crate) struct Cells<'a> {
     pub(crate) refunds: Refunds<'a>,
 }
 
+impl Cells<'_> {
+    /// The request that created `record`, its accounts named by id again.
+    pub(crate) fn request_of(&self, record: &HoldRecord) -> HoldRequest {
+        let (from, to) = (self.from.id(), self.to.id());
+        HoldRequest { id: record.id, from, to, amount: record.amount, expires_at_ms: record.expires_at_ms }
+    }
+}
+
 pub(crate) struct Holds {
-    table: IdTable<HoldRecord>,
+    shards: Shards<HoldLanes>,
     holds_max: usize,
 }
 
-type Guard<'a> = MutexGuard<'a, Shard<HoldRecord>>;
+type Guard<'a> = MutexGuard<'a, HoldLanes>;
 
 impl Holds {
+    /// `shard_count` shards (a power of two ≤ `holds_max`) sharing `holds_max` holds.
     pub(crate) fn new(holds_max: usize, shard_count: usize) -> Self {
-        Self { table: IdTable::new(holds_max, shard_count), holds_max }
+        assert!(holds_max >= shard_count);
+        let lanes = |index| HoldLanes::new(shard_budget(holds_max, shard_count, index));
+        Self { shards: Shards::new(shard_count, lanes), holds_max }
     }
 
-    /// Creates the hold once; `Ok(Ok(repeat))`. `now_ms` must be earlier than
-    /// its expiry (checked by the caller). For a fresh id, `admit` runs first,
-    /// under the shard lock: if it declines, nothing is recorded (`Ok(Err)`).
-    #[expect(clippy::too_many_arguments, reason = "the ledger's context, the request and its admission")]
+    fn lock(&self, id: HoldId) -> Guard<'_> {
+        self.shards.lock(id.0)
+    }
+
+    /// Creates the hold once; `Ok(Ok(repeat))`. `fields` is the request with
+    /// its accounts' slots, `request` as the caller gave it. `now_ms` must be
+    /// earlier than its expiry (checked by the caller). For a fresh id,
+    /// `admit` runs first, under the shard lock: if it declines, nothing is
+    /// recorded (`Ok(Err)`).
     pub(crate) fn hold<D>(
         &self,
         epoch: &Epoch,
         log: impl Logging,
-        request: HoldRequest,
+        (request, fields): (HoldRequest, HoldRecord),
         cells: Cells<'_>,
         now_ms: u64,
-        charged: Option<CredentialId>,
         admit: impl FnOnce() -> Result<(), D>,
     ) -> Result<Result<bool, D>, HoldError> {
-        let mut shard = self.table.lock(request.id.0);
-        if let Some(record) = shard.records.get(&request.id.0).copied() {
-            if let Some(field) = record.conflict(&request) {
+        debug_assert_eq!(fields.state, HoldState::Open);
+        let mut shard = self.lock(request.id);
+        if let Some(record) = shard.get(request.id) {
+            if let Some(field) = record.conflict(&fields) {
                 return Err(HoldError::IdConflict { id: request.id, field });
             }
-            let state = self.settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
+            let state = Self::settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
             return match state {
                 HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
                 _ => Ok(Ok(true)),
@@ -115,13 +105,14 @@ impl Holds {
         if request.id.0 <= shard.low_water {
             return Err(HoldError::IdExpired { id: request.id, low_water: HoldId(shard.low_water) });
         }
-        if !shard.make_room(1, |record| !record.state.is_open()) {
+        if !shard.make_room() {
             return Err(HoldError::TableFull { holds_max: self.holds_max });
         }
         if let Err(declined) = admit() {
             return Ok(Err(declined));
         }
         let HoldRequest { id, from, to, amount, expires_at_ms } = request;
+        let charged = fields.charged;
         let placed = || Some(Entry::HoldPlaced { id, from, to, amount, expires_at_ms, charged });
         let state = match cells.from.begin_hold(epoch, (log, placed), amount) {
             Ok(()) => HoldState::Open,
@@ -130,7 +121,7 @@ impl Holds {
                 HoldState::Rejected(reason)
             }
         };
-        shard.records.insert(request.id.0, HoldRecord { request, state, charged });
+        shard.insert(HoldRecord { state, ..fields });
         match state {
             HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: false }),
             _ => Ok(Ok(false)),
@@ -140,19 +131,18 @@ impl Holds {
     /// The record of `id`, with a due hold expired first. The caller resolves
     /// the accounts through `cells_of`.
     fn open_record<'a>(
-        &self,
         epoch: &Epoch,
         log: impl Logging,
         shard: &mut Guard<'_>,
         id: HoldId,
-        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<(HoldRecord, Cells<'a>), HoldError> {
-        let Some(record) = shard.records.get(&id.0).copied() else {
+        let Some(record) = shard.get(id) else {
             return Err(HoldError::UnknownHold(id));
         };
-        let cells = cells_of(&record.request);
-        match self.settle_if_due(epoch, log, shard, record, cells, now_ms) {
+        let cells = cells_of(&record);
+        match Self::settle_if_due(epoch, log, shard, record, cells, now_ms) {
             HoldState::Open => Ok((record, cells)),
             state => Err(HoldError::AlreadyResolved { id, state }),
         }
@@ -160,7 +150,6 @@ impl Holds {
 
     /// Expires `record` if it is open and due; returns its state after.
     fn settle_if_due(
-        &self,
         epoch: &Epoch,
         log: impl Logging,
         shard: &mut Guard<'_>,
@@ -168,15 +157,14 @@ impl Holds {
         cells: Cells<'_>,
         now_ms: u64,
     ) -> HoldState {
-        if record.state.is_open() && now_ms >= record.request.expires_at_ms {
-            return self.release(epoch, log, shard, record, cells, HoldState::Expired);
+        if record.state.is_open() && now_ms >= record.expires_at_ms {
+            return Self::release(epoch, log, shard, record, cells, HoldState::Expired);
         }
         record.state
     }
 
     /// Void or expiry: everything back to `from`.
     fn release(
-        &self,
         epoch: &Epoch,
         log: impl Logging,
         shard: &mut Guard<'_>,
@@ -185,14 +173,13 @@ impl Holds {
         state: HoldState,
     ) -> HoldState {
         debug_assert!(record.state.is_open() && matches!(state, HoldState::Voided | HoldState::Expired));
-        let amount = record.request.amount;
-        let id = record.request.id;
+        let HoldRecord { id, amount, .. } = record;
         let end = if state == HoldState::Voided { HoldEnd::Voided } else { HoldEnd::Expired };
         cells.from.release_held(epoch, amount);
-        let HoldRequest { from, to, .. } = record.request;
+        let (from, to) = (cells.from.id(), cells.to.id());
         let ended = || Some(Entry::HoldEnded { id, from, to, end, returned: amount });
         cells.from.end_hold(epoch, (log, ended), amount);
-        shard.records.insert(record.request.id.0, HoldRecord { state, ..record });
+        shard.resolve(id, state);
         if let Some(credential) = record.charged {
             cells.refunds.give_back(credential, amount);
         }
@@ -209,17 +196,16 @@ impl Holds {
         log: impl Logging,
         id: HoldId,
         amount: u64,
-        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<Posted, HoldError> {
-        let mut shard = self.table.lock(id.0);
-        let (record, cells) = self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
-        self.post_open(epoch, log, &mut shard, record, cells, amount)
+        let mut shard = self.lock(id);
+        let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
+        Self::post_open(epoch, log, &mut shard, record, cells, amount)
     }
 
     /// The post of an open hold, its shard locked since the state was read.
     fn post_open(
-        &self,
         epoch: &Epoch,
         log: impl Logging,
         shard: &mut Guard<'_>,
@@ -227,14 +213,13 @@ impl Holds {
         cells: Cells<'_>,
         amount: u64,
     ) -> Result<Posted, HoldError> {
-        let id = record.request.id;
-        let held = record.request.amount;
+        let HoldRecord { id, amount: held, .. } = record;
         if amount > held {
             return Err(HoldError::ExceedsHold { id, held, requested: amount });
         }
         // Out of `held` first, so that no observer counts the money twice.
         cells.from.release_held(epoch, held);
-        let HoldRequest { from, to, .. } = record.request;
+        let (from, to) = (cells.from.id(), cells.to.id());
         let credited = || Some(Entry::HoldPostCredited { id, from, to, amount });
         if let Err(reason) = cells.to.transfer_credit(epoch, (log, credited), amount) {
             cells.from.restore_held(held);
@@ -244,7 +229,7 @@ impl Holds {
         let end = HoldEnd::Posted { amount };
         let ended = || Some(Entry::HoldEnded { id, from, to, end, returned });
         cells.from.end_hold(epoch, (log, ended), returned);
-        shard.records.insert(id.0, HoldRecord { state: HoldState::Posted { amount }, ..record });
+        shard.resolve(id, HoldState::Posted { amount });
         if let (Some(credential), true) = (record.charged, returned > 0) {
             cells.refunds.give_back(credential, returned);
         }
@@ -256,13 +241,13 @@ impl Holds {
         epoch: &Epoch,
         log: impl Logging,
         id: HoldId,
-        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<u64, HoldError> {
-        let mut shard = self.table.lock(id.0);
-        let (record, cells) = self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
-        self.release(epoch, log, &mut shard, record, cells, HoldState::Voided);
-        Ok(record.request.amount)
+        let mut shard = self.lock(id);
+        let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
+        Self::release(epoch, log, &mut shard, record, cells, HoldState::Voided);
+        Ok(record.amount)
     }
 
     pub(crate) fn info<'a>(
@@ -270,15 +255,16 @@ impl Holds {
         epoch: &Epoch,
         log: impl Logging,
         id: HoldId,
-        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<HoldInfo, HoldError> {
-        let mut shard = self.table.lock(id.0);
-        let Some(record) = shard.records.get(&id.0).copied() else {
+        let mut shard = self.lock(id);
+        let Some(record) = shard.get(id) else {
             return Err(HoldError::UnknownHold(id));
         };
-        let state = self.settle_if_due(epoch, log, &mut shard, record, cells_of(&record.request), now_ms);
-        Ok(HoldInfo { request: record.request, state })
+        let cells = cells_of(&record);
+        let state = Self::settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
+        Ok(HoldInfo { request: cells.request_of(&record), state })
     }
 
     /// Expires every open hold due at `now_ms`, one shard at a time. Returns how many.
@@ -287,19 +273,13 @@ impl Holds {
         epoch: &Epoch,
         log: impl Logging,
         now_ms: u64,
-        cells_of: impl Fn(&HoldRequest) -> Cells<'a>,
+        cells_of: impl Fn(&HoldRecord) -> Cells<'a>,
     ) -> usize {
         let mut expired = 0;
-        for index in 0..self.table.shard_count() {
-            let mut shard = self.table.lock_index(index);
-            let due: Vec<HoldRecord> = shard
-                .records
-                .values()
-                .filter(|record| record.state.is_open() && now_ms >= record.request.expires_at_ms)
-                .copied()
-                .collect();
-            for record in due {
-                self.release(epoch, log, &mut shard, record, cells_of(&record.request), HoldState::Expired);
+        for index in 0..self.shards.count() {
+            let mut shard = self.shards.lock_index(index);
+            for record in shard.due(now_ms) {
+                Self::release(epoch, log, &mut shard, record, cells_of(&record), HoldState::Expired);
                 expired += 1;
             }
         }
@@ -308,37 +288,32 @@ impl Holds {
 
     /// Records a hold read back from a journal, as [`Self::hold`] did
     /// (making room the same way); `Err` if the table cannot hold it.
-    pub(crate) fn restore_created(
-        &self,
-        request: HoldRequest,
-        state: HoldState,
-        charged: Option<CredentialId>,
-    ) -> Result<(), ()> {
-        let mut shard = self.table.lock(request.id.0);
-        if !shard.make_room(1, |record| !record.state.is_open()) {
+    pub(crate) fn restore_created(&self, record: HoldRecord) -> Result<(), ()> {
+        let mut shard = self.lock(record.id);
+        if !shard.make_room() {
             return Err(());
         }
-        shard.records.insert(request.id.0, HoldRecord { request, state, charged });
+        shard.insert(record);
         Ok(())
     }
 
     /// Records a resolution read back from a journal.
     pub(crate) fn restore_resolved(&self, id: HoldId, state: HoldState) -> Result<(), ()> {
-        let mut shard = self.table.lock(id.0);
-        let record = shard.records.get_mut(&id.0).ok_or(())?;
-        record.state = state;
+        let mut shard = self.lock(id);
+        if !shard.get(id).is_some_and(|record| record.state.is_open()) {
+            return Err(());
+        }
+        shard.resolve(id, state);
         Ok(())
     }
 
-    /// Each shard's low-water mark and remembered holds (request, state,
-    /// charged credential), in shard order: what a checkpoint keeps.
-    pub(crate) fn image(&self) -> Vec<(u128, Vec<RestoredHold>)> {
-        (0..self.table.shard_count())
+    /// Each shard's low-water mark and remembered holds, in shard order:
+    /// what a checkpoint keeps.
+    pub(crate) fn image(&self) -> Vec<(u128, Vec<HoldRecord>)> {
+        (0..self.shards.count())
             .map(|index| {
-                let shard = self.table.lock_index(index);
-                let records =
-                    shard.records.values().map(|record| (record.request, record.state, record.charged));
-                (shard.low_water, records.collect())
+                let shard = self.shards.lock_index(index);
+                (shard.low_water, shard.records().collect())
             })
             .collect()
     }
@@ -346,9 +321,9 @@ impl Holds {
     /// Raises the low-water marks to a checkpoint's (see
     /// [`crate::id_table::restored_mark`]).
     pub(crate) fn raise_low_water(&self, marks: &[u128]) {
-        let count = self.table.shard_count();
+        let count = self.shards.count();
         for index in 0..count {
-            let mut shard = self.table.lock_index(index);
+            let mut shard = self.shards.lock_index(index);
             shard.low_water = shard.low_water.max(crate::id_table::restored_mark(marks, count, index));
         }
     }
@@ -356,12 +331,12 @@ impl Holds {
     /// Every shard locked: the hold half of the snapshot gate.
     #[cfg_attr(feature = "_broken-snapshot-without-gate", allow(dead_code))]
     pub(crate) fn lock_all(&self) -> Vec<Guard<'_>> {
-        self.table.lock_all()
+        self.shards.lock_all()
     }
 
-    /// Hold records currently remembered (open and resolved).
+    /// Holds currently remembered (open and resolved).
     pub(crate) fn len(&self) -> usize {
-        self.table.len()
+        self.shards.sum(HoldLanes::len)
     }
 }
 

@@ -49,6 +49,7 @@ pub(crate) enum LinkedRefusal {
 
 /// Looks `id` up: `Ok(Some(outcome))` for a repeat with the same fields,
 /// `Ok(None)` for a fresh id, `Err` for a conflict or an expired id.
+#[inline]
 fn classify(shard: &RecordLanes, id: TransferId, fields: &Record) -> Result<Option<Outcome>, TransferError> {
     if let Some(seen) = shard.get(id.0) {
         let field = if seen.from != fields.from {

@@ -5,8 +5,9 @@
 
 use super::{Cells, Holds};
 use crate::epoch::Epoch;
+use crate::hold_lanes::HoldRecord;
 use crate::journal::Logging;
-use crate::{HoldError, HoldId, HoldRequest, Posted};
+use crate::{HoldError, HoldId, Posted};
 
 impl Holds {
     /// `_broken-stale-hold-state`: reads that the hold is open under one
@@ -18,14 +19,14 @@ impl Holds {
         log: impl Logging,
         id: HoldId,
         amount: u64,
-        cells_of: impl FnOnce(&HoldRequest) -> Cells<'a>,
+        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
         now_ms: u64,
     ) -> Result<Posted, HoldError> {
         let (record, cells) = {
-            let mut shard = self.table.lock(id.0);
-            self.open_record(epoch, log, &mut shard, id, cells_of, now_ms)?
+            let mut shard = self.lock(id);
+            Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?
         };
-        let mut shard = self.table.lock(id.0);
-        self.post_open(epoch, log, &mut shard, record, cells, amount)
+        let mut shard = self.lock(id);
+        Self::post_open(epoch, log, &mut shard, record, cells, amount)
     }
 }

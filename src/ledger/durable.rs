@@ -368,7 +368,7 @@ impl Ledger {
         for event in replayed.hold_events() {
             let restored = match *event {
                 HoldEvent::Created(request, state, charged) => {
-                    self.holds.restore_created(request, state, charged)
+                    self.holds.restore_created(self.hold_record((request, state, charged)))
                 }
                 HoldEvent::Resolved(id, state) => self.holds.restore_resolved(id, state),
             };

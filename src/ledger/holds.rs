@@ -4,10 +4,13 @@
 use super::accounts::check_amount;
 use super::durable::durably;
 use super::{never_declined, Ledger};
+use crate::directory::Slot;
+use crate::hold::RestoredHold;
+use crate::hold_lanes::HoldRecord;
 use crate::hold_table::Cells;
 use crate::journal::{Logging, NoLog};
 use crate::{
-    AccountId, CredentialId, HoldError, HoldId, HoldInfo, HoldReceipt, HoldRequest, JournalFailed, Posted,
+    CredentialId, HoldError, HoldId, HoldInfo, HoldReceipt, HoldRequest, HoldState, JournalFailed, Posted,
 };
 
 impl Ledger {
@@ -59,16 +62,13 @@ impl Ledger {
         if id.is_reserved() {
             return Err(HoldError::ReservedHoldId(id));
         }
-        let cells = Cells {
-            from: self.account(from).map_err(HoldError::from)?.cell,
-            to: self.account(to).map_err(HoldError::from)?.cell,
-            refunds: self.refunds(),
-        };
+        let (from_cell, from_slot) = self.find_account(from).map_err(HoldError::from)?;
+        let (to_cell, to_slot) = self.find_account(to).map_err(HoldError::from)?;
         check_amount(amount).map_err(HoldError::from)?;
         if from == to {
             return Err(HoldError::SameAccount(from));
         }
-        let (from_asset, to_asset) = (cells.from.asset(), cells.to.asset());
+        let (from_asset, to_asset) = (from_cell.asset(), to_cell.asset());
         if from_asset != to_asset {
             return Err(HoldError::AssetMismatch { from, from_asset, to, to_asset });
         }
@@ -76,7 +76,10 @@ impl Ledger {
         if expires_at_ms <= now_ms {
             return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
         }
-        let decided = self.holds.hold(&self.epoch, log, request, cells, now_ms, charged, admit)?;
+        let cells = Cells { from: from_cell, to: to_cell, refunds: self.refunds() };
+        let state = HoldState::Open;
+        let fields = HoldRecord { id, from: from_slot, to: to_slot, amount, expires_at_ms, state, charged };
+        let decided = self.holds.hold(&self.epoch, log, (request, fields), cells, now_ms, admit)?;
         Ok(decided.map(|repeat| HoldReceipt { id, repeat }))
     }
 
@@ -113,7 +116,7 @@ impl Ledger {
                 log,
                 id,
                 amount,
-                |request| self.hold_cells(request),
+                |record| self.hold_cells(record),
                 self.clock.now_ms(),
             )
         })
@@ -140,7 +143,7 @@ impl Ledger {
             return Err(HoldError::ReservedHoldId(id));
         }
         durably!(self, |log| {
-            self.holds.void(&self.epoch, log, id, |request| self.hold_cells(request), self.clock.now_ms())
+            self.holds.void(&self.epoch, log, id, |record| self.hold_cells(record), self.clock.now_ms())
         })
     }
 
@@ -163,7 +166,7 @@ impl Ledger {
         }
         // A read that may expire the hold: journaled like a void.
         durably!(self, |log| {
-            self.holds.info(&self.epoch, log, id, |request| self.hold_cells(request), self.clock.now_ms())
+            self.holds.info(&self.epoch, log, id, |record| self.hold_cells(record), self.clock.now_ms())
         })
     }
 
@@ -195,7 +198,7 @@ impl Ledger {
     /// assert_eq!(ledger.balance(AccountId(1)), Ok(10));
     /// ```
     pub fn expire_due(&self, now_ms: u64) -> usize {
-        let cells = |request: &HoldRequest| self.hold_cells(request);
+        let cells = |record: &HoldRecord| self.hold_cells(record);
         match self.durable() {
             None => self.holds.expire_due(&self.epoch, NoLog, now_ms, cells),
             // A failed journal expires nothing (`run` refuses to start), and
@@ -224,10 +227,24 @@ impl Ledger {
 
     /// The accounts of a recorded hold: validated when it was created, and
     /// accounts are never removed.
-    fn hold_cells(&self, request: &HoldRequest) -> Cells<'_> {
-        let cell = |id: AccountId| {
-            self.directory.get(id.0).unwrap_or_else(|| unreachable!("hold account {id} vanished"))
+    fn hold_cells(&self, record: &HoldRecord) -> Cells<'_> {
+        let cell = |slot: Slot| {
+            self.directory.at(slot).unwrap_or_else(|| unreachable!("hold account at {slot:?} vanished"))
         };
-        Cells { from: cell(request.from), to: cell(request.to), refunds: self.refunds() }
+        Cells { from: cell(record.from), to: cell(record.to), refunds: self.refunds() }
+    }
+
+    /// A hold as the table keeps it, from a journal's or a checkpoint's
+    /// request: recovery checked that its accounts exist
+    /// (`Replayed::check_pair`), and they were restored first.
+    pub(super) fn hold_record(&self, (request, state, charged): RestoredHold) -> HoldRecord {
+        let HoldRequest { id, from, to, amount, expires_at_ms } = request;
+        let slot = |id| self.find_account(id).map_or_else(|_| unreachable!("restored"), |(_, slot)| slot);
+        HoldRecord { id, from: slot(from), to: slot(to), amount, expires_at_ms, state, charged }
+    }
+
+    /// A remembered hold as a caller sees it: the request, the state, the credential.
+    pub(super) fn hold_image(&self, record: &HoldRecord) -> RestoredHold {
+        (self.hold_cells(record).request_of(record), record.state, record.charged)
     }
 }

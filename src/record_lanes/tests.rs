@@ -2,7 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use std::collections::VecDeque;
+
 use super::*;
+use crate::id_lanes::{gallop_from_back, LANES_MAX};
 use crate::{AccountId, Rejection, TransferId};
 
 fn record(n: u128) -> Record {
@@ -94,7 +97,7 @@ fn ordered_and_slightly_late_ids_stay_in_the_ring() {
         ring.make_room(1);
         ring.insert(id, record(id));
     }
-    assert_eq!((ring.len, ring.overflow.len()), (5000, 0));
+    assert_eq!((ring.len(), ring.entries.overflow_len()), (5000, 0));
     assert!((1..=5000u128).all(|id| ring.get(id) == Some(record(id))));
     ring.check();
     // Three clients, one 300 ids behind and one 5 000 behind: each keeps
@@ -107,7 +110,7 @@ fn ordered_and_slightly_late_ids_stay_in_the_ring() {
             streams.insert(id, record(id));
         }
     }
-    assert_eq!((streams.lanes.len(), streams.overflow.len()), (3, 0));
+    assert_eq!((streams.entries.lane_count(), streams.entries.overflow_len()), (3, 0));
     assert!((10_000..20_000u128).all(|step| streams.get((step - 300) * 4 + 1).is_some()));
     streams.check();
     // More streams than lanes: the overflow takes the rest.
@@ -118,8 +121,8 @@ fn ordered_and_slightly_late_ids_stay_in_the_ring() {
             many.insert(id, record(id));
         }
     }
-    assert_eq!(many.lanes.len(), LANES_MAX);
-    assert!(!many.overflow.is_empty());
+    assert_eq!(many.entries.lane_count(), LANES_MAX);
+    assert!(many.entries.overflow_len() > 0);
     many.check();
 }
 
@@ -141,7 +144,7 @@ fn overflow_and_lanes_evict_together_smallest_first() {
     for id in (1..=129u128).chain(2001..=2020) {
         lanes.insert(id, record(id));
     }
-    assert_eq!((lanes.lanes.len(), lanes.overflow.len(), lanes.len()), (8, 149, 709));
+    assert_eq!((lanes.entries.lane_count(), lanes.entries.overflow_len(), lanes.len()), (8, 149, 709));
     // Exactly full: nothing is evicted yet.
     for id in 9_000_001..=9_000_020u128 {
         lanes.make_room(1);
@@ -160,10 +163,10 @@ fn overflow_and_lanes_evict_together_smallest_first() {
         // mark is what the overflow gave up; the second ends on the lanes'
         // 1 000, which must go before the overflow's 2 001.
         if id == 9_000_021 {
-            assert_eq!((lanes.overflow.len(), lanes.low_water), (84, 65));
+            assert_eq!((lanes.entries.overflow_len(), lanes.low_water), (84, 65));
         }
         if id == 9_000_086 {
-            assert_eq!((lanes.overflow.len(), lanes.low_water), (20, 1000));
+            assert_eq!((lanes.entries.overflow_len(), lanes.low_water), (20, 1000));
         }
         lanes.insert(id, record(id));
         remembered.push(id);
@@ -172,7 +175,7 @@ fn overflow_and_lanes_evict_together_smallest_first() {
         assert_eq!(lanes.low_water, if forgotten == 0 { 0 } else { remembered[forgotten - 1] });
         lanes.check();
     }
-    assert!(lanes.overflow.is_empty(), "the overflow's ids were among the smallest");
+    assert!((lanes.entries.overflow_len() == 0), "the overflow's ids were among the smallest");
     assert!((2001..=2020u128).all(|id| lanes.get(id).is_none() && id <= lanes.low_water));
     assert!(lanes.get(stream_id(7, 70)).is_some(), "the largest ids stay");
 }

@@ -145,7 +145,7 @@ impl Ledger {
         }
         for (mark, holds) in self.holds.image() {
             images.hold_marks.push(mark);
-            images.holds.extend(holds);
+            images.holds.extend(holds.iter().map(|record| self.hold_image(record)));
         }
         images.transfers.sort_unstable_by_key(|decided| decided.id);
         images.holds.sort_unstable_by_key(|(request, ..)| request.id);
@@ -162,9 +162,9 @@ impl Ledger {
                 .map_err(|needed| JournalError::TooSmall { limit: "transfer_ids_max", needed })?;
         }
         self.transfer_ids.raise_low_water(&images.transfer_marks);
-        for &(request, state, charged) in &images.holds {
+        for &hold in &images.holds {
             self.holds
-                .restore_created(request, state, charged)
+                .restore_created(self.hold_record(hold))
                 .map_err(|()| JournalError::TooSmall { limit: "holds_max", needed: images.holds.len() })?;
         }
         self.holds.raise_low_water(&images.hold_marks);
