@@ -23,8 +23,32 @@ pub struct HoldRequest {
     pub to: AccountId,
     /// How much to hold; `1..=AMOUNT_MAX`.
     pub amount: u64,
-    /// When the hold expires, in the ledger clock's milliseconds; must be later than now.
+    /// When the hold expires, in the ledger clock's milliseconds; must be
+    /// later than now. [`HoldRequest::NEVER_EXPIRES`] (`u64::MAX`): never, and
+    /// no operation on the hold reads the clock.
     pub expires_at_ms: u64,
+}
+
+impl HoldRequest {
+    /// The expiry of a hold that never expires: only `post` or `void` end it.
+    /// Its `hold`, `post`, `void` and `hold_info` skip the clock.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use atomic_ledger::{AccountId, AccountOptions, HoldId, HoldRequest, HoldState, Ledger, ManualClock};
+    /// let clock = Arc::new(ManualClock::new(0));
+    /// let ledger = Ledger::builder().clock(clock.clone()).build().unwrap();
+    /// for id in 1..=2 {
+    ///     ledger.open_account(AccountId(id), AccountOptions::default()).unwrap();
+    /// }
+    /// ledger.credit(AccountId(1), 10).unwrap();
+    /// let request = HoldRequest { id: HoldId(1), from: AccountId(1), to: AccountId(2), amount: 4, expires_at_ms: HoldRequest::NEVER_EXPIRES };
+    /// ledger.hold(request).unwrap();
+    /// clock.set_ms(u64::MAX); // even the end of time
+    /// assert_eq!(ledger.hold_info(HoldId(1)).unwrap().state, HoldState::Open);
+    /// assert_eq!(ledger.expire_due(u64::MAX), 0);
+    /// ```
+    pub const NEVER_EXPIRES: u64 = u64::MAX;
 }
 
 /// Where a hold is in its life.

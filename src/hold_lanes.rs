@@ -31,7 +31,7 @@ use std::collections::HashMap;
 use crate::directory::Slot;
 use crate::hash::IdHashBuilder;
 use crate::id_lanes::{IdLanes, LaneEntry};
-use crate::{CredentialId, HoldField, HoldId, HoldState, Rejection};
+use crate::{CredentialId, HoldField, HoldId, HoldRequest, HoldState, Rejection};
 
 /// Holds evicted at once when a shard is full, at most (and an eighth of
 /// the shard, if less).
@@ -301,7 +301,9 @@ impl HoldLanes {
 
     /// The open holds due at `now_ms`.
     pub(crate) fn due(&self, now_ms: u64) -> Vec<HoldRecord> {
-        let due = |entry: &&Entry| entry.is_open() && now_ms >= entry.expires_at_ms;
+        let never = HoldRequest::NEVER_EXPIRES;
+        let due =
+            |entry: &&Entry| entry.is_open() && entry.expires_at_ms != never && now_ms >= entry.expires_at_ms;
         self.entries
             .iter()
             .chain(self.aside.values())

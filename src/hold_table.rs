@@ -77,8 +77,9 @@ impl Holds {
     }
 
     /// Creates the hold once; `Ok(Ok(repeat))`. `fields` is the request with
-    /// its accounts' slots, `request` as the caller gave it. `now_ms` must be
-    /// earlier than its expiry (checked by the caller). For a fresh id,
+    /// its accounts' slots, `request` as the caller gave it; `now_ms` reads
+    /// the clock, which must be earlier than its expiry (checked by the
+    /// caller). For a fresh id,
     /// `admit` runs first, under the shard lock: if it declines, nothing is
     /// recorded (`Ok(Err)`).
     pub(crate) fn hold<D>(
@@ -87,7 +88,7 @@ impl Holds {
         log: impl Logging,
         (request, fields): (HoldRequest, HoldRecord),
         cells: Cells<'_>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64,
         admit: impl FnOnce() -> Result<(), D>,
     ) -> Result<Result<bool, D>, HoldError> {
         debug_assert_eq!(fields.state, HoldState::Open);
@@ -136,7 +137,7 @@ impl Holds {
         shard: &mut Guard<'_>,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<(HoldRecord, Cells<'a>), HoldError> {
         let Some(record) = shard.get(id) else {
             return Err(HoldError::UnknownHold(id));
@@ -155,9 +156,11 @@ impl Holds {
         shard: &mut Guard<'_>,
         record: HoldRecord,
         cells: Cells<'_>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64,
     ) -> HoldState {
-        if record.state.is_open() && now_ms >= record.expires_at_ms {
+        // A hold that never expires does not read the clock.
+        let never = record.expires_at_ms == HoldRequest::NEVER_EXPIRES;
+        if record.state.is_open() && !never && now_ms() >= record.expires_at_ms {
             return Self::release(epoch, log, shard, record, cells, HoldState::Expired);
         }
         record.state
@@ -197,7 +200,7 @@ impl Holds {
         id: HoldId,
         amount: u64,
         cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<Posted, HoldError> {
         let mut shard = self.lock(id);
         let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
@@ -242,7 +245,7 @@ impl Holds {
         log: impl Logging,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<u64, HoldError> {
         let mut shard = self.lock(id);
         let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
@@ -256,7 +259,7 @@ impl Holds {
         log: impl Logging,
         id: HoldId,
         cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<HoldInfo, HoldError> {
         let mut shard = self.lock(id);
         let Some(record) = shard.get(id) else {
@@ -279,6 +282,7 @@ impl Holds {
         for index in 0..self.shards.count() {
             let mut shard = self.shards.lock_index(index);
             for record in shard.due(now_ms) {
+                debug_assert_ne!(record.expires_at_ms, HoldRequest::NEVER_EXPIRES);
                 Self::release(epoch, log, &mut shard, record, cells_of(&record), HoldState::Expired);
                 expired += 1;
             }

@@ -137,9 +137,14 @@ impl<E: LaneEntry> IdLanes<E> {
         self.overflow.get_mut(&id)
     }
 
+    #[inline]
     fn index_in(lane: &VecDeque<E>, id: u128) -> Option<usize> {
-        let (first, last) = (lane.front()?, lane.back()?);
-        if id < first.id() || id > last.id() {
+        let last = lane.back()?.id();
+        if id >= last {
+            // The newest entry of its stream: what a hold's post looks up.
+            return (id == last).then(|| lane.len() - 1);
+        }
+        if id < lane.front()?.id() {
             return None;
         }
         gallop_from_back(lane, id)

@@ -244,3 +244,39 @@ fn concurrent_duplicates_of_a_hold_create_it_once() {
     assert_eq!(first, 1);
     assert_eq!(ledger.account_info(A).map(|info| (info.balance, info.held)), Ok((40, 60)));
 }
+
+/// A clock that counts its readings.
+#[derive(Debug, Default)]
+struct CountingClock(std::sync::atomic::AtomicU64);
+
+impl atomic_ledger::Clock for CountingClock {
+    fn now_ms(&self) -> u64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        1_000
+    }
+}
+
+/// A hold that never expires costs no clock reading through its whole life;
+/// one with an expiry reads the clock at each step, and can still expire.
+#[test]
+fn a_hold_that_never_expires_never_reads_the_clock() {
+    let clock = Arc::new(CountingClock::default());
+    let ledger = Ledger::builder().clock(clock.clone()).build().unwrap();
+    ledger.open_account(A, AccountOptions::default()).unwrap();
+    ledger.open_account(B, AccountOptions::default()).unwrap();
+    ledger.credit(A, 100).unwrap();
+    let readings = || clock.0.load(std::sync::atomic::Ordering::Relaxed);
+    let never = request(1, 10, HoldRequest::NEVER_EXPIRES);
+    ledger.hold(never).unwrap();
+    assert!(ledger.hold(never).unwrap().repeat);
+    assert_eq!(ledger.hold_info(HoldId(1)).map(|info| info.state), Ok(HoldState::Open));
+    assert_eq!(ledger.post(HoldId(1), 4), Ok(Posted { posted: 4, returned: 6 }));
+    assert_eq!(readings(), 0, "no step of a never-expiring hold reads the clock");
+    ledger.hold(request(2, 10, 1_001)).unwrap();
+    ledger.void(HoldId(2)).unwrap();
+    assert_eq!(readings(), 2, "a hold with an expiry reads it to create and to resolve");
+    assert_eq!(
+        ledger.hold(request(3, 10, 1_000)),
+        Err(HoldError::ExpiryInPast { expires_at_ms: 1_000, now_ms: 1_000 })
+    );
+}

@@ -337,3 +337,96 @@ mod bounded_id_memory {
         }
     }
 }
+
+/// The holds' side of bounded id memory: with far more hold ids than the
+/// table remembers, a hold is created at most once, an open hold is never
+/// forgotten (eviction moves it aside: post and void still find it), and
+/// memory stays bounded.
+mod bounded_hold_memory {
+    use std::collections::HashMap;
+
+    use atomic_ledger::{
+        AccountId, AccountOptions, Floor, HoldError, HoldId, HoldRequest, HoldState, Ledger,
+    };
+    use proptest::prelude::*;
+
+    const HOLDS_MAX: usize = 8;
+
+    #[derive(Debug, Clone, Copy)]
+    enum Step {
+        Hold(u128),
+        Post(u128),
+        Void(u128),
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            3 => (1u128..=48).prop_map(Step::Hold),
+            2 => (1u128..=48).prop_map(Step::Post),
+            1 => (1u128..=48).prop_map(Step::Void),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: std::env::var("PROPTEST_CASES").ok().and_then(|cases| cases.parse().ok()).unwrap_or(1000),
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn a_hold_is_made_once_and_an_open_hold_is_never_forgotten(steps in prop::collection::vec(step(), 1..300)) {
+            // One shard, so that "full" is a property of the whole table.
+            let ledger = Ledger::builder().holds_max(HOLDS_MAX).transfer_id_shards(1).build().unwrap();
+            let (from, to) = (AccountId(1), AccountId(2));
+            ledger.open_account(from, AccountOptions { floor: Floor::Unbounded, ..AccountOptions::default() }).unwrap();
+            ledger.open_account(to, AccountOptions::default()).unwrap();
+            let mut open: HashMap<u128, bool> = HashMap::new(); // id → still open?
+            let mut posted = 0i64;
+            for step in steps {
+                match step {
+                    Step::Hold(id) => {
+                        let request = HoldRequest { id: HoldId(id), from, to, amount: 1, expires_at_ms: HoldRequest::NEVER_EXPIRES };
+                        match (ledger.hold(request), open.get(&id)) {
+                            (Ok(receipt), Some(_)) => prop_assert!(receipt.repeat, "hold {} made twice", id),
+                            (Ok(receipt), None) => {
+                                prop_assert!(!receipt.repeat);
+                                open.insert(id, true);
+                            }
+                            (Err(HoldError::IdExpired { low_water, .. }), seen) => {
+                                prop_assert!(id <= low_water.0);
+                                prop_assert!(seen != Some(&true), "open hold {} forgotten", id);
+                            }
+                            (Err(HoldError::TableFull { .. }), None) => {
+                                prop_assert_eq!(ledger.holds_remembered(), HOLDS_MAX);
+                                prop_assert_eq!(open.values().filter(|open| **open).count(), HOLDS_MAX, "full with holds to forget");
+                            }
+                            (other, seen) => prop_assert!(false, "hold {}: {:?} after {:?}", id, other, seen),
+                        }
+                    }
+                    Step::Post(id) | Step::Void(id) => {
+                        let outcome = match step {
+                            Step::Post(_) => ledger.post(HoldId(id), 1).map(|_| ()),
+                            _ => ledger.void(HoldId(id)).map(|_| ()),
+                        };
+                        match (outcome, open.get(&id)) {
+                            (Ok(()), Some(true)) => {
+                                open.insert(id, false);
+                                posted += i64::from(matches!(step, Step::Post(_)));
+                            }
+                            (Err(HoldError::UnknownHold(_)), None | Some(false)) => {}
+                            (Err(HoldError::AlreadyResolved { state, .. }), Some(false)) => {
+                                prop_assert!(state != HoldState::Open);
+                            }
+                            (other, seen) => prop_assert!(false, "resolving {}: {:?} after {:?}", id, other, seen),
+                        }
+                    }
+                }
+                prop_assert!(ledger.holds_remembered() <= HOLDS_MAX);
+            }
+            let still_open = open.values().filter(|open| **open).count() as u64;
+            prop_assert_eq!(ledger.account_info(from).map(|info| info.held), Ok(still_open));
+            prop_assert_eq!(ledger.balance(to), Ok(posted));
+            prop_assert!(ledger.audit().is_consistent());
+        }
+    }
+}

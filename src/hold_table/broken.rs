@@ -20,7 +20,7 @@ impl Holds {
         id: HoldId,
         amount: u64,
         cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: u64,
+        now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<Posted, HoldError> {
         let (record, cells) = {
             let mut shard = self.lock(id);

@@ -72,14 +72,17 @@ impl Ledger {
         if from_asset != to_asset {
             return Err(HoldError::AssetMismatch { from, from_asset, to, to_asset });
         }
-        let now_ms = self.clock.now_ms();
-        if expires_at_ms <= now_ms {
-            return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
+        if expires_at_ms != HoldRequest::NEVER_EXPIRES {
+            let now_ms = self.clock.now_ms();
+            if expires_at_ms <= now_ms {
+                return Err(HoldError::ExpiryInPast { expires_at_ms, now_ms });
+            }
         }
         let cells = Cells { from: from_cell, to: to_cell, refunds: self.refunds() };
         let state = HoldState::Open;
         let fields = HoldRecord { id, from: from_slot, to: to_slot, amount, expires_at_ms, state, charged };
-        let decided = self.holds.hold(&self.epoch, log, (request, fields), cells, now_ms, admit)?;
+        let decided =
+            self.holds.hold(&self.epoch, log, (request, fields), cells, || self.clock.now_ms(), admit)?;
         Ok(decided.map(|repeat| HoldReceipt { id, repeat }))
     }
 
@@ -117,7 +120,7 @@ impl Ledger {
                 id,
                 amount,
                 |record| self.hold_cells(record),
-                self.clock.now_ms(),
+                || self.clock.now_ms(),
             )
         })
     }
@@ -143,7 +146,7 @@ impl Ledger {
             return Err(HoldError::ReservedHoldId(id));
         }
         durably!(self, |log| {
-            self.holds.void(&self.epoch, log, id, |record| self.hold_cells(record), self.clock.now_ms())
+            self.holds.void(&self.epoch, log, id, |record| self.hold_cells(record), || self.clock.now_ms())
         })
     }
 
@@ -166,7 +169,7 @@ impl Ledger {
         }
         // A read that may expire the hold: journaled like a void.
         durably!(self, |log| {
-            self.holds.info(&self.epoch, log, id, |record| self.hold_cells(record), self.clock.now_ms())
+            self.holds.info(&self.epoch, log, id, |record| self.hold_cells(record), || self.clock.now_ms())
         })
     }
 
