@@ -209,7 +209,7 @@ impl World {
 
     #[inline]
     fn unique(&self, thread: usize, i: usize) -> u128 {
-        u128::from(self.round.load(Ordering::Relaxed)) << 64 | (i as u128) << 8 | thread as u128
+        u128::from(self.round.load(Ordering::Relaxed)) << 64 | (thread as u128) << 40 | i as u128
     }
 }
 

@@ -35,7 +35,7 @@ use std::ops::Range;
 /// The first bytes of every segment.
 const MAGIC: [u8; 8] = *b"ALEDGSEG";
 /// The format this code reads and writes.
-pub(crate) const FORMAT_VERSION: u32 = 2;
+pub(crate) const FORMAT_VERSION: u32 = 3;
 pub(crate) const HEADER_LEN: usize = 32;
 /// A record's frame: length, position, body checksum, frame checksum.
 const FRAME_LEN: usize = 20;

@@ -13,7 +13,7 @@ use atomic_ledger::{Ledger, ManualClock};
 
 const HEADER_LEN: usize = 32;
 /// The segment and checkpoint format this build reads (`docs/journal.md`).
-const FORMAT_VERSION: u32 = 2;
+const FORMAT_VERSION: u32 = 3;
 
 fn header(first_position: u64) -> Vec<u8> {
     let mut header = vec![0u8; HEADER_LEN];
