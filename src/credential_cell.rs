@@ -44,6 +44,13 @@
 //! `expiry_races_a_use`), and a use in flight when the clock passes it either
 //! completes in full or is refused in full. A use can complete after another
 //! thread has seen the clock pass the expiry; for a hard cut-off, revoke.
+//!
+//! **One cache line per use.** A use without a rate limit reads only the
+//! cell's first 64 bytes: the id (which the directory's lookup compares),
+//! the account, the word, and the spec's guards drawn into three `u64`s
+//! (see [`CredentialCell`]). The spec as issued follows, for `info`, the
+//! journal and a re-issue's comparison. (With the spec first, a use read
+//! three lines, and at a million credentials each was a cache miss.)
 
 use crate::clock::Clock;
 use crate::directory::Directory;
@@ -81,11 +88,37 @@ pub(crate) struct Ticket {
 }
 
 #[derive(Debug)]
+/// A credential. `repr(C)`, hot fields first: everything a use without a
+/// rate limit reads lies in the first 64 bytes (checked below), the spec as
+/// issued after them.
+#[repr(C)]
 pub(crate) struct CredentialCell {
     id: CredentialId,
-    spec: CredentialSpec,
+    account: AccountId,
     word: AtomicU64,
+    /// `spec.amount_max_per_op`, or [`NO_LIMIT`].
+    amount_max_per_op: u64,
+    /// `spec.spend_cap` in the low bits ([`CAP_MASK`]), and which of the
+    /// optional guards the spec names: [`HAS_CAP`], [`HAS_EXPIRY`],
+    /// [`HAS_RATE_LIMIT`].
+    limits: u64,
+    /// `spec.expires_at_ms`; meaningful only with [`HAS_EXPIRY`].
+    expires_at_ms: u64,
+    spec: CredentialSpec,
 }
+
+/// `amount_max_per_op` when the spec names none: above every amount
+/// ([`AMOUNT_MAX`] bounds them), so the check needs no branch on it.
+const NO_LIMIT: u64 = u64::MAX;
+const CAP_MASK: u64 = SPENT_MASK;
+const HAS_CAP: u64 = 1 << 63;
+const HAS_EXPIRY: u64 = 1 << 62;
+const HAS_RATE_LIMIT: u64 = 1 << 61;
+const _: () = assert!(AMOUNT_MAX <= CAP_MASK && AMOUNT_MAX < NO_LIMIT, "caps fit below the flags");
+const _: () = assert!(CAP_MASK & (HAS_CAP | HAS_EXPIRY | HAS_RATE_LIMIT) == 0);
+// With the std atomics (the checkers' atomics are larger and carry metadata).
+#[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
+const _: () = assert!(std::mem::offset_of!(CredentialCell, spec) == 64, "a use reads one line");
 
 impl crate::directory::Keyed for CredentialCell {
     fn key(&self) -> u128 {
@@ -102,8 +135,28 @@ fn generation(word: u64) -> usize {
 }
 
 impl CredentialCell {
+    /// `spec` must have been validated (caps at most [`AMOUNT_MAX`]).
     pub(crate) fn new(id: CredentialId, spec: CredentialSpec) -> Self {
-        Self { id, spec, word: AtomicU64::new(scopes_word(spec.scopes)) }
+        Self::with_word(id, spec, scopes_word(spec.scopes))
+    }
+
+    fn with_word(id: CredentialId, spec: CredentialSpec, word: u64) -> Self {
+        let cap = spec.spend_cap.unwrap_or(0);
+        assert!(cap <= CAP_MASK && spec.amount_max_per_op.is_none_or(|max| max <= AMOUNT_MAX));
+        let flag = |named: bool, flag: u64| if named { flag } else { 0 };
+        let limits = cap
+            | flag(spec.spend_cap.is_some(), HAS_CAP)
+            | flag(spec.expires_at_ms.is_some(), HAS_EXPIRY)
+            | flag(spec.rate_limit.is_some(), HAS_RATE_LIMIT);
+        Self {
+            id,
+            account: spec.account,
+            word: AtomicU64::new(word),
+            amount_max_per_op: spec.amount_max_per_op.unwrap_or(NO_LIMIT),
+            limits,
+            expires_at_ms: spec.expires_at_ms.unwrap_or(0),
+            spec,
+        }
     }
 
     /// A credential as recovery left it: no use in flight.
@@ -116,7 +169,7 @@ impl CredentialCell {
     ) -> Self {
         assert!(spent <= SPENT_MASK, "replay kept spent in range");
         let revoked = if revoked { REVOKED } else { 0 };
-        Self { id, spec, word: AtomicU64::new(revoked | scopes_word(scopes) | spent) }
+        Self::with_word(id, spec, revoked | scopes_word(scopes) | spent)
     }
 
     pub(crate) fn spec(&self) -> CredentialSpec {
@@ -127,18 +180,29 @@ impl CredentialCell {
         self.id
     }
 
+    /// The rate limit's bucket; reads the spec's line only if there is one.
     #[inline]
     pub(crate) fn rate_limit(&self) -> Option<BucketId> {
+        if self.limits & HAS_RATE_LIMIT == 0 {
+            return None;
+        }
         self.spec.rate_limit
+    }
+
+    /// The spending cap, if the spec names one.
+    #[inline]
+    fn spend_cap(&self) -> Option<u64> {
+        (self.limits & HAS_CAP != 0).then_some(self.limits & CAP_MASK)
     }
 
     /// Whether a hold it places must give anything back: it has a cap or a rate limit.
     pub(crate) fn charges_anything(&self) -> bool {
-        self.spec.spend_cap.is_some() || self.spec.rate_limit.is_some()
+        self.limits & (HAS_CAP | HAS_RATE_LIMIT) != 0
     }
 
+    #[inline]
     pub(crate) fn account(&self) -> AccountId {
-        self.spec.account
+        self.account
     }
 
     /// Starts a use needing `needed`, moving `amount` (held to the
@@ -183,8 +247,8 @@ impl CredentialCell {
         if word & REVOKED != 0 {
             return Err(CredentialError::Revoked(id));
         }
-        if let Some(expires_at_ms) = self.spec.expires_at_ms {
-            let now_ms = now_ms();
+        if self.limits & HAS_EXPIRY != 0 {
+            let (expires_at_ms, now_ms) = (self.expires_at_ms, now_ms());
             if now_ms >= expires_at_ms {
                 return Err(CredentialError::Expired { id, expires_at_ms, now_ms });
             }
@@ -193,14 +257,14 @@ impl CredentialCell {
         if !granted.contains(needed) {
             return Err(CredentialError::ScopeMissing { id, needed, granted });
         }
-        if let Some(amount_max) = self.spec.amount_max_per_op {
-            if amount > amount_max {
-                return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
-            }
+        // `NO_LIMIT` is above every amount: no branch on whether there is one.
+        let amount_max = self.amount_max_per_op;
+        if amount > amount_max {
+            return Err(CredentialError::PerOpCapExceeded { id, amount, amount_max });
         }
         let spent = word & SPENT_MASK;
         // Without a cap nothing is counted: the field would overflow.
-        match self.spec.spend_cap {
+        match self.spend_cap() {
             // `spent <= cap` always; this form cannot overflow for any `spend`.
             Some(cap) if spend > cap - spent => {
                 Err(CredentialError::SpendCapExceeded { id, cap, spent, requested: spend })
@@ -223,7 +287,7 @@ impl CredentialCell {
             return Err(self.word.load(Ordering::Acquire));
         }
         let spent = word & SPENT_MASK;
-        debug_assert!(spent + spend <= self.spec.spend_cap.unwrap_or(0) && spent + spend <= SPENT_MASK);
+        debug_assert!(spent + spend <= self.spend_cap().unwrap_or(0) && spent + spend <= SPENT_MASK);
         let next = word + (1 << USES_SHIFT[generation]) + spend;
         // AcqRel: the use is ordered after the revoke it did not see, and
         // before the operation it guards.
@@ -252,7 +316,7 @@ impl CredentialCell {
         ticket: &mut Ticket,
         spend: u64,
     ) -> Result<(), CredentialError> {
-        let Some(cap) = self.spec.spend_cap else {
+        let Some(cap) = self.spend_cap() else {
             return Ok(()); // nothing is counted without a cap
         };
         let mut word = self.word.load(Ordering::Acquire);
@@ -296,7 +360,7 @@ impl CredentialCell {
     /// Gives `amount` back to the spending cap: the unposted part of a hold
     /// this credential placed (its amount was counted when the hold began).
     pub(crate) fn give_back(&self, log: impl Logging, amount: u64) {
-        if self.spec.spend_cap.is_none() {
+        if self.limits & HAS_CAP == 0 {
             return; // nothing was counted
         }
         let position = log.take_position(true); // before the RMW, as in `end`
