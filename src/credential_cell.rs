@@ -47,11 +47,16 @@
 //!
 //! **One cache line per use.** A use without a rate limit reads only the
 //! cell's first 64 bytes: the id (which the directory's lookup compares),
-//! the account, the word, and the spec's guards drawn into three `u64`s
-//! (see [`CredentialCell`]). The spec as issued follows, for `info`, the
+//! the word, the spec's guards drawn into three `u64`s, and the account's
+//! cell itself, by address (see [`CredentialCell`]), so that the operation
+//! needs no second lookup. The spec as issued follows, for `info`, the
 //! journal and a re-issue's comparison. (With the spec first, a use read
-//! three lines, and at a million credentials each was a cache miss.)
+//! three lines of its cell and then looked the account up by id: at a
+//! million credentials, each line and the lookup's slot were cache misses.)
 
+use std::ptr::NonNull;
+
+use crate::cell::AccountCell;
 use crate::clock::Clock;
 use crate::directory::Directory;
 use crate::journal::{Entry, Log, Logging, NoLog};
@@ -94,7 +99,9 @@ pub(crate) struct Ticket {
 #[repr(C)]
 pub(crate) struct CredentialCell {
     id: CredentialId,
-    account: AccountId,
+    /// The cell of `spec.account`, in the same ledger's directory (see
+    /// [`Self::account_cell`]).
+    account: NonNull<AccountCell>,
     word: AtomicU64,
     /// `spec.amount_max_per_op`, or [`NO_LIMIT`].
     amount_max_per_op: u64,
@@ -118,7 +125,13 @@ const _: () = assert!(AMOUNT_MAX <= CAP_MASK && AMOUNT_MAX < NO_LIMIT, "caps fit
 const _: () = assert!(CAP_MASK & (HAS_CAP | HAS_EXPIRY | HAS_RATE_LIMIT) == 0);
 // With the std atomics (the checkers' atomics are larger and carry metadata).
 #[cfg(not(any(atomic_ledger_loom, atomic_ledger_shuttle)))]
-const _: () = assert!(std::mem::offset_of!(CredentialCell, spec) == 64, "a use reads one line");
+const _: () = assert!(std::mem::offset_of!(CredentialCell, spec) <= 64, "a use reads one line");
+
+// SAFETY: `account` is only ever turned into a shared reference to an
+// `AccountCell`, which is `Sync`; every other field is `Send + Sync`.
+unsafe impl Send for CredentialCell {}
+// SAFETY: as above.
+unsafe impl Sync for CredentialCell {}
 
 impl crate::directory::Keyed for CredentialCell {
     fn key(&self) -> u128 {
@@ -135,14 +148,17 @@ fn generation(word: u64) -> usize {
 }
 
 impl CredentialCell {
-    /// `spec` must have been validated (caps at most [`AMOUNT_MAX`]).
-    pub(crate) fn new(id: CredentialId, spec: CredentialSpec) -> Self {
-        Self::with_word(id, spec, scopes_word(spec.scopes))
+    /// `spec` must have been validated (caps at most [`AMOUNT_MAX`]), and
+    /// `account` must be its account's cell in the directory of the ledger
+    /// that will hold this credential (see [`Self::account_cell`]).
+    pub(crate) fn new(id: CredentialId, spec: CredentialSpec, account: &AccountCell) -> Self {
+        Self::with_word(id, spec, account, scopes_word(spec.scopes))
     }
 
-    fn with_word(id: CredentialId, spec: CredentialSpec, word: u64) -> Self {
+    fn with_word(id: CredentialId, spec: CredentialSpec, account: &AccountCell, word: u64) -> Self {
         let cap = spec.spend_cap.unwrap_or(0);
         assert!(cap <= CAP_MASK && spec.amount_max_per_op.is_none_or(|max| max <= AMOUNT_MAX));
+        assert_eq!(account.id(), spec.account, "the spec's own account");
         let flag = |named: bool, flag: u64| if named { flag } else { 0 };
         let limits = cap
             | flag(spec.spend_cap.is_some(), HAS_CAP)
@@ -150,7 +166,7 @@ impl CredentialCell {
             | flag(spec.rate_limit.is_some(), HAS_RATE_LIMIT);
         Self {
             id,
-            account: spec.account,
+            account: NonNull::from(account),
             word: AtomicU64::new(word),
             amount_max_per_op: spec.amount_max_per_op.unwrap_or(NO_LIMIT),
             limits,
@@ -159,17 +175,19 @@ impl CredentialCell {
         }
     }
 
-    /// A credential as recovery left it: no use in flight.
+    /// A credential as recovery left it: no use in flight. `account` as in
+    /// [`Self::new`].
     pub(crate) fn restored(
         id: CredentialId,
         spec: CredentialSpec,
+        account: &AccountCell,
         scopes: Scopes,
         revoked: bool,
         spent: u64,
     ) -> Self {
         assert!(spent <= SPENT_MASK, "replay kept spent in range");
         let revoked = if revoked { REVOKED } else { 0 };
-        Self::with_word(id, spec, revoked | scopes_word(scopes) | spent)
+        Self::with_word(id, spec, account, revoked | scopes_word(scopes) | spent)
     }
 
     pub(crate) fn spec(&self) -> CredentialSpec {
@@ -202,7 +220,22 @@ impl CredentialCell {
 
     #[inline]
     pub(crate) fn account(&self) -> AccountId {
-        self.account
+        self.account_cell().id()
+    }
+
+    /// The account's cell, without a lookup.
+    #[inline]
+    pub(crate) fn account_cell(&self) -> &AccountCell {
+        // SAFETY: `account` came from a `&AccountCell` in the directory of
+        // the ledger that holds this credential (both constructors' contract;
+        // their two callers, issue and recovery, look the account up in
+        // their own ledger). A directory frees its cells only when it is
+        // dropped, and accounts are never removed, so the cell lives as long
+        // as the ledger; `&self` borrows this credential from that same
+        // ledger's credential directory, so the ledger outlives the borrow.
+        // While the ledger drops, nothing calls this: credential cells have
+        // no `Drop` of their own.
+        unsafe { self.account.as_ref() }
     }
 
     /// Starts a use needing `needed`, moving `amount` (held to the

@@ -242,7 +242,7 @@ impl Ledger {
 #[derive(Debug, Clone, Copy)]
 pub struct Account<'ledger> {
     pub(crate) cell: &'ledger AccountCell,
-    ledger: &'ledger Ledger,
+    pub(super) ledger: &'ledger Ledger,
 }
 
 impl<'ledger> Account<'ledger> {

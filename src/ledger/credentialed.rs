@@ -2,7 +2,7 @@
 //! credential ([`crate::credential_cell`]) around the plain operation.
 
 use super::transfers::Resolved;
-use super::Ledger;
+use super::{Account, Ledger};
 use crate::credential_cell::{run_as, Amounts, CredentialCell, InUse};
 use crate::journal::NoLog;
 use crate::transfer::move_funds;
@@ -28,7 +28,9 @@ impl Ledger {
     pub fn debit_as(&self, id: CredentialId, amount: u64) -> Result<i64, AsError<AccountError>> {
         let (cell, account) = self.credential_for(id)?;
         let amounts = Amounts { amount, spend: amount };
-        self.run_as(cell, Scopes::DEBIT, account, amounts, || self.debit(account, amount), Result::is_ok)
+        // The account by the credential's own reference: no second lookup.
+        let debit = || Account { cell: cell.account_cell(), ledger: self }.debit(amount);
+        self.run_as(cell, Scopes::DEBIT, account, amounts, debit, Result::is_ok)
     }
 
     /// [`Ledger::credit`] of the credential's account (scope [`Scopes::CREDIT`]).
@@ -46,7 +48,8 @@ impl Ledger {
         let (cell, account) = self.credential_for(id)?;
         // A credit spends nothing, but the per-operation maximum applies to it.
         let amounts = Amounts { amount, spend: 0 };
-        self.run_as(cell, Scopes::CREDIT, account, amounts, || self.credit(account, amount), |_| false)
+        let credit = || Account { cell: cell.account_cell(), ledger: self }.credit(amount);
+        self.run_as(cell, Scopes::CREDIT, account, amounts, credit, |_| false)
     }
 
     /// [`Ledger::transfer`] out of the credential's account (scope

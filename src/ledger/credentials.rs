@@ -3,6 +3,7 @@
 
 use super::durable::durably;
 use super::Ledger;
+use crate::cell::AccountCell;
 use crate::credential_cell::CredentialCell;
 use crate::directory::Inserted;
 use crate::journal::{Entry, Logging, NoLog};
@@ -36,9 +37,9 @@ impl Ledger {
         if id.is_reserved() {
             return Err(CredentialError::ReservedCredentialId(id));
         }
-        if self.account(spec.account).is_err() {
+        let Ok((account, _)) = self.find_account(spec.account) else {
             return Err(CredentialError::UnknownAccount(spec.account));
-        }
+        };
         for cap in [spec.amount_max_per_op, spec.spend_cap].into_iter().flatten() {
             if cap == 0 || cap > AMOUNT_MAX {
                 return Err(CredentialError::CapOutOfRange { cap, amount_max: AMOUNT_MAX });
@@ -55,7 +56,7 @@ impl Ledger {
                 return Err(CredentialError::UnknownBucket(bucket));
             }
         }
-        durably!(self, |log| self.issue_logged(log, id, spec))
+        durably!(self, |log| self.issue_logged(log, id, spec, account))
     }
 
     fn issue_logged(
@@ -63,11 +64,12 @@ impl Ledger {
         log: impl Logging,
         id: CredentialId,
         spec: CredentialSpec,
+        account: &AccountCell,
     ) -> Result<(), CredentialError> {
         // Under the directory's insert lock, before the cell is published.
         let make = || {
             log.record(|| Entry::CredentialIssued { id, spec });
-            CredentialCell::new(id, spec)
+            CredentialCell::new(id, spec, account)
         };
         match self.credentials.insert(id.0, make) {
             Inserted::New => Ok(()),

@@ -346,7 +346,11 @@ impl Ledger {
             // A prefix can count more than the cap (two uses whose positions
             // are ordered apart from their CASes); at most the cap is kept.
             let spent = spent.min(spec.spend_cap.unwrap_or(0));
-            let make = || CredentialCell::restored(id, spec, scopes, revoked, spent);
+            // Replay checked that the account was opened, and every replayed
+            // account was inserted above.
+            let account = self.directory.get(spec.account.0);
+            let account = account.unwrap_or_else(|| unreachable!("a credential's account was opened"));
+            let make = || CredentialCell::restored(id, spec, account, scopes, revoked, spent);
             if let Inserted::Full = self.credentials.insert(id.0, make) {
                 let needed = replayed.credentials().len();
                 return Err(JournalError::TooSmall { limit: "credentials_max", needed });

@@ -387,6 +387,9 @@ fn credentials_and_buckets_survive_a_reopen_revoked_spent_and_narrowed() {
     clock.advance_ms(1_000);
     assert_eq!(ledger.bucket_info(BucketId(1)).unwrap().level, 25);
     assert_eq!(ledger.balance(A), Ok(470));
+    // A restored credential acts on the restored account (it keeps the cell, not the id).
+    assert_eq!(ledger.debit_as(CredentialId(1), 10), Ok(460));
+    assert_eq!(ledger.balance(A), Ok(460));
 }
 
 #[test]
