@@ -102,6 +102,8 @@ pub struct Bank {
     credentials: HashMap<u128, (u128, bool)>,
     /// Transfer ids already applied (the idempotent baseline).
     applied: HashSet<u128>,
+    /// Hold ids already placed, resolved or not (the idempotent hold baseline).
+    placed: HashSet<u128>,
 }
 
 impl Bank {
@@ -112,12 +114,22 @@ impl Bank {
             credentials: ids.map(|id| (id, (id, false))).collect(),
             // As many ids as the ledger remembers: both start in their steady state.
             applied: (1..=REMEMBERED_IDS as u128).collect(),
+            placed: (1..=REMEMBERED_IDS as u128).collect(),
             ..Self::default()
         }
     }
 
     fn hold(&mut self, id: u128, from: u128, to: u128, amount: u64) -> bool {
         debit_in_map(&mut self.balances, from, amount) && self.holds.insert(id, (from, to, amount)).is_none()
+    }
+
+    /// A hold placed at most once per id: a retried id is answered, never
+    /// held again, also after its post (what the ledger's hold table does).
+    fn hold_once(&mut self, id: u128, from: u128, to: u128, amount: u64) -> bool {
+        if !self.placed.insert(id) {
+            return true; // a repeat: placed before
+        }
+        self.hold(id, from, to, amount)
     }
 
     fn post(&mut self, id: u128) -> bool {
@@ -157,9 +169,9 @@ pub struct World {
     pub fast_ledger: Ledger,
     pub governor: DefaultKeyedRateLimiter<u128>,
     /// Bumped before each measurement: transfer and hold ids are
-    /// `round << 64 | i << 8 | thread`: unique, and increasing with the round
-    /// and, within one, with `i` on every thread alike (the id tables forget
-    /// the smallest ids first).
+    /// `round << 64 | thread << 40 | i`: unique, increasing with the round,
+    /// and within one a sequence per thread, as a client's ids are (each
+    /// thread its own stream; the id tables forget the smallest ids first).
     pub round: AtomicU64,
 }
 
@@ -215,7 +227,7 @@ impl World {
 
 /// The crate's two ledgers (system clock, monotonic clock for the buckets),
 /// every account funded and given a credential and a bucket, and the
-/// transfer-id table filled with `REMEMBERED_IDS` ids.
+/// transfer-id and hold tables filled with `REMEMBERED_IDS` ids each.
 fn ledgers(accounts: usize) -> (Ledger, Ledger) {
     let ledger = Ledger::builder()
         .accounts_max(accounts)
@@ -259,6 +271,13 @@ fn ledgers(accounts: usize) -> (Ledger, Ledger) {
             amount: 1,
         };
         ledger.transfer(transfer).expect("funded");
+        // And its hold table, with as many resolved holds (its default
+        // `holds_max`): holds, too, are measured evicting, not growing.
+        let (id, from, to) =
+            (HoldId(step as u128 + 1), AccountId(from as u128 + 1), AccountId(to as u128 + 1));
+        let expires_at_ms = HoldRequest::NEVER_EXPIRES;
+        ledger.hold(HoldRequest { id, from, to, amount: 1, expires_at_ms }).expect("funded");
+        ledger.post(id, 1).expect("open");
     }
     (ledger, fast_ledger)
 }
@@ -302,17 +321,20 @@ pub enum Operation {
     /// The crate's transfer is always idempotent; the baselines' here are not.
     Transfer,
     IdempotentTransfer,
+    /// The crate's holds are always idempotent; the baselines' here are not.
     HoldPost,
+    IdempotentHoldPost,
     CredentialedDebit,
     QuotaConsume,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 6] = [
+    pub const ALL: [Operation; 7] = [
         Operation::Debit,
         Operation::Transfer,
         Operation::IdempotentTransfer,
         Operation::HoldPost,
+        Operation::IdempotentHoldPost,
         Operation::CredentialedDebit,
         Operation::QuotaConsume,
     ];
@@ -322,7 +344,8 @@ impl Operation {
             Operation::Debit => "conditional debit",
             Operation::Transfer => "transfer (baselines not idempotent)",
             Operation::IdempotentTransfer => "idempotent transfer",
-            Operation::HoldPost => "hold + post",
+            Operation::HoldPost => "hold + post (baselines not idempotent)",
+            Operation::IdempotentHoldPost => "idempotent hold + post",
             Operation::CredentialedDebit => "credentialed debit",
             Operation::QuotaConsume => "quota consume",
         }
@@ -415,18 +438,20 @@ pub fn variants<'w>(world: &'w World, handles: &'w [Account<'w>], operation: Ope
                 ok(w.pl_bank.lock().hold(id, from, to, 1));
                 ok(w.pl_bank.lock().post(id));
             }),
-            variant("ledger hold, then post", Ledger, move |t, i| {
-                let ((from, to), id) = (w.ids(t, i), HoldId(w.unique(t, i)));
-                let request = HoldRequest {
-                    id,
-                    from: AccountId(from),
-                    to: AccountId(to),
-                    amount: 1,
-                    expires_at_ms: u64::MAX,
-                };
-                ok(w.ledger.hold(request).is_ok());
-                ok(w.ledger.post(id, 1).is_ok());
+            variant("ledger hold, then post", Ledger, move |t, i| ok(ledger_hold_post(w, t, i))),
+        ],
+        Operation::IdempotentHoldPost => vec![
+            variant("std Mutex<(balances, holds, HashSet ids)>", Baseline, move |t, i| {
+                let ((from, to), id) = (w.ids(t, i), w.unique(t, i));
+                ok(w.std_bank.lock().unwrap().hold_once(id, from, to, 1));
+                ok(w.std_bank.lock().unwrap().post(id));
             }),
+            variant("parking_lot Mutex<(balances, holds, HashSet ids)>", Baseline, move |t, i| {
+                let ((from, to), id) = (w.ids(t, i), w.unique(t, i));
+                ok(w.pl_bank.lock().hold_once(id, from, to, 1));
+                ok(w.pl_bank.lock().post(id));
+            }),
+            variant("ledger hold, then post", Ledger, move |t, i| ok(ledger_hold_post(w, t, i))),
         ],
         Operation::CredentialedDebit => vec![
             variant("std Mutex<(credentials, balances)>", Baseline, move |t, i| {
@@ -451,6 +476,13 @@ pub fn variants<'w>(world: &'w World, handles: &'w [Account<'w>], operation: Ope
             }),
         ],
     }
+}
+
+fn ledger_hold_post(w: &World, t: usize, i: usize) -> bool {
+    let ((from, to), id) = (w.ids(t, i), HoldId(w.unique(t, i)));
+    let request =
+        HoldRequest { id, from: AccountId(from), to: AccountId(to), amount: 1, expires_at_ms: u64::MAX };
+    w.ledger.hold(request).is_ok() && w.ledger.post(id, 1).is_ok()
 }
 
 fn ledger_transfer(w: &World, t: usize, i: usize) -> bool {
