@@ -141,6 +141,33 @@ struct Spilled {
     charged: Option<CredentialId>,
 }
 
+/// A hold's record as the table works with it, from its entry and, for a
+/// refused or credential-paid hold, its side entry.
+#[inline]
+fn record_of(spilled: &HashMap<u128, Spilled, IdHashBuilder>, entry: &Entry) -> HoldRecord {
+    let spilled = if entry.is_spilled() {
+        *spilled.get(&entry.id).unwrap_or_else(|| unreachable!("a spilled hold has its side entry"))
+    } else {
+        Spilled::default()
+    };
+    let state = match entry.tag() {
+        OPEN => HoldState::Open,
+        POSTED => HoldState::Posted { amount: entry.posted },
+        VOIDED => HoldState::Voided,
+        EXPIRED => HoldState::Expired,
+        _ => HoldState::Rejected(spilled.rejected.unwrap_or_else(|| unreachable!("kept with the tag"))),
+    };
+    HoldRecord {
+        id: HoldId(entry.id),
+        from: entry.from,
+        to: entry.to,
+        amount: entry.amount_state & AMOUNT_MASK,
+        expires_at_ms: entry.expires_at_ms,
+        state,
+        charged: spilled.charged,
+    }
+}
+
 pub(crate) struct HoldLanes {
     entries: IdLanes<Entry>,
     /// Open holds that eviction took from the lanes: every id here is ≤ `low_water`.
@@ -182,31 +209,33 @@ impl HoldLanes {
             None if id.0 <= self.low_water => self.aside.get(&id.0)?,
             None => return None,
         };
-        Some(self.record_of(entry))
+        Some(record_of(&self.spilled, entry))
     }
 
-    fn record_of(&self, entry: &Entry) -> HoldRecord {
-        let spilled = if entry.is_spilled() {
-            *self.spilled.get(&entry.id).unwrap_or_else(|| unreachable!("a spilled hold has its side entry"))
-        } else {
-            Spilled::default()
+    /// Runs `decide` on the record of hold `id`, found once, and records the
+    /// state it returns, if any (an open hold resolved: a post, a void, an
+    /// expiry on touch). `None` if the hold is not remembered. One lookup
+    /// where a read and a later [`Self::resolve`] would take two.
+    #[inline]
+    pub(crate) fn update<R>(
+        &mut self,
+        id: HoldId,
+        decide: impl FnOnce(HoldRecord) -> (R, Option<HoldState>),
+    ) -> Option<R> {
+        let (entry, aside) = match self.entries.get_mut(id.0) {
+            Some(entry) => (entry, false),
+            None if id.0 <= self.low_water => (self.aside.get_mut(&id.0)?, true),
+            None => return None,
         };
-        let state = match entry.tag() {
-            OPEN => HoldState::Open,
-            POSTED => HoldState::Posted { amount: entry.posted },
-            VOIDED => HoldState::Voided,
-            EXPIRED => HoldState::Expired,
-            _ => HoldState::Rejected(spilled.rejected.unwrap_or_else(|| unreachable!("kept with the tag"))),
-        };
-        HoldRecord {
-            id: HoldId(entry.id),
-            from: entry.from,
-            to: entry.to,
-            amount: entry.amount_state & AMOUNT_MASK,
-            expires_at_ms: entry.expires_at_ms,
-            state,
-            charged: spilled.charged,
+        let (result, state) = decide(record_of(&self.spilled, entry));
+        if let Some(state) = state {
+            debug_assert!(entry.is_open() && !state.is_open());
+            entry.set_state(state);
+            if aside {
+                self.resolved_aside.push(id.0);
+            }
         }
+        Some(result)
     }
 
     /// Records that open hold `id` is now `state` (resolved).
@@ -296,7 +325,7 @@ impl HoldLanes {
 
     /// Every remembered hold, in no particular order.
     pub(crate) fn records(&self) -> impl Iterator<Item = HoldRecord> + '_ {
-        self.entries.iter().chain(self.aside.values()).map(|entry| self.record_of(entry))
+        self.entries.iter().chain(self.aside.values()).map(|entry| record_of(&self.spilled, entry))
     }
 
     /// The open holds due at `now_ms`.
@@ -308,7 +337,7 @@ impl HoldLanes {
             .iter()
             .chain(self.aside.values())
             .filter(due)
-            .map(|entry| self.record_of(entry))
+            .map(|entry| record_of(&self.spilled, entry))
             .collect()
     }
 

@@ -93,15 +93,19 @@ impl Holds {
     ) -> Result<Result<bool, D>, HoldError> {
         debug_assert_eq!(fields.state, HoldState::Open);
         let mut shard = self.lock(request.id);
-        if let Some(record) = shard.get(request.id) {
+        let repeat = |record: HoldRecord| {
             if let Some(field) = record.conflict(&fields) {
-                return Err(HoldError::IdConflict { id: request.id, field });
+                return (Err(HoldError::IdConflict { id: request.id, field }), None);
             }
-            let state = Self::settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
-            return match state {
+            let expired = Self::expire_if_due(epoch, log, &record, cells, now_ms);
+            let answer = match expired.unwrap_or(record.state) {
                 HoldState::Rejected(reason) => Err(HoldError::Rejected { reason, repeat: true }),
                 _ => Ok(Ok(true)),
             };
+            (answer, expired)
+        };
+        if let Some(answer) = shard.update(request.id, repeat) {
+            return answer;
         }
         if request.id.0 <= shard.low_water {
             return Err(HoldError::IdExpired { id: request.id, low_water: HoldId(shard.low_water) });
@@ -129,60 +133,65 @@ impl Holds {
         }
     }
 
-    /// The record of `id`, with a due hold expired first. The caller resolves
-    /// the accounts through `cells_of`.
-    fn open_record<'a>(
+    /// Runs `act` on open hold `id` under its shard lock, after expiring it
+    /// if it is due; records the state `act` resolves it to, if any. The
+    /// state is read and changed under one acquisition of the lock: that is
+    /// what makes post, void and expiry exclusive. The caller resolves the
+    /// accounts through `cells_of`.
+    fn resolve_open<'a, R>(
         epoch: &Epoch,
         log: impl Logging,
         shard: &mut Guard<'_>,
         id: HoldId,
-        cells_of: impl FnOnce(&HoldRecord) -> Cells<'a>,
-        now_ms: impl Fn() -> u64 + Copy,
-    ) -> Result<(HoldRecord, Cells<'a>), HoldError> {
-        let Some(record) = shard.get(id) else {
-            return Err(HoldError::UnknownHold(id));
-        };
-        let cells = cells_of(&record);
-        match Self::settle_if_due(epoch, log, shard, record, cells, now_ms) {
-            HoldState::Open => Ok((record, cells)),
-            state => Err(HoldError::AlreadyResolved { id, state }),
-        }
+        (cells_of, now_ms): (impl FnOnce(&HoldRecord) -> Cells<'a>, impl Fn() -> u64 + Copy),
+        act: impl FnOnce(&HoldRecord, Cells<'a>) -> (Result<R, HoldError>, Option<HoldState>),
+    ) -> Result<R, HoldError> {
+        let touched = shard.update(id, |record| {
+            let cells = cells_of(&record);
+            if let Some(expired) = Self::expire_if_due(epoch, log, &record, cells, now_ms) {
+                return (Err(HoldError::AlreadyResolved { id, state: expired }), Some(expired));
+            }
+            match record.state {
+                HoldState::Open => act(&record, cells),
+                state => (Err(HoldError::AlreadyResolved { id, state }), None),
+            }
+        });
+        touched.unwrap_or(Err(HoldError::UnknownHold(id)))
     }
 
-    /// Expires `record` if it is open and due; returns its state after.
-    fn settle_if_due(
+    /// Expires `record` if it is open and due, returning `Expired` for the
+    /// caller to record; `None` if it is not.
+    fn expire_if_due(
         epoch: &Epoch,
         log: impl Logging,
-        shard: &mut Guard<'_>,
-        record: HoldRecord,
+        record: &HoldRecord,
         cells: Cells<'_>,
         now_ms: impl Fn() -> u64,
-    ) -> HoldState {
+    ) -> Option<HoldState> {
         // A hold that never expires does not read the clock.
         let never = record.expires_at_ms == HoldRequest::NEVER_EXPIRES;
         if record.state.is_open() && !never && now_ms() >= record.expires_at_ms {
-            return Self::release(epoch, log, shard, record, cells, HoldState::Expired);
+            return Some(Self::release(epoch, log, record, cells, HoldState::Expired));
         }
-        record.state
+        None
     }
 
-    /// Void or expiry: everything back to `from`.
+    /// Void or expiry: everything back to `from`. Returns `state`, which the
+    /// caller records in the shard it holds locked.
     fn release(
         epoch: &Epoch,
         log: impl Logging,
-        shard: &mut Guard<'_>,
-        record: HoldRecord,
+        record: &HoldRecord,
         cells: Cells<'_>,
         state: HoldState,
     ) -> HoldState {
         debug_assert!(record.state.is_open() && matches!(state, HoldState::Voided | HoldState::Expired));
-        let HoldRecord { id, amount, .. } = record;
+        let HoldRecord { id, amount, .. } = *record;
         let end = if state == HoldState::Voided { HoldEnd::Voided } else { HoldEnd::Expired };
         cells.from.release_held(epoch, amount);
         let (from, to) = (cells.from.id(), cells.to.id());
         let ended = || Some(Entry::HoldEnded { id, from, to, end, returned: amount });
         cells.from.end_hold(epoch, (log, ended), amount);
-        shard.resolve(id, state);
         if let Some(credential) = record.charged {
             cells.refunds.give_back(credential, amount);
         }
@@ -203,20 +212,24 @@ impl Holds {
         now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<Posted, HoldError> {
         let mut shard = self.lock(id);
-        let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
-        Self::post_open(epoch, log, &mut shard, record, cells, amount)
+        Self::resolve_open(epoch, log, &mut shard, id, (cells_of, now_ms), |record, cells| {
+            match Self::post_open(epoch, log, record, cells, amount) {
+                Ok(posted) => (Ok(posted), Some(HoldState::Posted { amount })),
+                Err(error) => (Err(error), None),
+            }
+        })
     }
 
-    /// The post of an open hold, its shard locked since the state was read.
+    /// The post of an open hold, its shard locked since the state was read;
+    /// the caller records `Posted` if it succeeds.
     fn post_open(
         epoch: &Epoch,
         log: impl Logging,
-        shard: &mut Guard<'_>,
-        record: HoldRecord,
+        record: &HoldRecord,
         cells: Cells<'_>,
         amount: u64,
     ) -> Result<Posted, HoldError> {
-        let HoldRecord { id, amount: held, .. } = record;
+        let HoldRecord { id, amount: held, .. } = *record;
         if amount > held {
             return Err(HoldError::ExceedsHold { id, held, requested: amount });
         }
@@ -232,7 +245,6 @@ impl Holds {
         let end = HoldEnd::Posted { amount };
         let ended = || Some(Entry::HoldEnded { id, from, to, end, returned });
         cells.from.end_hold(epoch, (log, ended), returned);
-        shard.resolve(id, HoldState::Posted { amount });
         if let (Some(credential), true) = (record.charged, returned > 0) {
             cells.refunds.give_back(credential, returned);
         }
@@ -248,9 +260,10 @@ impl Holds {
         now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<u64, HoldError> {
         let mut shard = self.lock(id);
-        let (record, cells) = Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?;
-        Self::release(epoch, log, &mut shard, record, cells, HoldState::Voided);
-        Ok(record.amount)
+        Self::resolve_open(epoch, log, &mut shard, id, (cells_of, now_ms), |record, cells| {
+            let voided = Self::release(epoch, log, record, cells, HoldState::Voided);
+            (Ok(record.amount), Some(voided))
+        })
     }
 
     pub(crate) fn info<'a>(
@@ -262,12 +275,13 @@ impl Holds {
         now_ms: impl Fn() -> u64 + Copy,
     ) -> Result<HoldInfo, HoldError> {
         let mut shard = self.lock(id);
-        let Some(record) = shard.get(id) else {
-            return Err(HoldError::UnknownHold(id));
-        };
-        let cells = cells_of(&record);
-        let state = Self::settle_if_due(epoch, log, &mut shard, record, cells, now_ms);
-        Ok(HoldInfo { request: cells.request_of(&record), state })
+        let read = shard.update(id, |record| {
+            let cells = cells_of(&record);
+            let expired = Self::expire_if_due(epoch, log, &record, cells, now_ms);
+            let state = expired.unwrap_or(record.state);
+            (HoldInfo { request: cells.request_of(&record), state }, expired)
+        });
+        read.ok_or(HoldError::UnknownHold(id))
     }
 
     /// Expires every open hold due at `now_ms`, one shard at a time. Returns how many.
@@ -283,7 +297,8 @@ impl Holds {
             let mut shard = self.shards.lock_index(index);
             for record in shard.due(now_ms) {
                 debug_assert_ne!(record.expires_at_ms, HoldRequest::NEVER_EXPIRES);
-                Self::release(epoch, log, &mut shard, record, cells_of(&record), HoldState::Expired);
+                let state = Self::release(epoch, log, &record, cells_of(&record), HoldState::Expired);
+                shard.resolve(record.id, state);
                 expired += 1;
             }
         }

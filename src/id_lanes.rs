@@ -129,7 +129,16 @@ impl<E: LaneEntry> IdLanes<E> {
         if id > self.id_max {
             return None;
         }
+        self.search_mut(id)
+    }
+
+    fn search_mut(&mut self, id: u128) -> Option<&mut E> {
         for lane in &mut self.lanes {
+            // The newest entry of its stream, as a post just after its hold:
+            // no index to compute and check.
+            if lane.back().is_some_and(|last| last.id() == id) {
+                return lane.back_mut();
+            }
             if let Some(index) = Self::index_in(lane, id) {
                 return Some(&mut lane[index]);
             }

@@ -171,7 +171,7 @@ fn states_round_trip_through_the_packed_word() {
     for state in [HoldState::Posted { amount: crate::AMOUNT_MAX }, HoldState::Voided, HoldState::Expired] {
         let mut entry = *lanes.entries.get(1).unwrap();
         entry.set_state(state);
-        assert_eq!(lanes.record_of(&entry), HoldRecord { state, ..big });
+        assert_eq!(super::record_of(&lanes.spilled, &entry), HoldRecord { state, ..big });
     }
     lanes.insert(refused(2));
     lanes.insert(charged(3));
@@ -180,4 +180,32 @@ fn states_round_trip_through_the_packed_word() {
     assert_eq!(lanes.get(HoldId(4)), Some(posted), "restored in any state");
     assert_eq!(lanes.get(HoldId(2)), Some(refused(2)));
     assert_eq!(lanes.get(HoldId(3)), Some(charged(3)));
+}
+
+#[test]
+fn update_resolves_in_the_lanes_and_aside_and_reports_an_unknown_hold() {
+    let mut lanes = HoldLanes::new(4);
+    for id in 1..=4 {
+        assert!(lanes.make_room());
+        lanes.insert(open(id));
+    }
+    // Full of open holds: room only by moving the smallest aside.
+    assert!(!lanes.make_room());
+    let posted = HoldState::Posted { amount: 1 };
+    assert_eq!(lanes.update(HoldId(4), |record| (record.state, Some(posted))), Some(HoldState::Open));
+    assert_eq!(lanes.get(HoldId(4)).map(|record| record.state), Some(posted));
+    assert!(lanes.make_room(), "a resolved hold can be forgotten");
+    // Hold 1 was moved aside (below the mark), and is still found there.
+    assert!(lanes.low_water >= 1 && lanes.aside.contains_key(&1), "mark {}", lanes.low_water);
+    let voided = lanes.update(HoldId(1), |record| (record.id, Some(HoldState::Voided)));
+    assert_eq!(voided, Some(HoldId(1)));
+    assert_eq!(lanes.get(HoldId(1)).map(|record| record.state), Some(HoldState::Voided));
+    assert_eq!(lanes.resolved_aside, vec![1], "forgotten at the next eviction");
+    // A read changes nothing; an unknown id runs nothing.
+    assert_eq!(
+        lanes.update(HoldId(2), |record| (record.amount, None)),
+        lanes.get(HoldId(2)).map(|r| r.amount)
+    );
+    assert_eq!(lanes.update(HoldId(99), |_| -> (u8, _) { unreachable!("no record") }), None);
+    lanes.check();
 }

@@ -7,7 +7,7 @@ use super::{Cells, Holds};
 use crate::epoch::Epoch;
 use crate::hold_lanes::HoldRecord;
 use crate::journal::Logging;
-use crate::{HoldError, HoldId, Posted};
+use crate::{HoldError, HoldId, HoldState, Posted};
 
 impl Holds {
     /// `_broken-stale-hold-state`: reads that the hold is open under one
@@ -24,9 +24,12 @@ impl Holds {
     ) -> Result<Posted, HoldError> {
         let (record, cells) = {
             let mut shard = self.lock(id);
-            Self::open_record(epoch, log, &mut shard, id, cells_of, now_ms)?
+            let read = |record: &HoldRecord, cells| (Ok((*record, cells)), None);
+            Self::resolve_open(epoch, log, &mut shard, id, (cells_of, now_ms), read)?
         };
         let mut shard = self.lock(id);
-        Self::post_open(epoch, log, &mut shard, record, cells, amount)
+        let posted = Self::post_open(epoch, log, &record, cells, amount)?;
+        shard.resolve(id, HoldState::Posted { amount });
+        Ok(posted)
     }
 }
