@@ -91,8 +91,8 @@ pub use journal::{FormatError, JournalError, JournalStats, Synced};
 pub use journal_failed::{JournalAction, JournalFailed};
 pub use ledger::{
     Account, AssetAudit, Audit, Checkpoint, Durability, Ledger, LedgerBuilder, Recovery, ACCOUNTS_MAX_LIMIT,
-    BUCKETS_MAX_LIMIT, BUFFERED_FLUSH_INTERVAL, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
-    TRANSFER_IDS_MAX_LIMIT,
+    BUCKETS_MAX_LIMIT, BUFFERED_FLUSH_INTERVAL, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT, IDS_PER_SHARD_MIN,
+    SHARDS_PER_CORE, TRANSFER_IDS_MAX_LIMIT,
 };
 pub use linked::{LinkedReceipt, LINKED_LEGS_MAX};
 pub use snapshot::{AccountSnapshot, Snapshot};

@@ -69,7 +69,8 @@ pub const BUCKETS_MAX_LIMIT: usize = 1 << 28;
 pub struct LedgerBuilder {
     accounts_max: usize,
     transfer_ids_max: usize,
-    transfer_id_shards: usize,
+    /// `None`: [`default_shards`] for the tables' maxima, at `build`.
+    transfer_id_shards: Option<usize>,
     holds_max: usize,
     credentials_max: usize,
     buckets_max: usize,
@@ -80,11 +81,10 @@ pub struct LedgerBuilder {
 
 impl Default for LedgerBuilder {
     fn default() -> Self {
-        let parallelism = std::thread::available_parallelism().map_or(4, usize::from);
         Self {
             accounts_max: 65_536,
             transfer_ids_max: 1 << 20,
-            transfer_id_shards: (parallelism * 4).next_power_of_two().clamp(4, 256),
+            transfer_id_shards: None,
             holds_max: 1 << 20,
             credentials_max: 4_096,
             buckets_max: 4_096,
@@ -213,7 +213,9 @@ impl LedgerBuilder {
     }
 
     /// How many locks the transfer-id table (and the hold table) is split into (rounded up to a power
-    /// of two; default 4 × available parallelism, between 4 and 256).
+    /// of two). The default is [`SHARDS_PER_CORE`] per available core, between 4 and 256, halved
+    /// while a shard would remember fewer than [`IDS_PER_SHARD_MIN`] ids of the smaller table:
+    /// 64 shards on 2 cores with the default maxima.
     ///
     /// ```
     /// use atomic_ledger::{ConfigError, Ledger};
@@ -223,7 +225,7 @@ impl LedgerBuilder {
     /// assert!(matches!(result, Err(ConfigError::OutOfRange { name: "transfer_ids_max", min: 16, .. })));
     /// ```
     pub fn transfer_id_shards(mut self, shards: usize) -> Self {
-        self.transfer_id_shards = shards;
+        self.transfer_id_shards = Some(shards);
         self
     }
 
@@ -238,8 +240,11 @@ impl LedgerBuilder {
     /// ```
     pub fn build(self) -> Result<Ledger, ConfigError> {
         check_range("accounts_max", self.accounts_max, 1, ACCOUNTS_MAX_LIMIT)?;
-        check_range("transfer_id_shards", self.transfer_id_shards, 1, 1 << 16)?;
-        let shards = self.transfer_id_shards.next_power_of_two();
+        let parallelism = std::thread::available_parallelism().map_or(4, usize::from);
+        let ids_max = self.transfer_ids_max.min(self.holds_max);
+        let shards = self.transfer_id_shards.unwrap_or_else(|| default_shards(parallelism, ids_max));
+        check_range("transfer_id_shards", shards, 1, 1 << 16)?;
+        let shards = shards.next_power_of_two();
         check_range("transfer_ids_max", self.transfer_ids_max, shards, TRANSFER_IDS_MAX_LIMIT)?;
         check_range("holds_max", self.holds_max, shards, HOLDS_MAX_LIMIT)?;
         check_range("credentials_max", self.credentials_max, 1, CREDENTIALS_MAX_LIMIT)?;
@@ -260,6 +265,42 @@ impl LedgerBuilder {
     }
 }
 
+/// Default shards per available core. Two threads whose current id runs
+/// (see [`crate::id_table`]) fall in one shard share its lock and lines; at
+/// 4 per core (the default until 0.1.0) that was one run in 8 on 2 cores,
+/// and 32 per core measured 1.25–1.45× the transfers and holds per second
+/// on 2 threads, one thread unchanged (BENCHMARKS.md, issue 18).
+///
+/// ```
+/// use atomic_ledger::{Ledger, SHARDS_PER_CORE};
+/// assert_eq!(SHARDS_PER_CORE, 32);
+/// // Set explicitly, the count is taken as given (rounded up to a power of two).
+/// assert!(Ledger::builder().transfer_id_shards(4).build().is_ok());
+/// ```
+pub const SHARDS_PER_CORE: usize = 32;
+
+/// The fewest ids a default shard is given of the smaller of
+/// `transfer_ids_max` and `holds_max` (a linked batch's ids often share a
+/// shard: see [`crate::LinkedError::IdShardTooSmall`]).
+///
+/// ```
+/// use atomic_ledger::{Ledger, IDS_PER_SHARD_MIN};
+/// // A table this small gets a single default shard, and builds.
+/// let small = Ledger::builder().transfer_ids_max(IDS_PER_SHARD_MIN).holds_max(8).build();
+/// assert!(small.is_ok());
+/// ```
+pub const IDS_PER_SHARD_MIN: usize = 16;
+
+/// The default shard count for `parallelism` cores and tables of at least
+/// `ids_max` entries.
+fn default_shards(parallelism: usize, ids_max: usize) -> usize {
+    let mut shards = parallelism.saturating_mul(SHARDS_PER_CORE).next_power_of_two().clamp(4, 256);
+    while shards > 1 && ids_max / shards < IDS_PER_SHARD_MIN {
+        shards /= 2;
+    }
+    shards
+}
+
 pub(super) fn check_range(
     name: &'static str,
     value: usize,
@@ -270,5 +311,21 @@ pub(super) fn check_range(
         Ok(())
     } else {
         Err(ConfigError::OutOfRange { name, value, min, max })
+    }
+}
+
+#[cfg(all(test, not(any(atomic_ledger_loom, atomic_ledger_shuttle))))]
+mod tests {
+    use super::default_shards;
+
+    #[test]
+    fn default_shards_scale_with_cores_and_leave_each_shard_sixteen_ids() {
+        assert_eq!(default_shards(2, 1 << 20), 64);
+        assert_eq!(default_shards(1, 1 << 20), 32);
+        assert_eq!(default_shards(64, 1 << 20), 256, "at most 256");
+        assert_eq!(default_shards(2, 1_024), 64, "1 024 / 64 = 16 ids each");
+        assert_eq!(default_shards(2, 1_023), 32);
+        assert_eq!(default_shards(2, 100), 4);
+        assert_eq!(default_shards(2, 8), 1, "never below one shard");
     }
 }

@@ -55,7 +55,7 @@ use std::sync::Arc;
 pub use accounts::Account;
 pub use config::{
     LedgerBuilder, ACCOUNTS_MAX_LIMIT, BUCKETS_MAX_LIMIT, CREDENTIALS_MAX_LIMIT, HOLDS_MAX_LIMIT,
-    TRANSFER_IDS_MAX_LIMIT,
+    IDS_PER_SHARD_MIN, SHARDS_PER_CORE, TRANSFER_IDS_MAX_LIMIT,
 };
 pub use durable::{Checkpoint, Durability, Recovery, BUFFERED_FLUSH_INTERVAL};
 pub use inspect::{AssetAudit, Audit};
