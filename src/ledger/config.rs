@@ -266,7 +266,7 @@ impl LedgerBuilder {
 }
 
 /// Default shards per available core. Two threads whose current id runs
-/// (see [`crate::id_table`]) fall in one shard share its lock and lines; at
+/// (64 consecutive ids share a shard) fall in one shard share its lock and lines; at
 /// 4 per core (the default until 0.1.0) that was one run in 8 on 2 cores,
 /// and 32 per core measured 1.25–1.45× the transfers and holds per second
 /// on 2 threads, one thread unchanged (BENCHMARKS.md, issue 18).
